@@ -1,0 +1,83 @@
+package services
+
+import (
+	"context"
+	"time"
+)
+
+// Roles a player can hold.
+const (
+	RolePlayer    = "player"
+	RoleModerator = "moderator"
+	RoleAdmin     = "admin"
+)
+
+// Avatar statuses as seen on a player.
+const (
+	AvatarNone     = "none"
+	AvatarAccepted = "accepted"
+)
+
+// Avatar is a player's current public image. URL is the 256 px image, ThumbnailURL the 64 px one;
+// both are absolute CDN URLs, empty until an avatar is accepted.
+type Avatar struct {
+	Status       string `json:"status"`
+	URL          string `json:"url"`
+	ThumbnailURL string `json:"thumbnailUrl"`
+	// Key and ThumbKey are the blob keys behind the URLs; the URLs are derived at read time
+	// from the configured CDN base so changing TRIVIUM_CDN_URL needs no migration.
+	Key      string `json:"-"`
+	ThumbKey string `json:"-"`
+}
+
+// Player is an account or a guest.
+type Player struct {
+	ID           string    `json:"id"`
+	Username     string    `json:"username"`
+	DisplayName  string    `json:"displayName"`
+	Guest        bool      `json:"guest"`
+	Role         string    `json:"role"`
+	Avatar       Avatar    `json:"avatar"`
+	CreatedAt    time.Time `json:"createdAt"`
+	PasswordHash string    `json:"-"`
+}
+
+// PublicProfile is what anyone may read about a player.
+type PublicProfile struct {
+	ID          string `json:"id"`
+	DisplayName string `json:"displayName"`
+	Avatar      struct {
+		URL          string `json:"url"`
+		ThumbnailURL string `json:"thumbnailUrl"`
+	} `json:"avatar"`
+}
+
+// Profile returns the public view of p.
+func (p Player) Profile() PublicProfile {
+	var pp PublicProfile
+	pp.ID, pp.DisplayName = p.ID, p.DisplayName
+	pp.Avatar.URL, pp.Avatar.ThumbnailURL = p.Avatar.URL, p.Avatar.ThumbnailURL
+	return pp
+}
+
+// Session is a issued bearer token's server-side record, so tokens can be revoked.
+type Session struct {
+	ID        string
+	PlayerID  string
+	ExpiresAt time.Time
+	Revoked   bool
+}
+
+// PlayerStore persists players and sessions.
+type PlayerStore interface {
+	CreatePlayer(ctx context.Context, p *Player) error // EConflict when the username is taken
+	PlayerByID(ctx context.Context, id string) (*Player, error)
+	PlayerByUsername(ctx context.Context, username string) (*Player, error)
+	UpdateDisplayName(ctx context.Context, id, displayName string) error
+	SetRole(ctx context.Context, username, role string) error
+	SetAvatar(ctx context.Context, playerID string, a Avatar) error
+
+	CreateSession(ctx context.Context, s Session) error
+	SessionByID(ctx context.Context, id string) (*Session, error)
+	RevokeSession(ctx context.Context, id string) error
+}

@@ -1,0 +1,37 @@
+package services
+
+import (
+	"context"
+	"io"
+	"time"
+)
+
+// PresignedRequest is what a client needs to upload straight to the blob store.
+type PresignedRequest struct {
+	Method    string            `json:"method"`
+	URL       string            `json:"url"`
+	Headers   map[string]string `json:"headers"`
+	ExpiresAt time.Time         `json:"expiresAt"`
+}
+
+// BlobInfo describes a stored object.
+type BlobInfo struct {
+	Size         int64
+	ContentType  string
+	ETag         string
+	CacheControl string
+}
+
+// BlobStore keeps uploads and derived images. Keys are slash-separated paths; keys under
+// "public/" are world-readable through the CDN, everything else is private.
+type BlobStore interface {
+	// PresignPut returns a URL that accepts exactly one PUT of exactly contentType and
+	// contentLength bytes to key before expiry.
+	PresignPut(ctx context.Context, key, contentType string, contentLength int64, ttl time.Duration) (PresignedRequest, error)
+	// PresignGet returns a short-lived URL that reads key.
+	PresignGet(ctx context.Context, key string, ttl time.Duration) (string, error)
+	Put(ctx context.Context, key string, r io.ReadSeeker, size int64, contentType, cacheControl string) error
+	Get(ctx context.Context, key string) (io.ReadCloser, BlobInfo, error) // ENotFound when absent
+	Head(ctx context.Context, key string) (BlobInfo, error)               // ENotFound when absent
+	Delete(ctx context.Context, key string) error                          // absent is not an error
+}

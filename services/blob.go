@@ -33,5 +33,5 @@ type BlobStore interface {
 	Put(ctx context.Context, key string, r io.ReadSeeker, size int64, contentType, cacheControl string) error
 	Get(ctx context.Context, key string) (io.ReadCloser, BlobInfo, error) // ENotFound when absent
 	Head(ctx context.Context, key string) (BlobInfo, error)               // ENotFound when absent
-	Delete(ctx context.Context, key string) error                          // absent is not an error
+	Delete(ctx context.Context, key string) error                         // absent is not an error
 }

@@ -2,6 +2,7 @@ package services
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -60,7 +61,7 @@ func (p Player) Profile() PublicProfile {
 	return pp
 }
 
-// Session is a issued bearer token's server-side record, so tokens can be revoked.
+// Session is an issued bearer token's server-side record, so tokens can be revoked.
 type Session struct {
 	ID        string
 	PlayerID  string
@@ -77,7 +78,33 @@ type PlayerStore interface {
 	SetRole(ctx context.Context, username, role string) error
 	SetAvatar(ctx context.Context, playerID string, a Avatar) error
 
+	PlayersByID(ctx context.Context, ids []string) (map[string]*Player, error)
+
 	CreateSession(ctx context.Context, s Session) error
 	SessionByID(ctx context.Context, id string) (*Session, error)
 	RevokeSession(ctx context.Context, id string) error
+
+	CreateTicket(ctx context.Context, t Ticket) error
+	UseTicket(ctx context.Context, id string) (*Ticket, error) // single use; EUnauthenticated when unknown
+}
+
+// Ticket is a short-lived single-use credential for a WebSocket upgrade.
+type Ticket struct {
+	ID        string    `json:"ticket"`
+	PlayerID  string    `json:"-"`
+	SessionID string    `json:"-"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+// PublicURL maps a public blob key ("public/avatars/x.jpg") to its CDN URL ("{base}/avatars/x.jpg").
+func PublicURL(cdnBase, key string) string {
+	if key == "" {
+		return ""
+	}
+	return strings.TrimSuffix(cdnBase, "/") + "/" + strings.TrimPrefix(key, "public/")
+}
+
+// Resolve fills the avatar's URLs from its keys under the CDN base URL.
+func (a *Avatar) Resolve(cdnBase string) {
+	a.URL, a.ThumbnailURL = PublicURL(cdnBase, a.Key), PublicURL(cdnBase, a.ThumbKey)
 }

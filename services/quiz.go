@@ -320,3 +320,31 @@ type QuizStore interface {
 	DeleteQuiz(ctx context.Context, id string) error
 	ListQuizzes(ctx context.Context, f QuizFilter) (items []Quiz, next string, err error)
 }
+
+// Play is one player's single-player run through a quiz.
+type Play struct {
+	ID        string
+	QuizID    string
+	PlayerID  string
+	Index     int       // the question currently asked
+	Score     int       // points so far
+	AskedAt   time.Time // when Index was asked; its deadline is AskedAt + its time limit
+	Finished  bool
+	CreatedAt time.Time
+}
+
+// PlayStore persists single-player runs.
+type PlayStore interface {
+	CreatePlay(ctx context.Context, p *Play) error
+	PlayByID(ctx context.Context, id string) (*Play, error)
+	// AdvancePlay stores p if its stored index is still fromIndex (EConflict otherwise, so a
+	// concurrent second answer loses); when p is finished, done is written to the outbox atomically.
+	AdvancePlay(ctx context.Context, p *Play, fromIndex int, done *ScoreRecorded) error
+}
+
+// GameStore keeps finished games.
+type GameStore interface {
+	// RecordGame stores a result and its game.finished and score.recorded events atomically;
+	// recording the same game twice is a no-op.
+	RecordGame(ctx context.Context, r GameFinished) error
+}

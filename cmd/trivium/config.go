@@ -1,0 +1,80 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// option is one setting: a flag and a TRIVIUM_* environment variable with a named default.
+type option struct {
+	flag, env, def, help string
+}
+
+// options is every setting of `trivium serve`; the README's config table mirrors it.
+var options = []option{
+	{"addr", "TRIVIUM_ADDR", "127.0.0.1:8080", "listen address (port 0 picks a free port)"},
+	{"data", "TRIVIUM_DATA", "./data", "data directory of the embedded default (database, bus, blobs, secrets)"},
+	{"public-url", "TRIVIUM_PUBLIC_URL", "", "this server's origin as browsers see it; default http://ADDR"},
+	{"allowed-origins", "TRIVIUM_ALLOWED_ORIGINS", "", "comma-separated origins for CORS and WebSocket checks; default: the public URL"},
+	{"cdn-url", "TRIVIUM_CDN_URL", "", "base URL of public avatar images; default: the public URL"},
+	{"db", "TRIVIUM_DB", "", "sqlite:PATH or postgres://…; default sqlite:DATA/trivium.db"},
+	{"bus", "TRIVIUM_BUS", "embedded", "embedded (NATS JetStream in-process, stored in DATA/nats) or nats://host:port"},
+	{"blob", "TRIVIUM_BLOB", "", "file:DIR or s3://bucket?endpoint=…&path_style=1; default file:DATA/blobs"},
+	{"leaderboard", "TRIVIUM_LEADERBOARD", "memory", "memory or redis://host:port/db"},
+	{"moderation", "TRIVIUM_MODERATION", "local", "local, rekognition, or an http(s):// classifier URL"},
+	{"roles", "TRIVIUM_ROLES", "all", "comma-separated roles to run: gateway,api,moderation,notifier,leaderboard or all"},
+	{"log-level", "TRIVIUM_LOG_LEVEL", "info", "debug, info, warn or error"},
+	{"log-format", "TRIVIUM_LOG_FORMAT", "json", "json or text"},
+	{"trust-proxy", "TRIVIUM_TRUST_PROXY", "0", "1 to take client IPs from X-Forwarded-For (behind nginx)"},
+	{"seed", "TRIVIUM_SEED", "1", "1 to load sample quizzes on first start"},
+	{"push-contact", "TRIVIUM_PUSH_CONTACT", "mailto:admin@localhost", "VAPID subject (mailto: or https:) push services may contact"},
+	{"push-allow-private", "TRIVIUM_PUSH_ALLOW_PRIVATE", "0", "1 allows push endpoints on loopback/private addresses (tests only)"},
+	{"shutdown-timeout", "TRIVIUM_SHUTDOWN_TIMEOUT", "10s", "how long a graceful stop may take"},
+}
+
+// settings resolves flags over env over defaults.
+type settings map[string]string
+
+func parseSettings(name string, args []string, getenv func(string) string, stderr io.Writer) (settings, []string, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	vals := make(map[string]*string, len(options))
+	for _, o := range options {
+		def := o.def
+		if v := getenv(o.env); v != "" {
+			def = v
+		}
+		vals[o.flag] = fs.String(o.flag, def, fmt.Sprintf("%s (env %s)", o.help, o.env))
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, nil, err
+	}
+	s := settings{}
+	for k, v := range vals {
+		s[k] = strings.TrimSpace(*v)
+	}
+	return s, fs.Args(), nil
+}
+
+func (s settings) bool(k string) bool { return s[k] == "1" || strings.EqualFold(s[k], "true") }
+
+func (s settings) list(k string) []string {
+	var out []string
+	for _, v := range strings.Split(s[k], ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// configTable prints the options as a Markdown table (used to keep the README honest).
+func configTable(w io.Writer) {
+	fmt.Fprintln(w, "| flag | environment | default | meaning |")
+	fmt.Fprintln(w, "|---|---|---|---|")
+	for _, o := range options {
+		fmt.Fprintf(w, "| `--%s` | `%s` | `%s` | %s |\n", o.flag, o.env, o.def, o.help)
+	}
+}

@@ -1,0 +1,77 @@
+// Command trivium runs Trivium: every role in one process on embedded engines by default, or a
+// subset of roles against external engines for scale-out.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "trivium:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+const usage = `usage: trivium <command> [flags]
+
+commands:
+  serve                      run the server (default)
+  migrate                    apply database migrations and exit
+  users role NAME ROLE       grant ROLE (player, moderator, admin) to the account NAME
+  dlq list                   list dead-lettered events
+  dlq redrive SEQ            republish a dead-lettered event
+  vapid init|rotate|show     manage the Web Push VAPID key pair
+  config                     print the configuration table
+  version                    print the version
+
+Every flag is also a TRIVIUM_* environment variable; run 'trivium serve -h' for the list.
+`
+
+// run is the whole program; tests call it with their own args, environment and outputs.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, args, getenv, stdout, stderr)
+	case "migrate":
+		return withApp(ctx, "migrate", args, getenv, stderr, func(a *app, rest []string) error {
+			fmt.Fprintln(stdout, "migrations applied")
+			return nil
+		})
+	case "users":
+		return usersCmd(ctx, args, getenv, stdout, stderr)
+	case "dlq":
+		return dlqCmd(ctx, args, getenv, stdout, stderr)
+	case "vapid":
+		return vapidCmd(ctx, args, getenv, stdout, stderr)
+	case "config":
+		configTable(stdout)
+		return nil
+	case "version":
+		fmt.Fprintln(stdout, "trivium", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+}

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/trivium-game/trivium/gateway"
+	"github.com/trivium-game/trivium/services"
+	"github.com/trivium-game/trivium/services/accounts"
+	"github.com/trivium-game/trivium/services/games"
+	"github.com/trivium-game/trivium/services/outbox"
+	"github.com/trivium-game/trivium/services/quizzes"
+	"github.com/trivium-game/trivium/services/secrets"
+	"github.com/trivium-game/trivium/web"
+)
+
+// gameResults records finished games with their events and wakes the outbox relay.
+type gameResults struct {
+	store services.GameStore
+	relay *outbox.Relay
+}
+
+func (g gameResults) GameFinished(ctx context.Context, r services.GameFinished) error {
+	if err := g.store.RecordGame(ctx, r); err != nil {
+		return err
+	}
+	g.relay.Kick()
+	return nil
+}
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	started := time.Now()
+	s, _, err := parseSettings("serve", args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(s, stderr)
+	if err != nil {
+		return err
+	}
+	shutdownTimeout, err := time.ParseDuration(s["shutdown-timeout"])
+	if err != nil {
+		return fmt.Errorf("TRIVIUM_SHUTDOWN_TIMEOUT: %w", err)
+	}
+	ln, err := net.Listen("tcp", s["addr"])
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", s["addr"], err)
+	}
+	defer ln.Close()
+	publicURL := s["public-url"]
+	if publicURL == "" {
+		publicURL = "http://" + ln.Addr().String()
+	}
+
+	a, err := open(ctx, s, log, true)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	tokenKey, _, err := secrets.LoadOrCreateKey(ctx, a.secrets, "token-key", 32)
+	if err != nil {
+		return fmt.Errorf("token key: %w", err)
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	relay := outbox.New(a.db, a.bus, log)
+	gm := games.NewManager(games.ManagerConfig{Results: gameResults{store: a.db, relay: relay}, Logger: log})
+	metrics := gateway.NewMetrics(reg, gm.Active)
+	relay.Bus = metrics.InstrumentBus(a.bus)
+
+	acc, err := accounts.New(accounts.Config{Store: a.db, TokenKey: tokenKey})
+	if err != nil {
+		return err
+	}
+	qs := &quizzes.Service{Quizzes: a.db, Plays: &kickingPlays{a.db, relay}, Now: time.Now}
+	if s.bool("seed") {
+		if err := seed(ctx, a.db, qs); err != nil {
+			return fmt.Errorf("seed: %w", err)
+		}
+	}
+
+	workers, stopWorkers := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); relay.Run(workers) }()
+
+	srv := gateway.NewServer(gateway.Config{
+		PublicURL: publicURL, AllowedOrigins: s.list("allowed-origins"), CDNURL: s["cdn-url"],
+		TrustProxy: s.bool("trust-proxy"), WS: gateway.WSConfig{CDNURL: s["cdn-url"]},
+	}, gateway.Deps{
+		Logger: log, Registry: reg, Metrics: metrics, Accounts: acc, Players: a.db, Quizzes: qs, Games: gm,
+		Web: web.Handler(),
+		Ready: func(ctx context.Context) error {
+			if err := a.db.Ping(ctx); err != nil {
+				return fmt.Errorf("database: %w", err)
+			}
+			if err := a.bus.Ready(ctx); err != nil {
+				return fmt.Errorf("bus: %w", err)
+			}
+			return nil
+		},
+	})
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
+		MaxHeaderBytes: 32 << 10, ErrorLog: nil}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	log.Info("trivium ready", "url", publicURL, "ready_ms", time.Since(started).Milliseconds(), "version", version)
+	fmt.Fprintf(stdout, "Trivium is up: open %s/\n", publicURL)
+
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+	}
+	// A fresh context: the one that told us to stop is already cancelled.
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	log.Info("shutting down")
+	srv.Shutdown(sctx)
+	if cerr := gm.Close(sctx); cerr != nil {
+		log.Warn("games close", "err", cerr)
+	}
+	if serr := hs.Shutdown(sctx); serr != nil {
+		log.Warn("http shutdown", "err", serr)
+	}
+	stopWorkers()
+	wg.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// kickingPlays wakes the relay when a single-player run finishes so its score leaves promptly.
+type kickingPlays struct {
+	services.PlayStore
+	relay *outbox.Relay
+}
+
+func (k *kickingPlays) AdvancePlay(ctx context.Context, p *services.Play, from int, done *services.ScoreRecorded) error {
+	err := k.PlayStore.AdvancePlay(ctx, p, from, done)
+	if err == nil && done != nil {
+		k.relay.Kick()
+	}
+	return err
+}

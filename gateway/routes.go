@@ -1,0 +1,57 @@
+package gateway
+
+import (
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// routes is the whole HTTP surface of Trivium, top to bottom.
+func routes(cfg Config, d Deps, h *hub) http.Handler {
+	log := d.Logger
+	r := chi.NewRouter()
+	r.Use(withRequestID, withObservability(log, d.Metrics))
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, http.StatusNotFound, "not_found", "no such resource", nil)
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed here", nil)
+	})
+
+	r.Method("GET", "/healthz", handleHealthz())
+	r.Method("GET", "/readyz", handleReadyz(d.Ready))
+	r.Method("GET", "/metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))
+	r.Method("GET", "/ws", handleWS(cfg, d.Accounts, d.Games, h))
+
+	r.Route("/api/v1", func(r chi.Router) {
+		r.Use(withCORS(originSet(cfg.AllowedOrigins)), withRateLimit(newIPLimiter(cfg.APIRate, cfg.APIBurst), cfg.TrustProxy),
+			withNoStore, withAuth(log, d.Accounts))
+
+		r.Method("POST", "/auth/register", handleRegister(log, d.Accounts, cfg.CDNURL))
+		r.Method("POST", "/auth/login", handleLogin(log, d.Accounts, cfg.CDNURL, cfg.TrustProxy))
+		r.Method("POST", "/auth/guest", handleGuest(log, d.Accounts, cfg.CDNURL))
+		r.With(requireAuth).Method("POST", "/auth/logout", handleLogout(log, d.Accounts))
+		r.With(requireAuth).Method("GET", "/me", handleMe(log, cfg.CDNURL))
+		r.With(requireAuth).Method("PATCH", "/me", handleMeUpdate(log, d.Players, cfg.CDNURL))
+		r.Method("GET", "/players/{id}", handlePlayer(log, d.Players, cfg.CDNURL))
+
+		r.Method("GET", "/quizzes", handleQuizList(log, d.Quizzes))
+		r.With(requireAccount).Method("POST", "/quizzes", handleQuizCreate(log, d.Quizzes))
+		r.Method("GET", "/quizzes/{id}", handleQuizGet(log, d.Quizzes))
+		r.With(requireAccount).Method("PUT", "/quizzes/{id}", handleQuizUpdate(log, d.Quizzes))
+		r.With(requireAccount).Method("DELETE", "/quizzes/{id}", handleQuizDelete(log, d.Quizzes))
+
+		r.With(requireAuth).Method("POST", "/quizzes/{id}/plays", handlePlayStart(log, d.Quizzes))
+		r.With(requireAuth).Method("POST", "/plays/{playId}/answers", handlePlayAnswer(log, d.Quizzes))
+
+		r.With(requireAccount).Method("POST", "/games", handleGameCreate(log, d.Quizzes, d.Games, cfg.CDNURL))
+		r.Method("GET", "/games/{code}", handleGameGet(d.Games))
+		r.With(requireAuth).Method("POST", "/ws-tickets", handleTicket(log, d.Accounts))
+	})
+
+	if d.Web != nil {
+		r.Handle("/*", d.Web)
+	}
+	return r
+}

@@ -1,0 +1,103 @@
+// Package gateway is Trivium's edge: the HTTP API, its middleware and the WebSocket endpoint.
+// Every route is in routes.go; handlers are makers that take exactly the dependencies they use.
+package gateway
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/trivium-game/trivium/services"
+	"github.com/trivium-game/trivium/services/accounts"
+	"github.com/trivium-game/trivium/services/games"
+	"github.com/trivium-game/trivium/services/quizzes"
+)
+
+// Config holds the gateway's settings; zero values take the named defaults.
+type Config struct {
+	PublicURL      string   // this server's own origin, e.g. http://127.0.0.1:8080
+	AllowedOrigins []string // CORS and WebSocket origins; default: PublicURL
+	CDNURL         string   // base URL of public images; default: PublicURL
+	TrustProxy     bool     // take client IPs from X-Forwarded-For (behind nginx)
+	APIRate        float64  // requests per second per client IP; DefaultAPIRate
+	APIBurst       int      // DefaultAPIBurst
+	WS             WSConfig
+}
+
+// Defaults.
+const (
+	DefaultAPIRate  = 50
+	DefaultAPIBurst = 200
+)
+
+// Deps are the services the gateway serves.
+type Deps struct {
+	Logger   *slog.Logger
+	Registry *prometheus.Registry
+	Metrics  *Metrics
+	Accounts *accounts.Service
+	Players  services.PlayerStore
+	Quizzes  *quizzes.Service
+	Games    *games.Manager
+	Web      http.Handler                    // the embedded browser client
+	Ready    func(ctx context.Context) error // storage, bus and workers
+}
+
+// Server is the gateway's HTTP handler plus what shutdown needs.
+type Server struct {
+	http.Handler
+	hub *hub
+}
+
+// NewServer builds the handler.
+func NewServer(cfg Config, d Deps) *Server {
+	cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
+	if len(cfg.AllowedOrigins) == 0 {
+		cfg.AllowedOrigins = []string{cfg.PublicURL}
+	}
+	if cfg.CDNURL == "" {
+		cfg.CDNURL = cfg.PublicURL
+	}
+	if cfg.APIRate == 0 {
+		cfg.APIRate = DefaultAPIRate
+	}
+	if cfg.APIBurst == 0 {
+		cfg.APIBurst = DefaultAPIBurst
+	}
+	cfg.WS.fill()
+	h := newHub(cfg.WS, d.Logger, d.Metrics)
+	return &Server{Handler: routes(cfg, d, h), hub: h}
+}
+
+// Shutdown closes every WebSocket with a going-away frame and waits for their writers.
+func (s *Server) Shutdown(ctx context.Context) { s.hub.shutdown(ctx) }
+
+func originSet(origins []string) map[string]bool {
+	m := make(map[string]bool, len(origins))
+	for _, o := range origins {
+		m[strings.TrimSuffix(strings.TrimSpace(o), "/")] = true
+	}
+	return m
+}
+
+func handleHealthz() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		encode(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+}
+
+func handleReadyz(ready func(ctx context.Context) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := ready(ctx); err != nil {
+			writeProblem(w, http.StatusServiceUnavailable, services.EUnavailable, "not ready: "+err.Error(), nil)
+			return
+		}
+		encode(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+}

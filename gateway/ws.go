@@ -1,0 +1,430 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"golang.org/x/time/rate"
+
+	"github.com/trivium-game/trivium/services"
+	"github.com/trivium-game/trivium/services/accounts"
+	"github.com/trivium-game/trivium/services/games"
+)
+
+// Subprotocol is the WebSocket subprotocol of API v1.
+const Subprotocol = "trivium.v1"
+
+// WSConfig tunes connections; zero values take the defaults in fill.
+type WSConfig struct {
+	SendQueue     int           // frames buffered per connection before it counts as slow (256)
+	MaxFrame      int           // bytes; larger frames are refused with an error (4096)
+	HardMaxFrame  int64         // bytes; larger frames close the connection with 1009 (16384)
+	WriteWait     time.Duration // per write (10s)
+	PongWait      time.Duration // read deadline renewed by pongs (60s)
+	FrameRate     float64       // frames per second per connection (20)
+	FrameBurst    int           // (40)
+	ChatRate      float64       // chat messages per second (1)
+	ChatBurst     int           // (5)
+	MaxViolations int           // refused frames before the connection is closed with 1008 (10)
+	CDNURL        string        // for thumbnails in player identities
+}
+
+func (c *WSConfig) fill() {
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&c.SendQueue, 256)
+	def(&c.MaxFrame, 4096)
+	def(&c.FrameBurst, 40)
+	def(&c.ChatBurst, 5)
+	def(&c.MaxViolations, 10)
+	if c.HardMaxFrame == 0 {
+		c.HardMaxFrame = 16384
+	}
+	if c.WriteWait == 0 {
+		c.WriteWait = 10 * time.Second
+	}
+	if c.PongWait == 0 {
+		c.PongWait = 60 * time.Second
+	}
+	if c.FrameRate == 0 {
+		c.FrameRate = 20
+	}
+	if c.ChatRate == 0 {
+		c.ChatRate = 1
+	}
+}
+
+// hub knows every open connection, for shutdown and for in-band notifications.
+type hub struct {
+	cfg   WSConfig
+	log   *slog.Logger
+	m     *Metrics
+	mu    sync.Mutex
+	conns map[*conn]struct{}
+	by    map[string]map[*conn]struct{}
+	wg    sync.WaitGroup
+	down  bool
+}
+
+func newHub(cfg WSConfig, log *slog.Logger, m *Metrics) *hub {
+	return &hub{cfg: cfg, log: log, m: m, conns: map[*conn]struct{}{}, by: map[string]map[*conn]struct{}{}}
+}
+
+func (h *hub) add(c *conn) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.down {
+		return false
+	}
+	h.conns[c] = struct{}{}
+	if h.by[c.player.ID] == nil {
+		h.by[c.player.ID] = map[*conn]struct{}{}
+	}
+	h.by[c.player.ID][c] = struct{}{}
+	h.wg.Add(1)
+	h.m.wsConns.Inc()
+	return true
+}
+
+func (h *hub) remove(c *conn) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.conns[c]; !ok {
+		return
+	}
+	delete(h.conns, c)
+	if set := h.by[c.player.ID]; set != nil {
+		delete(set, c)
+		if len(set) == 0 {
+			delete(h.by, c.player.ID)
+		}
+	}
+	h.m.wsConns.Dec()
+	h.wg.Done()
+}
+
+// SendToPlayer delivers a frame to every open connection of a player; it never blocks.
+func (h *hub) SendToPlayer(playerID string, frame []byte) int {
+	h.mu.Lock()
+	targets := make([]*conn, 0, len(h.by[playerID]))
+	for c := range h.by[playerID] {
+		targets = append(targets, c)
+	}
+	h.mu.Unlock()
+	n := 0
+	for _, c := range targets {
+		if c.Send(frame) {
+			n++
+		}
+	}
+	return n
+}
+
+func (h *hub) shutdown(ctx context.Context) {
+	h.mu.Lock()
+	h.down = true
+	all := make([]*conn, 0, len(h.conns))
+	for c := range h.conns {
+		all = append(all, c)
+	}
+	h.mu.Unlock()
+	for _, c := range all {
+		c.Close(websocket.CloseGoingAway, "server shutting down")
+	}
+	done := make(chan struct{})
+	go func() { h.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+}
+
+func handleWS(cfg Config, acc *accounts.Service, gm *games.Manager, h *hub) http.Handler {
+	allowed := originSet(cfg.AllowedOrigins)
+	up := websocket.Upgrader{
+		Subprotocols:    []string{Subprotocol},
+		ReadBufferSize:  1024,
+		WriteBufferSize: 1024,
+		// Browsers always send Origin: it must be on the allowlist. Clients without one (bots,
+		// load generators) are not browsers and cannot be driven cross-site.
+		CheckOrigin: func(r *http.Request) bool {
+			o := r.Header.Get("Origin")
+			return o == "" || allowed[o]
+		},
+		WriteBufferPool: &sync.Pool{},
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if o := r.Header.Get("Origin"); o != "" && !allowed[o] {
+			writeProblem(w, http.StatusForbidden, services.EForbidden, "origin not allowed", nil)
+			return
+		}
+		var id *accounts.Identity
+		var err error
+		if t := r.URL.Query().Get("ticket"); t != "" {
+			id, err = acc.RedeemTicket(r.Context(), t)
+		} else if tok := bearer(r); tok != "" {
+			id, err = acc.Authenticate(r.Context(), tok)
+		} else {
+			err = services.Errorf(services.EUnauthenticated, "a ticket or bearer token is required")
+		}
+		if err != nil {
+			fail(h.log, w, r, err)
+			return
+		}
+		ws, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return // the upgrader has answered
+		}
+		c := &conn{ws: ws, hub: h, games: gm, player: id.Player, cfg: h.cfg,
+			send: make(chan []byte, h.cfg.SendQueue), closing: make(chan closeReq, 1), done: make(chan struct{}),
+			frames: rate.NewLimiter(rate.Limit(h.cfg.FrameRate), h.cfg.FrameBurst),
+			chat:   rate.NewLimiter(rate.Limit(h.cfg.ChatRate), h.cfg.ChatBurst)}
+		if !h.add(c) {
+			_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"), time.Now().Add(time.Second))
+			ws.Close()
+			return
+		}
+		go c.writer()
+		c.reader()
+	})
+}
+
+type closeReq struct {
+	code   int
+	reason string
+}
+
+// conn is one WebSocket: one reader (this handler's goroutine), one writer, a bounded queue.
+type conn struct {
+	ws      *websocket.Conn
+	hub     *hub
+	games   *games.Manager
+	player  *services.Player
+	cfg     WSConfig
+	send    chan []byte
+	closing chan closeReq
+	done    chan struct{} // closed when the writer exits
+	once    sync.Once
+	frames  *rate.Limiter
+	chat    *rate.Limiter
+
+	room       *games.Room // the joined game; touched only by the reader
+	violations int
+}
+
+var _ games.Client = (*conn)(nil)
+
+func (c *conn) PlayerID() string { return c.player.ID }
+
+// Send queues a frame without blocking; a full queue means the client is too slow.
+func (c *conn) Send(frame []byte) bool {
+	select {
+	case <-c.done:
+		return false
+	default:
+	}
+	select {
+	case c.send <- frame:
+		return true
+	default:
+		return false
+	}
+}
+
+// Close asks the writer to send a close frame and end the connection.
+func (c *conn) Close(code int, reason string) {
+	c.once.Do(func() {
+		c.hub.m.wsDropped.WithLabelValues(reason).Inc()
+		c.closing <- closeReq{code, reason}
+	})
+}
+
+func (c *conn) writer() {
+	ping := time.NewTicker(c.cfg.PongWait * 9 / 10)
+	defer func() {
+		ping.Stop()
+		close(c.done)
+		c.ws.Close() // unblocks the reader
+	}()
+	for {
+		select {
+		case f := <-c.send:
+			_ = c.ws.SetWriteDeadline(time.Now().Add(c.cfg.WriteWait))
+			if err := c.ws.WriteMessage(websocket.TextMessage, f); err != nil {
+				return
+			}
+			c.hub.m.framesOut.Inc()
+		case <-ping.C:
+			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.cfg.WriteWait)); err != nil {
+				return
+			}
+		case cr := <-c.closing:
+			// Flush what is queued (a final `finished` or error), then say goodbye.
+			for drained := false; !drained; {
+				select {
+				case f := <-c.send:
+					_ = c.ws.SetWriteDeadline(time.Now().Add(c.cfg.WriteWait))
+					if c.ws.WriteMessage(websocket.TextMessage, f) != nil {
+						return
+					}
+				default:
+					drained = true
+				}
+			}
+			_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(cr.code, cr.reason), time.Now().Add(c.cfg.WriteWait))
+			return
+		}
+	}
+}
+
+type inFrame struct {
+	Type string          `json:"type"`
+	Ref  string          `json:"ref"`
+	Data json.RawMessage `json:"data"`
+}
+
+type outFrame struct {
+	Type string `json:"type"`
+	Ref  string `json:"ref,omitempty"`
+	Data any    `json:"data,omitempty"`
+}
+
+func (c *conn) reply(typ, ref string, data any) {
+	b, err := json.Marshal(outFrame{Type: typ, Ref: ref, Data: data})
+	if err == nil && !c.Send(b) {
+		c.Close(websocket.CloseTryAgainLater, "slow consumer")
+	}
+}
+
+func (c *conn) refuse(ref, code, msg string) {
+	c.reply("error", ref, map[string]string{"code": code, "message": msg})
+}
+
+// violation counts abuse; past the limit the connection is closed with 1008.
+func (c *conn) violation() bool {
+	c.violations++
+	if c.violations > c.cfg.MaxViolations {
+		c.Close(websocket.ClosePolicyViolation, "too many invalid or excess frames")
+		return true
+	}
+	return false
+}
+
+func (c *conn) reader() {
+	defer func() {
+		if c.room != nil {
+			c.room.Submit(games.Command{Type: "disconnect", Client: c, Player: c.info()})
+		}
+		c.Close(websocket.CloseNormalClosure, "")
+		<-c.done
+		c.hub.remove(c)
+	}()
+	c.ws.SetReadLimit(c.cfg.HardMaxFrame)
+	_ = c.ws.SetReadDeadline(time.Now().Add(c.cfg.PongWait))
+	c.ws.SetPongHandler(func(string) error {
+		return c.ws.SetReadDeadline(time.Now().Add(c.cfg.PongWait))
+	})
+	for {
+		typ, b, err := c.ws.ReadMessage()
+		if err != nil {
+			if errors.Is(err, websocket.ErrReadLimit) {
+				c.Close(websocket.CloseMessageTooBig, "frame too large")
+			}
+			return
+		}
+		_ = c.ws.SetReadDeadline(time.Now().Add(c.cfg.PongWait))
+		c.hub.m.framesIn.Inc()
+		if !c.frames.Allow() {
+			c.refuse("", "rate_limited", "slow down")
+			if c.violation() {
+				return
+			}
+			continue
+		}
+		if typ != websocket.TextMessage {
+			c.refuse("", "invalid", "frames must be JSON text")
+			if c.violation() {
+				return
+			}
+			continue
+		}
+		if len(b) > c.cfg.MaxFrame {
+			c.refuse("", "too_large", "frames are limited to 4 KiB")
+			if c.violation() {
+				return
+			}
+			continue
+		}
+		var f inFrame
+		if err := json.Unmarshal(b, &f); err != nil || f.Type == "" {
+			c.refuse("", "invalid", "a frame is a JSON object {type, ref, data}")
+			if c.violation() {
+				return
+			}
+			continue
+		}
+		if len(f.Ref) > 64 {
+			f.Ref = f.Ref[:64]
+		}
+		if c.dispatch(f) {
+			return
+		}
+	}
+}
+
+func (c *conn) info() games.PlayerInfo { return playerInfo(c.player, c.cfg.CDNURL) }
+
+// dispatch handles one well-formed frame; it returns true when the connection must end.
+func (c *conn) dispatch(f inFrame) bool {
+	switch f.Type {
+	case "ping":
+		c.reply("pong", f.Ref, map[string]int64{"at": time.Now().UnixMilli()})
+		return false
+	case "join":
+		var d struct {
+			Code string `json:"code"`
+		}
+		if json.Unmarshal(f.Data, &d) != nil || d.Code == "" {
+			c.refuse(f.Ref, "invalid", "join needs {code}")
+			return c.violation()
+		}
+		room, ok := c.games.Lookup(d.Code)
+		if !ok {
+			c.refuse(f.Ref, "not_found", "no game with that code")
+			return false
+		}
+		if c.room != nil && c.room != room {
+			c.room.Submit(games.Command{Type: "leave", Client: c, Player: c.info()})
+		}
+		c.room = room
+	case "chat":
+		if !c.chat.Allow() {
+			c.refuse(f.Ref, "rate_limited", "chat is limited to one message a second")
+			return c.violation()
+		}
+	case "start", "next", "reveal", "scoreboard", "end", "answer", "leave":
+	default:
+		c.refuse(f.Ref, "invalid", "unknown frame type "+f.Type)
+		return c.violation()
+	}
+	if c.room == nil {
+		c.refuse(f.Ref, "not_joined", "join a game first")
+		return false
+	}
+	if !c.room.Submit(games.Command{Type: f.Type, Ref: f.Ref, Client: c, Player: c.info(), Data: f.Data}) {
+		c.refuse(f.Ref, "busy", "the game is busy; try again")
+	}
+	if f.Type == "leave" {
+		c.room = nil
+	}
+	return false
+}

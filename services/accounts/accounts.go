@@ -1,0 +1,342 @@
+// Package accounts registers players, checks passwords, issues and revokes bearer tokens and
+// WebSocket tickets.
+package accounts
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/argon2"
+	"golang.org/x/time/rate"
+
+	"github.com/trivium-game/trivium/services"
+)
+
+// Config of the accounts service; zero values take the named defaults.
+type Config struct {
+	Store      services.PlayerStore
+	TokenKey   []byte // HMAC key for tokens, ≥ 32 bytes
+	Now        func() time.Time
+	TokenTTL   time.Duration // accounts; DefaultTokenTTL
+	GuestTTL   time.Duration // DefaultGuestTTL
+	TicketTTL  time.Duration // DefaultTicketTTL
+	LoginBurst int           // failed logins allowed per username or IP before limiting; DefaultLoginBurst
+	LoginEvery time.Duration // one more attempt allowed per interval; DefaultLoginEvery
+}
+
+// Defaults.
+const (
+	DefaultTokenTTL   = 30 * 24 * time.Hour
+	DefaultGuestTTL   = 7 * 24 * time.Hour
+	DefaultTicketTTL  = 30 * time.Second
+	DefaultLoginBurst = 5
+	DefaultLoginEvery = 20 * time.Second
+)
+
+// Service is the accounts domain service.
+type Service struct {
+	cfg      Config
+	mu       sync.Mutex
+	limiters map[string]*limiter
+	dummy    string // a hash compared when the user does not exist, so timing does not tell
+}
+
+type limiter struct {
+	l    *rate.Limiter
+	seen time.Time
+}
+
+// New returns the service.
+func New(cfg Config) (*Service, error) {
+	if len(cfg.TokenKey) < 32 {
+		return nil, fmt.Errorf("accounts: token key must be at least 32 bytes")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.TokenTTL == 0 {
+		cfg.TokenTTL = DefaultTokenTTL
+	}
+	if cfg.GuestTTL == 0 {
+		cfg.GuestTTL = DefaultGuestTTL
+	}
+	if cfg.TicketTTL == 0 {
+		cfg.TicketTTL = DefaultTicketTTL
+	}
+	if cfg.LoginBurst == 0 {
+		cfg.LoginBurst = DefaultLoginBurst
+	}
+	if cfg.LoginEvery == 0 {
+		cfg.LoginEvery = DefaultLoginEvery
+	}
+	s := &Service{cfg: cfg, limiters: map[string]*limiter{}}
+	s.dummy = hashPassword("not-a-real-password")
+	return s, nil
+}
+
+var usernameRE = regexp.MustCompile(`^[a-z0-9_]{3,24}$`)
+
+// Auth is the outcome of register, login and guest.
+type Auth struct {
+	Token  string           `json:"token"`
+	Player *services.Player `json:"player"`
+}
+
+// Register creates an account.
+func (s *Service) Register(ctx context.Context, username, password string) (*Auth, error) {
+	f := map[string]string{}
+	if !usernameRE.MatchString(username) {
+		f["username"] = "must be 3–24 characters of a–z, 0–9 and _"
+	}
+	if utf8.RuneCountInString(password) < 10 {
+		f["password"] = "must be at least 10 characters"
+	} else if len(password) > 256 {
+		f["password"] = "must be at most 256 bytes"
+	}
+	if err := services.Invalid(f); err != nil {
+		return nil, err
+	}
+	p := &services.Player{Username: username, DisplayName: username, Role: services.RolePlayer, PasswordHash: hashPassword(password)}
+	if err := s.cfg.Store.CreatePlayer(ctx, p); err != nil {
+		return nil, err
+	}
+	return s.issue(ctx, p, s.cfg.TokenTTL)
+}
+
+// Guest creates a guest player.
+func (s *Service) Guest(ctx context.Context, nickname string) (*Auth, error) {
+	nickname = strings.TrimSpace(nickname)
+	if err := ValidateDisplayName(nickname, "nickname"); err != nil {
+		return nil, err
+	}
+	p := &services.Player{DisplayName: nickname, Guest: true, Role: services.RolePlayer}
+	if err := s.cfg.Store.CreatePlayer(ctx, p); err != nil {
+		return nil, err
+	}
+	return s.issue(ctx, p, s.cfg.GuestTTL)
+}
+
+// ValidateDisplayName checks a display name or nickname.
+func ValidateDisplayName(name, field string) error {
+	n := utf8.RuneCountInString(name)
+	if n < 1 || n > 32 {
+		return services.Invalid(map[string]string{field: "must be 1–32 characters"})
+	}
+	for _, r := range name {
+		if r < 0x20 || r == 0x7f {
+			return services.Invalid(map[string]string{field: "must not contain control characters"})
+		}
+	}
+	return nil
+}
+
+// Login checks a password. The answer is the same whether the user exists or not, and failed
+// attempts are limited per username and per client IP.
+func (s *Service) Login(ctx context.Context, username, password, ip string) (*Auth, time.Duration, error) {
+	if wait := s.limited("u:"+username, "ip:"+ip); wait > 0 {
+		return nil, wait, services.Errorf(services.ERateLimited, "too many login attempts; try again later")
+	}
+	p, err := s.cfg.Store.PlayerByUsername(ctx, username)
+	hash := s.dummy
+	if err == nil {
+		hash = p.PasswordHash
+	} else if services.ErrorCode(err) != services.ENotFound {
+		return nil, 0, err
+	}
+	ok := checkPassword(hash, password)
+	if err != nil || !ok || p.Guest {
+		s.fail("u:"+username, "ip:"+ip)
+		return nil, 0, services.Errorf(services.EUnauthenticated, "wrong username or password")
+	}
+	a, err := s.issue(ctx, p, s.cfg.TokenTTL)
+	return a, 0, err
+}
+
+func (s *Service) limiterFor(key string, now time.Time) *limiter {
+	l, ok := s.limiters[key]
+	if !ok {
+		if len(s.limiters) > 100_000 {
+			// Bound memory under a spray of usernames: forget limiters idle for an hour.
+			for k, v := range s.limiters {
+				if now.Sub(v.seen) > time.Hour {
+					delete(s.limiters, k)
+				}
+			}
+		}
+		l = &limiter{l: rate.NewLimiter(rate.Every(s.cfg.LoginEvery), s.cfg.LoginBurst)}
+		s.limiters[key] = l
+	}
+	l.seen = now
+	return l
+}
+
+// limited returns how long to wait if any key is out of attempts.
+func (s *Service) limited(keys ...string) time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.cfg.Now()
+	var wait time.Duration
+	for _, k := range keys {
+		l := s.limiterFor(k, now)
+		if l.l.TokensAt(now) < 1 {
+			r := l.l.ReserveN(now, 1)
+			if d := r.DelayFrom(now); d > wait {
+				wait = d
+			}
+			r.CancelAt(now)
+		}
+	}
+	return wait
+}
+
+func (s *Service) fail(keys ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.cfg.Now()
+	for _, k := range keys {
+		s.limiterFor(k, now).l.AllowN(now, 1)
+	}
+}
+
+func (s *Service) issue(ctx context.Context, p *services.Player, ttl time.Duration) (*Auth, error) {
+	sess := services.Session{ID: randomID(), PlayerID: p.ID, ExpiresAt: s.cfg.Now().Add(ttl)}
+	if err := s.cfg.Store.CreateSession(ctx, sess); err != nil {
+		return nil, err
+	}
+	return &Auth{Token: s.sign(sess.ID), Player: p}, nil
+}
+
+// Identity is who a request acts as.
+type Identity struct {
+	Player    *services.Player
+	SessionID string
+}
+
+// Authenticate resolves a bearer token.
+func (s *Service) Authenticate(ctx context.Context, token string) (*Identity, error) {
+	unauth := services.Errorf(services.EUnauthenticated, "invalid or expired token")
+	id, ok := s.verify(token)
+	if !ok {
+		return nil, unauth
+	}
+	sess, err := s.cfg.Store.SessionByID(ctx, id)
+	if services.ErrorCode(err) == services.ENotFound {
+		return nil, unauth
+	}
+	if err != nil {
+		return nil, err
+	}
+	if sess.Revoked || !s.cfg.Now().Before(sess.ExpiresAt) {
+		return nil, unauth
+	}
+	p, err := s.cfg.Store.PlayerByID(ctx, sess.PlayerID)
+	if err != nil {
+		return nil, err
+	}
+	return &Identity{Player: p, SessionID: sess.ID}, nil
+}
+
+// Logout revokes the session behind a token.
+func (s *Service) Logout(ctx context.Context, sessionID string) error {
+	return s.cfg.Store.RevokeSession(ctx, sessionID)
+}
+
+// IssueTicket returns a single-use WebSocket ticket for an authenticated identity.
+func (s *Service) IssueTicket(ctx context.Context, id *Identity) (*services.Ticket, error) {
+	t := services.Ticket{ID: randomID(), PlayerID: id.Player.ID, SessionID: id.SessionID, ExpiresAt: s.cfg.Now().Add(s.cfg.TicketTTL)}
+	if err := s.cfg.Store.CreateTicket(ctx, t); err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+// RedeemTicket consumes a ticket and returns the identity it was issued to.
+func (s *Service) RedeemTicket(ctx context.Context, ticket string) (*Identity, error) {
+	unauth := services.Errorf(services.EUnauthenticated, "invalid, used or expired ticket")
+	if ticket == "" || len(ticket) > 64 {
+		return nil, unauth
+	}
+	t, err := s.cfg.Store.UseTicket(ctx, ticket)
+	if err != nil {
+		return nil, err
+	}
+	if !s.cfg.Now().Before(t.ExpiresAt) {
+		return nil, unauth
+	}
+	sess, err := s.cfg.Store.SessionByID(ctx, t.SessionID)
+	if err != nil || sess.Revoked {
+		return nil, unauth
+	}
+	p, err := s.cfg.Store.PlayerByID(ctx, t.PlayerID)
+	if err != nil {
+		return nil, err
+	}
+	return &Identity{Player: p, SessionID: t.SessionID}, nil
+}
+
+// Tokens are "<session id>.<hmac>": the signature rejects forgeries without a database read;
+// the session row makes revocation possible.
+func (s *Service) sign(id string) string {
+	m := hmac.New(sha256.New, s.cfg.TokenKey)
+	m.Write([]byte(id))
+	return id + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+func (s *Service) verify(token string) (string, bool) {
+	id, _, ok := strings.Cut(token, ".")
+	if !ok || len(token) > 200 {
+		return "", false
+	}
+	return id, hmac.Equal([]byte(s.sign(id)), []byte(token))
+}
+
+func randomID() string {
+	var b [18]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// argon2id parameters (RFC 9106's second recommendation, scaled for a 2-core server).
+const (
+	argonTime    = 2
+	argonMemory  = 19 * 1024
+	argonThreads = 1
+	argonKeyLen  = 32
+)
+
+func hashPassword(pw string) string {
+	salt := make([]byte, 16)
+	_, _ = rand.Read(salt)
+	key := argon2.IDKey([]byte(pw), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	return fmt.Sprintf("$argon2id$v=19$m=%d,t=%d,p=%d$%s$%s", argonMemory, argonTime, argonThreads,
+		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
+}
+
+func checkPassword(encoded, pw string) bool {
+	parts := strings.Split(encoded, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return false
+	}
+	var m, t uint32
+	var p uint8
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil {
+		return false
+	}
+	salt, err1 := base64.RawStdEncoding.DecodeString(parts[4])
+	want, err2 := base64.RawStdEncoding.DecodeString(parts[5])
+	if err1 != nil || err2 != nil || m > 256*1024 || t > 10 {
+		return false
+	}
+	got := argon2.IDKey([]byte(pw), salt, t, m, p, uint32(len(want)))
+	return subtle.ConstantTimeCompare(got, want) == 1
+}

@@ -1,0 +1,31 @@
+// Package postgres opens PostgreSQL for the scale-out deployment through pgx's database/sql driver.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"github.com/trivium-game/trivium/services/sqlstore"
+)
+
+// Open connects to dsn (postgres://…), checks it answers and applies migrations.
+func Open(ctx context.Context, dsn string, now func() time.Time) (*sqlstore.DB, error) {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	db.SetMaxOpenConns(20)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect postgres: %w", err)
+	}
+	s := sqlstore.New(db, sqlstore.Postgres, now)
+	if err := s.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}

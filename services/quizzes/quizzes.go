@@ -1,0 +1,181 @@
+// Package quizzes is quiz authoring (validated, owner-only writes) and single-player runs with
+// server-side deadlines and scoring.
+package quizzes
+
+import (
+	"context"
+	"time"
+
+	"github.com/trivium-game/trivium/services"
+)
+
+// Service holds quiz and single-player logic.
+type Service struct {
+	Quizzes services.QuizStore
+	Plays   services.PlayStore
+	Now     func() time.Time
+}
+
+// Create validates and stores a new quiz owned by owner.
+func (s *Service) Create(ctx context.Context, owner *services.Player, q services.Quiz) (*services.Quiz, error) {
+	if owner.Guest {
+		return nil, services.Errorf(services.EForbidden, "guests cannot create quizzes")
+	}
+	q.Normalize()
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	q.ID, q.OwnerID = "", owner.ID
+	if err := s.Quizzes.CreateQuiz(ctx, &q); err != nil {
+		return nil, err
+	}
+	return &q, nil
+}
+
+// Get returns a quiz if the viewer may see it; ownerView says whether answers may be shown.
+func (s *Service) Get(ctx context.Context, viewer *services.Player, id string) (*services.Quiz, bool, error) {
+	q, err := s.Quizzes.QuizByID(ctx, id)
+	if err != nil {
+		return nil, false, err
+	}
+	owner := viewer != nil && viewer.ID == q.OwnerID
+	if !q.Public && !owner {
+		return nil, false, services.Errorf(services.ENotFound, "quiz not found")
+	}
+	return q, owner, nil
+}
+
+// Playable returns a quiz the player may play or host: public ones and their own.
+func (s *Service) Playable(ctx context.Context, p *services.Player, id string) (*services.Quiz, error) {
+	q, _, err := s.Get(ctx, p, id)
+	return q, err
+}
+
+func (s *Service) owned(ctx context.Context, p *services.Player, id string) (*services.Quiz, error) {
+	q, owner, err := s.Get(ctx, p, id)
+	if err != nil {
+		return nil, err
+	}
+	if !owner {
+		return nil, services.Errorf(services.EForbidden, "only the owner may change this quiz")
+	}
+	return q, nil
+}
+
+// Update replaces a quiz's content (owner only).
+func (s *Service) Update(ctx context.Context, p *services.Player, id string, q services.Quiz) (*services.Quiz, error) {
+	old, err := s.owned(ctx, p, id)
+	if err != nil {
+		return nil, err
+	}
+	q.Normalize()
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	q.ID, q.OwnerID, q.CreatedAt = old.ID, old.OwnerID, old.CreatedAt
+	if err := s.Quizzes.UpdateQuiz(ctx, &q); err != nil {
+		return nil, err
+	}
+	return &q, nil
+}
+
+// Delete removes a quiz (owner only).
+func (s *Service) Delete(ctx context.Context, p *services.Player, id string) error {
+	if _, err := s.owned(ctx, p, id); err != nil {
+		return err
+	}
+	return s.Quizzes.DeleteQuiz(ctx, id)
+}
+
+// List pages public quizzes, or the caller's own.
+func (s *Service) List(ctx context.Context, f services.QuizFilter) ([]services.Quiz, string, error) {
+	return s.Quizzes.ListQuizzes(ctx, f)
+}
+
+// StartPlay begins a single-player run and asks the first question.
+func (s *Service) StartPlay(ctx context.Context, p *services.Player, quizID string) (*services.Play, services.PublicQuestion, error) {
+	q, err := s.Playable(ctx, p, quizID)
+	if err != nil {
+		return nil, services.PublicQuestion{}, err
+	}
+	now := s.Now()
+	play := &services.Play{QuizID: q.ID, PlayerID: p.ID, AskedAt: now}
+	if err := s.Plays.CreatePlay(ctx, play); err != nil {
+		return nil, services.PublicQuestion{}, err
+	}
+	return play, publicAt(q, 0, now), nil
+}
+
+func publicAt(q *services.Quiz, i int, askedAt time.Time) services.PublicQuestion {
+	qq := q.Questions[i]
+	return qq.Public(i, askedAt.Add(qq.TimeLimit()), qq.TimeLimit())
+}
+
+// AnswerResult is the outcome of one single-player answer.
+type AnswerResult struct {
+	Correct       bool                     `json:"correct"`
+	CorrectAnswer services.Answer          `json:"correctAnswer"`
+	Points        int                      `json:"points"`
+	Score         int                      `json:"score"`
+	TooLate       bool                     `json:"tooLate"`
+	Next          *services.PublicQuestion `json:"next"`
+	Finished      bool                     `json:"finished"`
+}
+
+// Answer scores the answer to question index of a run; a repeat is EConflict, an answer after
+// the deadline scores 0 and says so.
+func (s *Service) Answer(ctx context.Context, p *services.Player, playID string, index int, a services.Answer) (*AnswerResult, error) {
+	play, err := s.Plays.PlayByID(ctx, playID)
+	if err != nil {
+		return nil, err
+	}
+	if play.PlayerID != p.ID {
+		return nil, services.Errorf(services.ENotFound, "play not found")
+	}
+	if play.Finished || index < play.Index {
+		return nil, services.Errorf(services.EConflict, "question %d was already answered", index)
+	}
+	if index > play.Index {
+		return nil, services.Invalid(map[string]string{"index": "that question has not been asked yet"})
+	}
+	q, err := s.Quizzes.QuizByID(ctx, play.QuizID)
+	if err != nil {
+		return nil, err
+	}
+	if index >= len(q.Questions) {
+		return nil, services.Errorf(services.EConflict, "the quiz changed; start a new play")
+	}
+	qq := q.Questions[index]
+	if qq.Kind == services.KindChoice && (a.IsText || !a.Set || a.Index < 0 || a.Index >= len(qq.Choices)) {
+		return nil, services.Invalid(map[string]string{"answer": "must be a choice index"})
+	}
+	if qq.Kind == services.KindOpen && (!a.IsText || len(a.Text) > 200) {
+		return nil, services.Invalid(map[string]string{"answer": "must be a text of at most 200 characters"})
+	}
+	now := s.Now()
+	elapsed := now.Sub(play.AskedAt)
+	res := &AnswerResult{CorrectAnswer: qq.Answer, TooLate: elapsed > qq.TimeLimit()}
+	res.Correct = !res.TooLate && qq.Correct(a)
+	if res.Correct {
+		res.Points = services.Points(q.Scoring, elapsed, qq.TimeLimit())
+	}
+	from := play.Index
+	play.Score += res.Points
+	play.Index++
+	play.AskedAt = now
+	var done *services.ScoreRecorded
+	if play.Index >= len(q.Questions) {
+		play.Finished = true
+		done = &services.ScoreRecorded{Source: "play", SourceID: play.ID, QuizID: q.ID, PlayerID: p.ID,
+			DisplayName: p.DisplayName, Guest: p.Guest, Score: play.Score, At: now.UTC()}
+	}
+	if err := s.Plays.AdvancePlay(ctx, play, from, done); err != nil {
+		return nil, err
+	}
+	res.Score, res.Finished = play.Score, play.Finished
+	if !play.Finished {
+		nq := publicAt(q, play.Index, now)
+		res.Next = &nq
+	}
+	return res, nil
+}

@@ -1,0 +1,116 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+)
+
+// migrations are applied in order, once each. {{pk}} differs by dialect.
+var migrations = []string{
+	`CREATE TABLE players (
+		id TEXT PRIMARY KEY,
+		username TEXT UNIQUE,
+		display_name TEXT NOT NULL,
+		guest INTEGER NOT NULL DEFAULT 0,
+		role TEXT NOT NULL DEFAULT 'player',
+		password_hash TEXT NOT NULL DEFAULT '',
+		avatar_key TEXT NOT NULL DEFAULT '',
+		avatar_thumb_key TEXT NOT NULL DEFAULT '',
+		created_at BIGINT NOT NULL
+	);
+	CREATE TABLE sessions (
+		id TEXT PRIMARY KEY,
+		player_id TEXT NOT NULL REFERENCES players(id),
+		expires_at BIGINT NOT NULL,
+		revoked INTEGER NOT NULL DEFAULT 0
+	);
+	CREATE INDEX sessions_player ON sessions(player_id);
+	CREATE TABLE ws_tickets (
+		id TEXT PRIMARY KEY,
+		player_id TEXT NOT NULL,
+		session_id TEXT NOT NULL,
+		expires_at BIGINT NOT NULL
+	);
+	CREATE TABLE quizzes (
+		id TEXT PRIMARY KEY,
+		owner_id TEXT NOT NULL REFERENCES players(id),
+		title TEXT NOT NULL,
+		description TEXT NOT NULL,
+		mode TEXT NOT NULL,
+		scoring TEXT NOT NULL,
+		public INTEGER NOT NULL,
+		questions TEXT NOT NULL,
+		created_at BIGINT NOT NULL,
+		updated_at BIGINT NOT NULL
+	);
+	CREATE INDEX quizzes_owner ON quizzes(owner_id, created_at, id);
+	CREATE INDEX quizzes_public ON quizzes(public, created_at, id);
+	CREATE TABLE plays (
+		id TEXT PRIMARY KEY,
+		quiz_id TEXT NOT NULL,
+		player_id TEXT NOT NULL,
+		idx INTEGER NOT NULL,
+		score INTEGER NOT NULL,
+		asked_at BIGINT NOT NULL,
+		finished INTEGER NOT NULL DEFAULT 0,
+		created_at BIGINT NOT NULL
+	);
+	CREATE TABLE games (
+		id TEXT PRIMARY KEY,
+		quiz_id TEXT NOT NULL,
+		mode TEXT NOT NULL,
+		finished_at BIGINT NOT NULL,
+		result TEXT NOT NULL
+	);
+	CREATE TABLE outbox (
+		id {{pk}},
+		subject TEXT NOT NULL,
+		msg_id TEXT NOT NULL,
+		data TEXT NOT NULL,
+		created_at BIGINT NOT NULL
+	);`,
+}
+
+func (d *DB) expand(s string) string {
+	pk := "INTEGER PRIMARY KEY AUTOINCREMENT"
+	if d.dialect == Postgres {
+		pk = "BIGSERIAL PRIMARY KEY"
+	}
+	return strings.ReplaceAll(s, "{{pk}}", pk)
+}
+
+// Migrate applies every migration not yet applied. It is safe to run on every start.
+func (d *DB) Migrate(ctx context.Context) error {
+	if _, err := d.db.ExecContext(ctx,
+		`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	for i, m := range migrations {
+		v := i + 1
+		err := d.tx(ctx, func(tx *sql.Tx) error {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = $1`, v).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return nil
+			}
+			for _, stmt := range strings.Split(d.expand(m), ";") {
+				if strings.TrimSpace(stmt) == "" {
+					continue
+				}
+				if _, err := tx.ExecContext(ctx, stmt); err != nil {
+					return fmt.Errorf("migration %d: %w", v, err)
+				}
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version) VALUES ($1)`, v)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+	}
+	return nil
+}

@@ -343,4 +343,3 @@ func (b *Bus) Close() error {
 	}
 	return err
 }
-

@@ -1,0 +1,269 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+type entry struct {
+	PlayerID string
+	Score    int
+	Rank     int
+}
+
+func standings(t *testing.T, f frame) []entry {
+	t.Helper()
+	var d struct{ Entries []entry }
+	if err := json.Unmarshal(f.Data, &d); err != nil {
+		t.Fatal(err)
+	}
+	return d.Entries
+}
+
+func scoreOf(es []entry, id string) int {
+	for _, e := range es {
+		if e.PlayerID == id {
+			return e.Score
+		}
+	}
+	return -1
+}
+
+func createQuiz(t *testing.T, s *server, owner *account, mode string, questions []map[string]any) string {
+	t.Helper()
+	var q struct{ ID string }
+	expect(t, call(t, "POST", s.URL+"/api/v1/quizzes", owner.Token, map[string]any{
+		"title": "E2E " + mode, "description": "", "mode": mode, "scoring": "flat", "public": false, "questions": questions,
+	}), 201).decode(t, &q)
+	return q.ID
+}
+
+func createGame(t *testing.T, s *server, host *account, quizID string) string {
+	t.Helper()
+	var g struct{ GameID, Code string }
+	expect(t, call(t, "POST", s.URL+"/api/v1/games", host.Token, map[string]string{"quizId": quizID}), 201).decode(t, &g)
+	if len(g.Code) != 6 || strings.ContainsAny(g.Code, "0O1IL") {
+		t.Fatalf("bad join code %q", g.Code)
+	}
+	return g.Code
+}
+
+func joinAll(t *testing.T, s *server, code string, as ...*account) {
+	t.Helper()
+	for _, a := range as {
+		c := dial(t, s, a)
+		// Codes are case-insensitive on input.
+		ref := c.send("join", map[string]string{"code": strings.ToLower(code)})
+		if f := c.reply(ref); f.Type != "state" {
+			t.Fatalf("%s join: %s %s", a.Name, f.Type, f.Data)
+		}
+	}
+}
+
+func TestCasualGameEndToEnd(t *testing.T) {
+	s := startServer(t, nil)
+	host, alice, bob, g := register(t, s, "host1"), register(t, s, "alice"), register(t, s, "bob"), guest(t, s, "Gus")
+	quiz := createQuiz(t, s, host, "casual", []map[string]any{
+		{"text": "2+2?", "kind": "choice", "choices": []string{"3", "4"}, "answer": 1, "timeLimitSec": 30},
+		{"text": "Capital of France?", "kind": "open", "answer": "Paris", "timeLimitSec": 30},
+		{"text": "Sky colour?", "kind": "choice", "choices": []string{"blue", "green"}, "answer": 0, "timeLimitSec": 30},
+	})
+	code := createGame(t, s, host, quiz)
+	joinAll(t, s, code, host, alice, bob, g)
+
+	var info struct {
+		Phase   string
+		Players []struct{ ID string }
+	}
+	expect(t, call(t, "GET", s.URL+"/api/v1/games/"+code, "", nil), 200).decode(t, &info)
+	if info.Phase != "lobby" || len(info.Players) != 3 {
+		t.Fatalf("game info %+v", info)
+	}
+
+	// Only the host drives.
+	if f := alice.client.reply(alice.client.send("start", struct{}{})); f.Type != "error" || !strings.Contains(string(f.Data), "forbidden") {
+		t.Fatalf("player start: %s %s", f.Type, f.Data)
+	}
+	host.client.reply(host.client.send("start", struct{}{}))
+	host.client.send("next", struct{}{})
+	for _, a := range []*account{alice, bob, g} {
+		q := a.client.waitFrame("question", "")
+		if strings.Contains(string(q.Data), `"answer"`) {
+			t.Fatalf("question leaked the answer: %s", q.Data)
+		}
+	}
+	// Q0: alice and the guest right, bob wrong; a repeat is refused.
+	alice.client.reply(alice.client.send("answer", map[string]any{"index": 0, "answer": 1}))
+	if f := alice.client.reply(alice.client.send("answer", map[string]any{"index": 0, "answer": 1})); !strings.Contains(string(f.Data), "already_answered") {
+		t.Fatalf("repeat answer: %s %s", f.Type, f.Data)
+	}
+	bob.client.reply(bob.client.send("answer", map[string]any{"index": 0, "answer": 0}))
+	g.client.reply(g.client.send("answer", map[string]any{"index": 0, "answer": 1}))
+	// All answered → automatic reveal, with each player's own result.
+	rv := alice.client.waitFrame("reveal", "")
+	if !strings.Contains(string(rv.Data), `"correct":true`) || !strings.Contains(string(rv.Data), `"points":1000`) {
+		t.Fatalf("alice reveal: %s", rv.Data)
+	}
+	host.client.send("scoreboard", struct{}{})
+	sb := standings(t, bob.client.waitFrame("scoreboard", ""))
+	if scoreOf(sb, alice.ID) != 1000 || scoreOf(sb, bob.ID) != 0 || scoreOf(sb, g.ID) != 1000 {
+		t.Fatalf("scoreboard after Q0: %+v", sb)
+	}
+
+	// Q1: bob drops mid-question and resumes on a new connection with his score and state.
+	host.client.send("next", struct{}{})
+	st := bob.client.waitFrame("question", "")
+	_ = st
+	var bobState struct{ ResumeToken string }
+	bob.client.mu.Lock()
+	for _, f := range bob.client.frames {
+		if f.Type == "state" {
+			_ = json.Unmarshal(f.Data, &bobState)
+		}
+	}
+	bob.client.mu.Unlock()
+	if bobState.ResumeToken == "" {
+		t.Fatal("no resume token in state")
+	}
+	bob.client.ws.Close()
+	host.client.waitFrame("player_left", "")
+	nb := dial(t, s, bob)
+	f := nb.reply(nb.send("join", map[string]any{"code": code, "resume": bobState.ResumeToken}))
+	var resumed struct {
+		Phase    string
+		Question *struct{ Index int }
+		You      struct {
+			PlayerID string
+			Score    int
+			Answered bool
+		}
+	}
+	if err := json.Unmarshal(f.Data, &resumed); err != nil || f.Type != "state" {
+		t.Fatalf("resume: %s %s", f.Type, f.Data)
+	}
+	if resumed.You.PlayerID != bob.ID || resumed.Phase != "question" || resumed.Question == nil || resumed.Question.Index != 1 {
+		t.Fatalf("resumed state %+v", resumed)
+	}
+	nb.reply(nb.send("answer", map[string]any{"index": 1, "answer": "  paris "}))
+	alice.client.reply(alice.client.send("answer", map[string]any{"index": 1, "answer": "London"}))
+	g.client.reply(g.client.send("answer", map[string]any{"index": 1, "answer": "PÁRIS"}))
+	nb.waitFrame("reveal", "")
+
+	// Q2 and the end: the host asks next after the last question, which finishes the game.
+	host.client.send("next", struct{}{})
+	nb.waitFrame("question", "")
+	nb.reply(nb.send("answer", map[string]any{"index": 2, "answer": 0}))
+	alice.client.reply(alice.client.send("answer", map[string]any{"index": 2, "answer": 0}))
+	g.client.reply(g.client.send("answer", map[string]any{"index": 2, "answer": 1}))
+	nb.waitFrame("reveal", "")
+	host.client.send("next", struct{}{})
+	final := standings(t, nb.waitFrame("finished", ""))
+	want := map[string]int{alice.ID: 2000, bob.ID: 2000, g.ID: 2000}
+	for id, score := range want {
+		if scoreOf(final, id) != score {
+			t.Fatalf("final standings %+v, want %v", final, want)
+		}
+	}
+	if final[0].Rank != 1 || final[2].Rank != 3 {
+		t.Fatalf("ranks %+v", final)
+	}
+}
+
+func TestLiveGameFirstCorrectAnswerWins(t *testing.T) {
+	s := startServer(t, nil)
+	host, p1, p2 := register(t, s, "livehost"), register(t, s, "racer1"), register(t, s, "racer2")
+	quiz := createQuiz(t, s, host, "live", []map[string]any{
+		{"text": "Fastest?", "kind": "choice", "choices": []string{"a", "b"}, "answer": 1, "timeLimitSec": 30},
+	})
+	code := createGame(t, s, host, quiz)
+	joinAll(t, s, code, host, p1, p2)
+	host.client.reply(host.client.send("start", struct{}{}))
+	host.client.send("next", struct{}{})
+	p1.client.waitFrame("question", "")
+	p2.client.waitFrame("question", "")
+	// p2 answers wrong first and is locked out; p1 then wins.
+	p2.client.reply(p2.client.send("answer", map[string]any{"index": 0, "answer": 0}))
+	p1.client.reply(p1.client.send("answer", map[string]any{"index": 0, "answer": 1}))
+	for _, c := range []*wsClient{p1.client, p2.client, host.client} {
+		b := c.waitFrame("buzz", "")
+		var d struct {
+			Winner        struct{ ID string }
+			CorrectAnswer int
+		}
+		_ = json.Unmarshal(b.Data, &d)
+		if d.Winner.ID != p1.ID || d.CorrectAnswer != 1 {
+			t.Fatalf("buzz %s", b.Data)
+		}
+		sb := standings(t, c.waitFrame("scoreboard", ""))
+		if scoreOf(sb, p1.ID) != 1000 || scoreOf(sb, p2.ID) != 0 {
+			t.Fatalf("live scoreboard %+v", sb)
+		}
+	}
+	host.client.send("end", struct{}{})
+	final := standings(t, p2.client.waitFrame("finished", ""))
+	if final[0].PlayerID != p1.ID {
+		t.Fatalf("winner %+v", final)
+	}
+}
+
+func TestWebSocketRefusesBadInput(t *testing.T) {
+	s := startServer(t, nil)
+	a := register(t, s, "abuser")
+
+	// A foreign Origin is refused before the upgrade.
+	var tk struct{ Ticket string }
+	expect(t, call(t, "POST", s.URL+"/api/v1/ws-tickets", a.Token, nil), 201).decode(t, &tk)
+	wsURL := strings.Replace(s.URL, "http", "ws", 1) + "/ws?ticket=" + tk.Ticket
+	if _, resp, err := websocket.DefaultDialer.Dial(wsURL, map[string][]string{"Origin": {"https://evil.example"}}); err == nil || resp.StatusCode != 403 {
+		t.Fatalf("foreign origin: err=%v resp=%v", err, resp)
+	}
+	// No credentials: 401.
+	if _, resp, err := websocket.DefaultDialer.Dial(strings.Replace(s.URL, "http", "ws", 1)+"/ws", nil); err == nil || resp.StatusCode != 401 {
+		t.Fatalf("no ticket: %v %v", err, resp)
+	}
+	// A ticket works once.
+	okDial := websocket.Dialer{Subprotocols: []string{"trivium.v1"}}
+	first, _, err := okDial.Dial(wsURL, map[string][]string{"Origin": {s.URL}})
+	if err != nil {
+		t.Fatalf("first use of ticket: %v", err)
+	}
+	first.Close()
+	if _, resp, err := okDial.Dial(wsURL, map[string][]string{"Origin": {s.URL}}); err == nil || resp.StatusCode != 401 {
+		t.Fatalf("reused ticket: %v %v", err, resp)
+	}
+	cl := dial(t, s, &account{Token: a.Token})
+
+	// Malformed, unknown and oversize frames get errors, never a crash.
+	_ = cl.ws.WriteMessage(websocket.TextMessage, []byte("{not json"))
+	if f := cl.waitFrame("error", ""); !strings.Contains(string(f.Data), "invalid") {
+		t.Fatalf("malformed: %s", f.Data)
+	}
+	_ = cl.ws.WriteMessage(websocket.TextMessage, []byte(`{"type":"explode"}`))
+	cl.waitFrame("error", "")
+	big := `{"type":"chat","data":{"text":"` + strings.Repeat("x", 5000) + `"}}`
+	_ = cl.ws.WriteMessage(websocket.TextMessage, []byte(big))
+	if f := cl.waitFrame("error", ""); !strings.Contains(string(f.Data), "too_large") {
+		t.Fatalf("oversize: %s", f.Data)
+	}
+	// A flood ends with a policy-violation close.
+	for i := 0; i < 200; i++ {
+		if cl.ws.WriteMessage(websocket.TextMessage, []byte(`{"type":"ping"}`)) != nil {
+			break
+		}
+	}
+	waitFor(t, "flood close", 10*time.Second, func() bool { return cl.closeErr() != nil })
+	if !websocket.IsCloseError(cl.closeErr(), websocket.ClosePolicyViolation) {
+		t.Fatalf("flood closed with %v, want 1008", cl.closeErr())
+	}
+	// A frame past the hard limit closes with 1009.
+	c3 := dial(t, s, &account{Token: a.Token})
+	_ = c3.ws.WriteMessage(websocket.TextMessage, []byte(strings.Repeat("x", 20000)))
+	waitFor(t, "oversize close", 10*time.Second, func() bool { return c3.closeErr() != nil })
+	if !websocket.IsCloseError(c3.closeErr(), websocket.CloseMessageTooBig) {
+		t.Fatalf("huge frame closed with %v, want 1009", c3.closeErr())
+	}
+}

@@ -1,0 +1,44 @@
+# Trivium — two commands: `make run` and `make test`.
+SHELL := /bin/bash
+GO    ?= go
+BIN   := bin/trivium
+
+.PHONY: run build test test-unit test-race test-e2e test-cluster screenshots bench bench-full vet fmt seed config clean
+
+build:
+	$(GO) build -trimpath -o $(BIN) ./cmd/trivium
+
+## run: start every role on the embedded default and print the URL to open
+run: build
+	./$(BIN) serve
+
+## test: vet, format check, unit and integration tests against the real local services
+test:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+	$(GO) vet ./...
+	eval "$$(infra/test-env.sh)" && $(GO) test -count=1 ./... && \
+		$(GO) test -count=1 -race ./services/games/... ./gateway/... ./cmd/... ./services/natsbus/... ./services/outbox/...
+
+## test-e2e: browser tests in Debian Chromium driven by playwright-core
+test-e2e:
+	web/e2e/run.sh
+
+## screenshots: regenerate docs/screenshots from the browser tests
+screenshots:
+	web/e2e/run.sh --screenshots
+
+## bench: quick benchmark pass (CI smoke); bench-full: the documented full run
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 200x ./services/games/... ./leaderboard/...
+
+vet:
+	$(GO) vet ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+config: build
+	./$(BIN) config
+
+clean:
+	rm -rf bin .tmp

@@ -1,0 +1,185 @@
+package games
+
+import "github.com/trivium-game/trivium/services"
+
+// Event types the engine broadcasts (the WebSocket frame "type").
+const (
+	EventPlayerJoined = "player_joined"
+	EventPlayerLeft   = "player_left"
+	EventQuestion     = "question"
+	EventProgress     = "progress"
+	EventReveal       = "reveal"
+	EventBuzz         = "buzz"
+	EventScoreboard   = "scoreboard"
+	EventFinished     = "finished"
+	EventChat         = "chat"
+	EventPaused       = "paused"
+	EventResumed      = "resumed"
+)
+
+// Reasons in player_left.
+const (
+	ReasonDisconnected = "disconnected"
+	ReasonLeft         = "left"
+)
+
+// Event is one sequenced thing that happened in a game, sent to every subscriber.
+//
+// Data is the part every recipient shares and must marshal to a JSON object. You, when not nil,
+// maps a player ID to that player's personal "you" value, added as a field of Data for that
+// player only; recipients without an entry (the host, spectators) get Data alone. Keeping the
+// two apart lets the room encode the shared part once however many players there are.
+type Event struct {
+	Type string
+	Seq  int64
+	Data any
+	You  map[string]any
+}
+
+// PlayerRef identifies a player in events.
+type PlayerRef struct {
+	ID           string `json:"id"`
+	DisplayName  string `json:"displayName"`
+	ThumbnailURL string `json:"thumbnailUrl"`
+}
+
+// PlayerName identifies a chat sender or a buzz winner.
+type PlayerName struct {
+	ID          string `json:"id"`
+	DisplayName string `json:"displayName"`
+}
+
+// PlayerJoinedData is the data of player_joined (also sent when a player reconnects).
+type PlayerJoinedData struct {
+	Player PlayerRef `json:"player"`
+}
+
+// PlayerLeftData is the data of player_left.
+type PlayerLeftData struct {
+	Player PlayerRef `json:"player"`
+	Reason string    `json:"reason"`
+}
+
+// ProgressData is the data of progress: how many answered, never what.
+type ProgressData struct {
+	Index    int `json:"index"`
+	Answered int `json:"answered"`
+	Total    int `json:"total"`
+}
+
+// OpenCounts are the reveal counts of an open question.
+type OpenCounts struct {
+	Correct int `json:"correct"`
+	Wrong   int `json:"wrong"`
+	None    int `json:"none"`
+}
+
+// RevealData is the shared data of reveal; Counts is []int for choice questions, OpenCounts for
+// open ones.
+type RevealData struct {
+	Index         int             `json:"index"`
+	CorrectAnswer services.Answer `json:"correctAnswer"`
+	Counts        any             `json:"counts"`
+}
+
+// RevealYou is the personal part of reveal.
+type RevealYou struct {
+	Correct  bool `json:"correct"`
+	Points   int  `json:"points"`
+	Answered bool `json:"answered"`
+}
+
+// BuzzData is the data of buzz (live mode).
+type BuzzData struct {
+	Index         int             `json:"index"`
+	Winner        PlayerName      `json:"winner"`
+	CorrectAnswer services.Answer `json:"correctAnswer"`
+}
+
+// Entry is one line of a scoreboard or of the final standings.
+type Entry struct {
+	PlayerID     string `json:"playerId"`
+	DisplayName  string `json:"displayName"`
+	ThumbnailURL string `json:"thumbnailUrl"`
+	Score        int    `json:"score"`
+	Rank         int    `json:"rank"`
+	Delta        int    `json:"delta"`
+}
+
+// StandingsData is the data of scoreboard and finished.
+type StandingsData struct {
+	Entries []Entry `json:"entries"`
+}
+
+// ChatData is the data of chat.
+type ChatData struct {
+	From PlayerName `json:"from"`
+	Text string     `json:"text"`
+	At   string     `json:"at"` // RFC 3339, UTC, milliseconds
+}
+
+// PausedData is the data of paused.
+type PausedData struct{}
+
+// ResumedData is the data of resumed; Deadline (Unix ms) is set when a question is open.
+type ResumedData struct {
+	Deadline int64 `json:"deadline,omitempty"`
+}
+
+// AnswerAck is the data of the ack to an accepted answer. Correct is set only in live mode,
+// where a wrong answer locks the player out anyway; elsewhere correctness waits for reveal.
+type AnswerAck struct {
+	Index    int   `json:"index"`
+	Accepted bool  `json:"accepted"`
+	Correct  *bool `json:"correct,omitempty"`
+}
+
+// PlayerView is a player as listed in state and game info.
+type PlayerView struct {
+	ID           string `json:"id"`
+	DisplayName  string `json:"displayName"`
+	ThumbnailURL string `json:"thumbnailUrl"`
+	Score        int    `json:"score"`
+	Connected    bool   `json:"connected"`
+}
+
+// State is the data of the state frame: a full snapshot for one recipient.
+type State struct {
+	GameID  string       `json:"gameId"`
+	Code    string       `json:"code"`
+	Mode    string       `json:"mode"`
+	Phase   string       `json:"phase"`
+	Players []PlayerView `json:"players"`
+	// Question is the open question (the first of the group in competitive mode); Questions
+	// lists the whole open group in competitive mode.
+	Question  *services.PublicQuestion  `json:"question,omitempty"`
+	Questions []services.PublicQuestion `json:"questions,omitempty"`
+	// Paused is true while the host is away; RemainingMs is the frozen answering time left.
+	Paused      bool  `json:"paused,omitempty"`
+	RemainingMs int64 `json:"remainingMs,omitempty"`
+	// Entries are the final standings once finished.
+	Entries     []Entry  `json:"entries,omitempty"`
+	You         StateYou `json:"you"`
+	ResumeToken string   `json:"resumeToken,omitempty"`
+	Seq         int64    `json:"seq"`
+}
+
+// StateYou is the recipient's own part of state. Answered is true when the recipient answered
+// every open question; AnsweredIndexes lists which ones it answered.
+type StateYou struct {
+	PlayerID        string `json:"playerId"`
+	Host            bool   `json:"host"`
+	Score           int    `json:"score"`
+	Answered        bool   `json:"answered"`
+	AnsweredIndexes []int  `json:"answeredIndexes,omitempty"`
+}
+
+// GameInfo is the public summary served by GET /api/v1/games/{code}.
+type GameInfo struct {
+	GameID  string       `json:"gameId"`
+	Code    string       `json:"code"`
+	Title   string       `json:"title"`
+	Mode    string       `json:"mode"`
+	Phase   string       `json:"phase"`
+	Players []PlayerView `json:"players"`
+}

@@ -1,0 +1,296 @@
+package games
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	mrand "math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/trivium-game/trivium/services"
+)
+
+// Results records finished games (in the database, with their durable events).
+type Results interface {
+	GameFinished(ctx context.Context, r services.GameFinished) error
+}
+
+// Defaults of ManagerConfig.
+const (
+	DefaultInboxSize = 4096
+	DefaultLinger    = 10 * time.Minute
+	DefaultRetryMin  = 100 * time.Millisecond
+	DefaultRetryMax  = 30 * time.Second
+	CodeAlphabet     = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+	CodeLength       = 6
+	maxCodeAttempts  = 100
+)
+
+// ManagerConfig configures a Manager; zero values take the defaults.
+type ManagerConfig struct {
+	Clock     Clock        // RealClock{}
+	Results   Results      // required in production; nil discards results
+	Logger    *slog.Logger // discards
+	InboxSize int          // DefaultInboxSize
+	Linger    time.Duration
+	NewID     func() string // random 128-bit hex
+	// RetryMin and RetryMax bound the backoff between attempts to record a result.
+	RetryMin, RetryMax time.Duration
+}
+
+// Manager creates, finds and removes rooms.
+type Manager struct {
+	cfg     ManagerConfig
+	ctx     context.Context // cancelled by Close: stops result retries
+	cancel  context.CancelFunc
+	writers sync.WaitGroup
+	closing chan struct{} // closed when Close starts: writers stop backing off
+
+	mu      sync.Mutex
+	rooms   map[string]*Room // by code
+	lingers map[string]Timer // by code
+	closed  bool
+}
+
+type discardResults struct{}
+
+func (discardResults) GameFinished(context.Context, services.GameFinished) error { return nil }
+
+func randomID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// NewManager returns a manager with no rooms.
+func NewManager(cfg ManagerConfig) *Manager {
+	if cfg.Clock == nil {
+		cfg.Clock = RealClock{}
+	}
+	if cfg.Results == nil {
+		cfg.Results = discardResults{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.InboxSize <= 0 {
+		cfg.InboxSize = DefaultInboxSize
+	}
+	if cfg.Linger <= 0 {
+		cfg.Linger = DefaultLinger
+	}
+	if cfg.NewID == nil {
+		cfg.NewID = randomID
+	}
+	if cfg.RetryMin <= 0 {
+		cfg.RetryMin = DefaultRetryMin
+	}
+	if cfg.RetryMax <= 0 {
+		cfg.RetryMax = DefaultRetryMax
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Manager{cfg: cfg, ctx: ctx, cancel: cancel, closing: make(chan struct{}),
+		rooms: map[string]*Room{}, lingers: map[string]Timer{}}
+}
+
+// NewCode returns a random join code of CodeLength characters from CodeAlphabet.
+func NewCode() string {
+	const n = len(CodeAlphabet)
+	out := make([]byte, 0, CodeLength)
+	var b [1]byte
+	for len(out) < CodeLength {
+		_, _ = rand.Read(b[:])
+		// Reject the top of the byte range so every character is equally likely.
+		if int(b[0]) >= 256/n*n {
+			continue
+		}
+		out = append(out, CodeAlphabet[int(b[0])%n])
+	}
+	return string(out)
+}
+
+// Create starts a room for quiz hosted by host. Single-player quizzes are refused (EInvalid).
+func (m *Manager) Create(quiz services.Quiz, host PlayerInfo) (*Room, error) {
+	switch quiz.Mode {
+	case services.ModeCasual, services.ModeCompetitive, services.ModeLive:
+	case services.ModeSingle:
+		return nil, services.Errorf(services.EInvalid, "a single-player quiz is played alone, not hosted")
+	default:
+		return nil, services.Errorf(services.EInvalid, "unknown quiz mode %q", quiz.Mode)
+	}
+	if len(quiz.Questions) == 0 {
+		return nil, services.Errorf(services.EInvalid, "the quiz has no questions")
+	}
+	if host.ID == "" {
+		return nil, services.Errorf(services.EInvalid, "a host is required")
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, services.Errorf(services.EUnavailable, "the game server is shutting down")
+	}
+	code := ""
+	for range maxCodeAttempts {
+		if c := NewCode(); m.rooms[c] == nil {
+			code = c
+			break
+		}
+	}
+	if code == "" {
+		return nil, fmt.Errorf("create game: no free join code after %d attempts", maxCodeAttempts)
+	}
+	g := NewGame(GameConfig{ID: m.cfg.NewID(), Code: code, HostID: host.ID, Quiz: quiz, Now: m.cfg.Clock.Now()})
+	r := newRoom(roomConfig{game: g, clock: m.cfg.Clock, inboxSize: m.cfg.InboxSize, onFinish: m.finished,
+		log: m.cfg.Logger.With("game", g.ID(), "code", code)})
+	m.rooms[code] = r
+	go r.run()
+	return r, nil
+}
+
+// Lookup finds a room by join code, case-insensitively.
+func (m *Manager) Lookup(code string) (*Room, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.rooms[strings.ToUpper(strings.TrimSpace(code))]
+	return r, ok
+}
+
+// Info returns the public summary of a game; safe from any goroutine.
+func (m *Manager) Info(code string) (GameInfo, bool) {
+	r, ok := m.Lookup(code)
+	if !ok {
+		return GameInfo{}, false
+	}
+	return r.Info(), true
+}
+
+// Active counts rooms whose game is not finished.
+func (m *Manager) Active() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, r := range m.rooms {
+		if !r.Finished() {
+			n++
+		}
+	}
+	return n
+}
+
+// finished runs on the room goroutine once its game is over: record the result in the
+// background and remove the room after the linger period.
+func (m *Manager) finished(r *Room, res services.GameFinished) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.ctx.Err() != nil {
+		r.log.Error("game result not recorded: manager closed", "game", res.GameID)
+		return
+	}
+	m.writers.Add(1)
+	go m.record(r, res)
+	if !m.closed {
+		m.lingers[r.code] = m.cfg.Clock.AfterFunc(m.cfg.Linger, func() { m.remove(r) })
+	}
+}
+
+func (m *Manager) remove(r *Room) {
+	m.mu.Lock()
+	if m.rooms[r.code] == r {
+		delete(m.rooms, r.code)
+		delete(m.lingers, r.code)
+	}
+	m.mu.Unlock()
+	r.shutdown(CloseNormal, ReasonGameRemoved)
+}
+
+// record calls Results until it succeeds or the manager closes, backing off exponentially with
+// jitter so a struggling database is not hammered. When Close starts, a writer waiting to retry
+// makes one last attempt at once instead of waiting.
+func (m *Manager) record(r *Room, res services.GameFinished) {
+	defer m.writers.Done()
+	wait := m.cfg.RetryMin
+	last := false
+	for attempt := 1; ; attempt++ {
+		err := m.cfg.Results.GameFinished(m.ctx, res)
+		if err == nil {
+			return
+		}
+		if last || m.ctx.Err() != nil {
+			r.log.Error("game result not recorded: manager closed", "attempts", attempt, "err", err)
+			return
+		}
+		r.log.Warn("record game result", "attempt", attempt, "retry_in", wait, "err", err)
+		fired := make(chan struct{})
+		// Jitter in [wait/2, wait] spreads the retries of games that finished together.
+		t := m.cfg.Clock.AfterFunc(wait/2+mrand.N(wait/2+1), func() { close(fired) })
+		select {
+		case <-fired:
+		case <-m.closing:
+			t.Stop()
+			last = true
+		}
+		wait = min(wait*2, m.cfg.RetryMax)
+	}
+}
+
+// Close stops every room (their clients are closed with 1001 "server shutting down") and waits
+// for result writers, each of which makes at most one more attempt; when ctx ends first their
+// context is cancelled.
+func (m *Manager) Close(ctx context.Context) error {
+	m.mu.Lock()
+	if !m.closed {
+		close(m.closing)
+	}
+	m.closed = true
+	rooms := make([]*Room, 0, len(m.rooms))
+	for _, r := range m.rooms {
+		rooms = append(rooms, r)
+	}
+	clear(m.rooms)
+	for _, t := range m.lingers {
+		t.Stop()
+	}
+	clear(m.lingers)
+	m.mu.Unlock()
+
+	for _, r := range rooms {
+		r.shutdown(CloseGoingAway, ReasonShuttingDown)
+	}
+	var err error
+	for _, r := range rooms {
+		select {
+		case <-r.done:
+			continue
+		case <-ctx.Done():
+			err = fmt.Errorf("close games: %w", ctx.Err())
+		}
+		break
+	}
+	if err != nil {
+		// A room still running may yet finish; cancelling under mu guarantees it starts no
+		// writer once we wait for them.
+		m.mu.Lock()
+		m.cancel()
+		m.mu.Unlock()
+	}
+	wrote := make(chan struct{})
+	go func() {
+		m.writers.Wait()
+		close(wrote)
+	}()
+	select {
+	case <-wrote:
+	case <-ctx.Done():
+		m.cancel()
+		<-wrote
+		if err == nil {
+			err = fmt.Errorf("close games: result writers: %w", ctx.Err())
+		}
+	}
+	m.cancel()
+	return err
+}

@@ -31,7 +31,7 @@ func routes(cfg Config, d Deps, h *hub) http.Handler {
 		r.Method("POST", "/auth/register", handleRegister(log, d.Accounts, cfg.CDNURL))
 		r.Method("POST", "/auth/login", handleLogin(log, d.Accounts, cfg.CDNURL, cfg.TrustProxy))
 		r.Method("POST", "/auth/guest", handleGuest(log, d.Accounts, cfg.CDNURL))
-		r.With(requireAuth).Method("POST", "/auth/logout", handleLogout(log, d.Accounts))
+		r.With(requireAuth).Method("POST", "/auth/logout", handleLogout(log, d.Accounts, d.OnLogout...))
 		r.With(requireAuth).Method("GET", "/me", handleMe(log, cfg.CDNURL))
 		r.With(requireAuth).Method("PATCH", "/me", handleMeUpdate(log, d.Players, cfg.CDNURL))
 		r.Method("GET", "/players/{id}", handlePlayer(log, d.Players, cfg.CDNURL))
@@ -48,6 +48,9 @@ func routes(cfg Config, d Deps, h *hub) http.Handler {
 		r.With(requireAccount).Method("POST", "/games", handleGameCreate(log, d.Quizzes, d.Games, cfg.CDNURL))
 		r.Method("GET", "/games/{code}", handleGameGet(d.Games))
 		r.With(requireAuth).Method("POST", "/ws-tickets", handleTicket(log, d.Accounts))
+
+		r.Method("GET", "/leaderboards/{board}", handleLeaderboard(log, d.Leaderboards))
+		r.With(requireAuth).Method("GET", "/leaderboards/{board}/me", handleLeaderboardMe(log, d.Leaderboards))
 	})
 
 	if d.Web != nil {

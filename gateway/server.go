@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/trivium-game/trivium/leaderboard"
 	"github.com/trivium-game/trivium/services"
 	"github.com/trivium-game/trivium/services/accounts"
 	"github.com/trivium-game/trivium/services/games"
@@ -43,8 +44,11 @@ type Deps struct {
 	Players  services.PlayerStore
 	Quizzes  *quizzes.Service
 	Games    *games.Manager
-	Web      http.Handler                    // the embedded browser client
-	Ready    func(ctx context.Context) error // storage, bus and workers
+	// Leaderboards serves board reads (the leaderboard role consumes scores into it).
+	Leaderboards *leaderboard.Service
+	Web          http.Handler                    // the embedded browser client
+	Ready        func(ctx context.Context) error // storage, bus and workers
+	OnLogout     []LogoutHook                    // run after a token is revoked
 }
 
 // Server is the gateway's HTTP handler plus what shutdown needs.
@@ -71,6 +75,12 @@ func NewServer(cfg Config, d Deps) *Server {
 	cfg.WS.fill()
 	h := newHub(cfg.WS, d.Logger, d.Metrics)
 	return &Server{Handler: routes(cfg, d, h), hub: h}
+}
+
+// SendToPlayer mirrors a frame to every open WebSocket of a player without blocking; it returns
+// how many connections took it.
+func (s *Server) SendToPlayer(playerID string, frame []byte) int {
+	return s.hub.SendToPlayer(playerID, frame)
 }
 
 // Shutdown closes every WebSocket with a going-away frame and waits for their writers.

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -214,6 +215,7 @@ type conn struct {
 	closing chan closeReq
 	done    chan struct{} // closed when the writer exits
 	once    sync.Once
+	closed  atomic.Bool // a close was requested; the reader only drains
 	frames  *rate.Limiter
 	chat    *rate.Limiter
 
@@ -243,6 +245,7 @@ func (c *conn) Send(frame []byte) bool {
 // Close asks the writer to send a close frame and end the connection.
 func (c *conn) Close(code int, reason string) {
 	c.once.Do(func() {
+		c.closed.Store(true)
 		c.hub.m.wsDropped.WithLabelValues(reason).Inc()
 		c.closing <- closeReq{code, reason}
 	})
@@ -250,10 +253,18 @@ func (c *conn) Close(code int, reason string) {
 
 func (c *conn) writer() {
 	ping := time.NewTicker(c.cfg.PongWait * 9 / 10)
+	graceful := false
 	defer func() {
 		ping.Stop()
 		close(c.done)
-		c.ws.Close() // unblocks the reader
+		// After a close frame the reader keeps reading briefly so the peer's close reply (and any
+		// frames still in flight) are consumed: closing with unread data would reset the TCP
+		// connection and lose the close frame. Otherwise unblock the reader at once.
+		wait := time.Duration(0)
+		if graceful {
+			wait = 2 * time.Second
+		}
+		_ = c.ws.UnderlyingConn().SetReadDeadline(time.Now().Add(wait))
 	}()
 	for {
 		select {
@@ -280,7 +291,7 @@ func (c *conn) writer() {
 					drained = true
 				}
 			}
-			_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(cr.code, cr.reason), time.Now().Add(c.cfg.WriteWait))
+			graceful = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(cr.code, cr.reason), time.Now().Add(c.cfg.WriteWait)) == nil
 			return
 		}
 	}
@@ -326,6 +337,7 @@ func (c *conn) reader() {
 		}
 		c.Close(websocket.CloseNormalClosure, "")
 		<-c.done
+		c.ws.Close()
 		c.hub.remove(c)
 	}()
 	c.ws.SetReadLimit(c.cfg.HardMaxFrame)
@@ -335,6 +347,12 @@ func (c *conn) reader() {
 	})
 	for {
 		typ, b, err := c.ws.ReadMessage()
+		if c.closed.Load() {
+			if err != nil {
+				return
+			}
+			continue // closing: drain until the peer's close reply
+		}
 		if err != nil {
 			if errors.Is(err, websocket.ErrReadLimit) {
 				c.Close(websocket.CloseMessageTooBig, "frame too large")

@@ -47,6 +47,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	if err := checkRoles(s); err != nil {
+		return err
+	}
 	shutdownTimeout, err := time.ParseDuration(s["shutdown-timeout"])
 	if err != nil {
 		return fmt.Errorf("TRIVIUM_SHUTDOWN_TIMEOUT: %w", err)
@@ -77,7 +80,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	relay := outbox.New(a.db, a.bus, log)
 	gm := games.NewManager(games.ManagerConfig{Results: gameResults{store: a.db, relay: relay}, Logger: log})
 	metrics := gateway.NewMetrics(reg, gm.Active)
-	relay.Bus = metrics.InstrumentBus(a.bus)
+	bus := metrics.InstrumentBus(a.bus)
+	relay.Bus = bus
 
 	acc, err := accounts.New(accounts.Config{Store: a.db, TokenKey: tokenKey})
 	if err != nil {
@@ -90,16 +94,39 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 	}
 
+	cdn := s["cdn-url"]
+	if cdn == "" {
+		cdn = publicURL
+	}
+	lb, err := openLeaderboard(ctx, a, func() string { return cdn })
+	if err != nil {
+		return err
+	}
+
 	workers, stopWorkers := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); relay.Run(workers) }()
+	// spawn runs a background worker until shutdown.
+	spawn := func(name string, fn func(ctx context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := fn(workers); err != nil && workers.Err() == nil {
+				log.Error("worker stopped", "worker", name, "err", err)
+			}
+		}()
+	}
+	spawn("outbox", func(ctx context.Context) error { relay.Run(ctx); return nil })
+	if roleOn(s, "leaderboard") {
+		spawn("leaderboard", func(ctx context.Context) error {
+			return bus.Consume(ctx, services.ConsumerConfig{Name: "leaderboard", Subjects: []string{services.SubjectScoreRecorded}}, lb.HandleScore)
+		})
+	}
 
 	srv := gateway.NewServer(gateway.Config{
 		PublicURL: publicURL, AllowedOrigins: s.list("allowed-origins"), CDNURL: s["cdn-url"],
 		TrustProxy: s.bool("trust-proxy"), WS: gateway.WSConfig{CDNURL: s["cdn-url"]},
 	}, gateway.Deps{
-		Logger: log, Registry: reg, Metrics: metrics, Accounts: acc, Players: a.db, Quizzes: qs, Games: gm,
+		Logger: log, Registry: reg, Metrics: metrics, Accounts: acc, Players: a.db, Quizzes: qs, Games: gm, Leaderboards: lb,
 		Web: web.Handler(),
 		Ready: func(ctx context.Context) error {
 			if err := a.db.Ping(ctx); err != nil {
@@ -139,6 +166,30 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		err = nil
 	}
 	return err
+}
+
+var knownRoles = map[string]bool{"all": true, "gateway": true, "api": true, "moderation": true, "notifier": true, "leaderboard": true}
+
+func checkRoles(s settings) error {
+	if len(s.list("roles")) == 0 {
+		return fmt.Errorf("TRIVIUM_ROLES is empty: use all, or some of gateway,api,moderation,notifier,leaderboard")
+	}
+	for _, r := range s.list("roles") {
+		if !knownRoles[r] {
+			return fmt.Errorf("TRIVIUM_ROLES: unknown role %q (use all, or some of gateway,api,moderation,notifier,leaderboard)", r)
+		}
+	}
+	return nil
+}
+
+// roleOn reports whether this process runs role.
+func roleOn(s settings, role string) bool {
+	for _, r := range s.list("roles") {
+		if r == "all" || r == role {
+			return true
+		}
+	}
+	return false
 }
 
 // kickingPlays wakes the relay when a single-player run finishes so its score leaves promptly.

@@ -1,0 +1,224 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+type problemDoc struct {
+	Type, Title, Detail, Code string
+	Status                    int
+	Errors                    map[string]string
+}
+
+func expectProblem(t *testing.T, r apiResp, status int, field string) problemDoc {
+	t.Helper()
+	expect(t, r, status)
+	if ct := r.Header.Get("Content-Type"); ct != "application/problem+json" {
+		t.Fatalf("content type %q for %d", ct, status)
+	}
+	var p problemDoc
+	r.decode(t, &p)
+	if p.Status != status || p.Title == "" || p.Type == "" {
+		t.Fatalf("problem %+v", p)
+	}
+	if field != "" && p.Errors[field] == "" {
+		t.Fatalf("no error for field %q in %+v", field, p)
+	}
+	return p
+}
+
+func TestAPIRefusesBadInputWithProblems(t *testing.T) {
+	s := startServer(t, nil)
+	api := s.URL + "/api/v1"
+	a := register(t, s, "carol")
+
+	expectProblem(t, call(t, "POST", api+"/auth/register", "", `{"username":`), 400, "")
+	expectProblem(t, call(t, "POST", api+"/auth/register", "", `{"username":"x","password":"y","admin":true}`), 422, "admin")
+	expectProblem(t, call(t, "POST", api+"/auth/register", "", map[string]string{"username": "Bad Name!", "password": "short"}), 422, "password")
+	expectProblem(t, call(t, "POST", api+"/auth/register", "", map[string]string{"username": "carol", "password": "long enough password"}), 409, "")
+	expectProblem(t, call(t, "POST", api+"/auth/register", "", strings.Repeat(" ", 70<<10)+"{}"), 413, "")
+	expectProblem(t, call(t, "POST", api+"/auth/login", "", "x", "Content-Type", "text/plain"), 415, "")
+	expectProblem(t, call(t, "GET", api+"/me", "", nil), 401, "")
+	expectProblem(t, call(t, "GET", api+"/me", "forged.token", nil), 401, "")
+	expectProblem(t, call(t, "GET", api+"/quizzes/nope", "", nil), 404, "")
+
+	// Wrong password and unknown user get the same answer; repeated failures are limited.
+	wrong := call(t, "POST", api+"/auth/login", "", map[string]string{"username": "carol", "password": "wrong password!"})
+	unknown := call(t, "POST", api+"/auth/login", "", map[string]string{"username": "nobody", "password": "wrong password!"})
+	expectProblem(t, wrong, 401, "")
+	if p1, p2 := string(wrong.Body), string(unknown.Body); p1 != p2 {
+		t.Fatalf("login answers differ: %s vs %s", p1, p2)
+	}
+	var limited apiResp
+	for i := 0; i < 10; i++ {
+		limited = call(t, "POST", api+"/auth/login", "", map[string]string{"username": "carol", "password": "wrong password!"})
+		if limited.Status == 429 {
+			break
+		}
+	}
+	expectProblem(t, limited, 429, "")
+	if limited.Header.Get("Retry-After") == "" {
+		t.Fatal("429 without Retry-After")
+	}
+
+	// Quiz validation names each bad field.
+	bad := map[string]any{"title": "", "mode": "weird", "scoring": "flat", "questions": []map[string]any{
+		{"text": "Q", "kind": "choice", "choices": []string{"a", "a"}, "answer": 5, "timeLimitSec": 2},
+	}}
+	p := expectProblem(t, call(t, "POST", api+"/quizzes", a.Token, bad), 422, "title")
+	for _, f := range []string{"mode", "questions[0].answer", "questions[0].timeLimitSec", "questions[0].choices[1]"} {
+		if p.Errors[f] == "" {
+			t.Errorf("missing field error %q: %+v", f, p.Errors)
+		}
+	}
+	// Guests play but do not author; other players cannot change a quiz.
+	g := guest(t, s, "Ghost")
+	expectProblem(t, call(t, "POST", api+"/quizzes", g.Token, bad), 403, "")
+	q := createQuiz(t, s, a, "casual", []map[string]any{{"text": "1+1?", "kind": "choice", "choices": []string{"2", "3"}, "answer": 0}})
+	other := register(t, s, "dave")
+	valid := map[string]any{"title": "Mine", "mode": "casual", "questions": []map[string]any{{"text": "1+1?", "kind": "choice", "choices": []string{"2", "3"}, "answer": 0}}}
+	expectProblem(t, call(t, "PUT", api+"/quizzes/"+q, other.Token, valid), 404, "") // private: not even visible
+	expect(t, call(t, "PUT", api+"/quizzes/"+q, a.Token, valid), 200)
+	expectProblem(t, call(t, "GET", api+"/leaderboards/nonsense", "", nil), 422, "")
+}
+
+func TestCORSAllowsExactlyTheAllowlist(t *testing.T) {
+	s := startServer(t, map[string]string{"TRIVIUM_ALLOWED_ORIGINS": "https://play.example"})
+	api := s.URL + "/api/v1/quizzes"
+	pre := call(t, "OPTIONS", api, "", nil, "Origin", "https://play.example", "Access-Control-Request-Method", "POST",
+		"Access-Control-Request-Headers", "authorization,content-type")
+	if pre.Status != 204 || pre.Header.Get("Access-Control-Allow-Origin") != "https://play.example" ||
+		!strings.Contains(pre.Header.Get("Access-Control-Allow-Headers"), "Authorization") {
+		t.Fatalf("preflight: %d %v", pre.Status, pre.Header)
+	}
+	foreign := call(t, "GET", api, "", nil, "Origin", "https://evil.example")
+	if foreign.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Fatalf("foreign origin got CORS headers: %v", foreign.Header)
+	}
+	ok := call(t, "GET", api, "", nil, "Origin", "https://play.example")
+	if got := ok.Header.Get("Access-Control-Allow-Origin"); got != "https://play.example" || got == "*" {
+		t.Fatalf("allowed origin: %q", got)
+	}
+}
+
+func TestPublicReadsAreCacheableAndPrivateOnesAreNot(t *testing.T) {
+	s := startServer(t, nil)
+	a := register(t, s, "erin")
+	prof := expect(t, call(t, "GET", s.URL+"/api/v1/players/"+a.ID, "", nil), 200)
+	if cc := prof.Header.Get("Cache-Control"); cc != "public, max-age=60" {
+		t.Fatalf("profile Cache-Control %q", cc)
+	}
+	etag := prof.Header.Get("ETag")
+	expect(t, call(t, "GET", s.URL+"/api/v1/players/"+a.ID, "", nil, "If-None-Match", etag), 304)
+	list := expect(t, call(t, "GET", s.URL+"/api/v1/quizzes", "", nil), 200)
+	if list.Header.Get("ETag") == "" || !strings.HasPrefix(list.Header.Get("Cache-Control"), "public") {
+		t.Fatalf("public quiz list headers %v", list.Header)
+	}
+	var page struct{ Items []map[string]any }
+	list.decode(t, &page)
+	if len(page.Items) < 3 {
+		t.Fatalf("seeded quizzes missing: %d", len(page.Items))
+	}
+	if strings.Contains(string(list.Body), `"answer"`) {
+		t.Fatal("public quiz list leaks answers")
+	}
+	me := expect(t, call(t, "GET", s.URL+"/api/v1/me", a.Token, nil), 200)
+	if cc := me.Header.Get("Cache-Control"); cc != "private, no-store" {
+		t.Fatalf("me Cache-Control %q", cc)
+	}
+}
+
+func TestSinglePlayerOverHTTP(t *testing.T) {
+	s := startServer(t, nil)
+	a := register(t, s, "frank")
+	q := createQuiz(t, s, a, "single", []map[string]any{
+		{"text": "1+1?", "kind": "choice", "choices": []string{"2", "3"}, "answer": 0},
+		{"text": "Say hi", "kind": "open", "answer": "Hello", "alternatives": []string{"hi"}},
+	})
+	var start struct {
+		PlayID   string
+		Question map[string]any
+	}
+	r := expect(t, call(t, "POST", s.URL+"/api/v1/quizzes/"+q+"/plays", a.Token, nil), 201)
+	r.decode(t, &start)
+	if _, leaked := start.Question["answer"]; leaked || start.Question["deadline"] == nil {
+		t.Fatalf("first question %v", start.Question)
+	}
+	ans := s.URL + "/api/v1/plays/" + start.PlayID + "/answers"
+	var res struct {
+		Correct  bool
+		Points   int
+		Score    int
+		Next     map[string]any
+		Finished bool
+	}
+	expect(t, call(t, "POST", ans, a.Token, map[string]any{"index": 0, "answer": 0}), 200).decode(t, &res)
+	if !res.Correct || res.Points < 500 || res.Next == nil {
+		t.Fatalf("answer 0: %+v", res)
+	}
+	expectProblem(t, call(t, "POST", ans, a.Token, map[string]any{"index": 0, "answer": 0}), 409, "")
+	expectProblem(t, call(t, "POST", ans, register(t, s, "mallory").Token, map[string]any{"index": 1, "answer": "hi"}), 404, "")
+	expect(t, call(t, "POST", ans, a.Token, map[string]any{"index": 1, "answer": " HI "}), 200).decode(t, &res)
+	if !res.Correct || !res.Finished || res.Next != nil {
+		t.Fatalf("answer 1: %+v", res)
+	}
+}
+
+func TestLeaderboardsFromPlayedGames(t *testing.T) {
+	s := startServer(t, nil)
+	alice, bob, g := register(t, s, "lb_alice"), register(t, s, "lb_bob"), guest(t, s, "Guesty")
+	q := createQuiz(t, s, alice, "single", []map[string]any{{"text": "1+1?", "kind": "choice", "choices": []string{"2", "3"}, "answer": 0}})
+	expect(t, call(t, "PUT", s.URL+"/api/v1/quizzes/"+q, alice.Token, map[string]any{"title": "LB", "mode": "single", "scoring": "flat", "public": true,
+		"questions": []map[string]any{{"text": "1+1?", "kind": "choice", "choices": []string{"2", "3"}, "answer": 0}}}), 200)
+	play := func(a *account, answer int) {
+		var st struct{ PlayID string }
+		expect(t, call(t, "POST", s.URL+"/api/v1/quizzes/"+q+"/plays", a.Token, nil), 201).decode(t, &st)
+		expect(t, call(t, "POST", s.URL+"/api/v1/plays/"+st.PlayID+"/answers", a.Token, map[string]any{"index": 0, "answer": answer}), 200)
+	}
+	play(bob, 0)   // 1000
+	play(alice, 1) // 0
+	play(alice, 0) // 1000, reached after bob
+	play(g, 0)     // guests never appear
+	type board struct {
+		Board   string
+		Entries []struct {
+			Rank        int
+			PlayerID    string
+			DisplayName string
+			Score       int64
+		}
+	}
+	var global board
+	waitFor(t, "global board", 10*time.Second, func() bool {
+		r := call(t, "GET", s.URL+"/api/v1/leaderboards/global", "", nil)
+		_ = json.Unmarshal(r.Body, &global)
+		return r.Status == 200 && len(global.Entries) == 2
+	})
+	if global.Entries[0].PlayerID != bob.ID || global.Entries[1].PlayerID != alice.ID || global.Entries[0].DisplayName != "lb_bob" {
+		t.Fatalf("global board %+v", global)
+	}
+	var quiz board
+	r := expect(t, call(t, "GET", s.URL+"/api/v1/leaderboards/quiz:"+q+"?limit=1", "", nil), 200)
+	r.decode(t, &quiz)
+	if len(quiz.Entries) != 1 || quiz.Entries[0].Score != 1000 || r.Header.Get("Cache-Control") != "public, max-age=5" {
+		t.Fatalf("quiz board %+v %v", quiz, r.Header)
+	}
+	var me struct {
+		Rank    int
+		Score   int64
+		Entries []struct{ PlayerID string }
+	}
+	expect(t, call(t, "GET", s.URL+"/api/v1/leaderboards/weekly/me?around=1", alice.Token, nil), 200).decode(t, &me)
+	if me.Rank != 2 || me.Score != 1000 || len(me.Entries) != 2 {
+		t.Fatalf("me %+v", me)
+	}
+	expectProblem(t, call(t, "GET", s.URL+"/api/v1/leaderboards/global/me", g.Token, nil), 404, "")
+	if strings.Contains(string(call(t, "GET", s.URL+"/api/v1/leaderboards/global", "", nil).Body), g.ID) {
+		t.Fatal("guest on a board")
+	}
+	_ = http.StatusOK
+}

@@ -81,21 +81,27 @@ func (d *DB) expand(s string) string {
 	return strings.ReplaceAll(s, "{{pk}}", pk)
 }
 
-// Migrate applies every migration not yet applied. It is safe to run on every start.
+// Migrate applies every migration not yet applied, all in one transaction. It is safe to run on
+// every start and from several replicas at once: PostgreSQL serialises them with an advisory
+// lock, SQLite with its write lock.
 func (d *DB) Migrate(ctx context.Context) error {
-	if _, err := d.db.ExecContext(ctx,
-		`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)`); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	for i, m := range migrations {
-		v := i + 1
-		err := d.tx(ctx, func(tx *sql.Tx) error {
+	err := d.tx(ctx, func(tx *sql.Tx) error {
+		if d.dialect == Postgres {
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7281946)`); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)`); err != nil {
+			return err
+		}
+		for i, m := range migrations {
+			v := i + 1
 			var n int
 			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = $1`, v).Scan(&n); err != nil {
 				return err
 			}
 			if n > 0 {
-				return nil
+				continue
 			}
 			for _, stmt := range strings.Split(d.expand(m), ";") {
 				if strings.TrimSpace(stmt) == "" {
@@ -105,12 +111,14 @@ func (d *DB) Migrate(ctx context.Context) error {
 					return fmt.Errorf("migration %d: %w", v, err)
 				}
 			}
-			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version) VALUES ($1)`, v)
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("migrate: %w", err)
+			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version) VALUES ($1)`, v); err != nil {
+				return err
+			}
 		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
 	}
 	return nil
 }

@@ -1,0 +1,167 @@
+package sqlstore_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/trivium-game/trivium/services"
+	"github.com/trivium-game/trivium/services/postgres"
+	"github.com/trivium-game/trivium/services/sqlite"
+	"github.com/trivium-game/trivium/services/sqlstore"
+)
+
+// stores returns the same store on every driver: SQLite in a temp dir and PostgreSQL in a
+// schema of its own (TRIVIUM_TEST_POSTGRES).
+func stores(t *testing.T) map[string]*sqlstore.DB {
+	t.Helper()
+	ctx := context.Background()
+	lite, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "t.db"), time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lite.Close() })
+	dsn := os.Getenv("TRIVIUM_TEST_POSTGRES")
+	if dsn == "" {
+		dsn = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	}
+	admin, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema := fmt.Sprintf("t_%d", time.Now().UnixNano())
+	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
+		t.Fatalf("postgres at %s: %v (set TRIVIUM_TEST_POSTGRES)", dsn, err)
+	}
+	t.Cleanup(func() { admin.Exec("DROP SCHEMA " + schema + " CASCADE"); admin.Close() })
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	pg, err := postgres.Open(ctx, dsn+sep+"search_path="+schema, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pg.Close() })
+	return map[string]*sqlstore.DB{"sqlite": lite, "postgres": pg}
+}
+
+func TestStoresBehaveAlikeOnEveryDriver(t *testing.T) {
+	for name, db := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			if err := db.Migrate(ctx); err != nil {
+				t.Fatalf("second migrate must be a no-op: %v", err)
+			}
+			p := &services.Player{Username: "ann", DisplayName: "Ann", PasswordHash: "h"}
+			if err := db.CreatePlayer(ctx, p); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.CreatePlayer(ctx, &services.Player{Username: "ann", DisplayName: "x"}); services.ErrorCode(err) != services.EConflict {
+				t.Fatalf("duplicate username: %v", err)
+			}
+			for i := 0; i < 2; i++ { // guests have no username; many may exist
+				if err := db.CreatePlayer(ctx, &services.Player{DisplayName: "g", Guest: true}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := db.PlayerByID(ctx, "missing"); services.ErrorCode(err) != services.ENotFound {
+				t.Fatalf("missing player: %v", err)
+			}
+			if err := db.SetRole(ctx, "ann", services.RoleModerator); err != nil {
+				t.Fatal(err)
+			}
+			got, _ := db.PlayerByUsername(ctx, "ann")
+			if got.Role != services.RoleModerator || got.Avatar.Status != services.AvatarNone {
+				t.Fatalf("player %+v", got)
+			}
+
+			// Tickets are single use.
+			if err := db.CreateTicket(ctx, services.Ticket{ID: "tk", PlayerID: p.ID, SessionID: "s", ExpiresAt: time.Now().Add(time.Minute)}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.UseTicket(ctx, "tk"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.UseTicket(ctx, "tk"); services.ErrorCode(err) != services.EUnauthenticated {
+				t.Fatalf("reused ticket: %v", err)
+			}
+
+			// Keyset paging returns every public quiz once, newest first.
+			for i := 0; i < 5; i++ {
+				q := &services.Quiz{OwnerID: p.ID, Title: fmt.Sprint("q", i), Mode: "casual", Scoring: "flat", Public: i != 2,
+					Questions: []services.Question{{Text: "t", Kind: "choice", Choices: []string{"a", "b"}, Answer: services.Answer{Set: true, Index: 1}}}}
+				if err := db.CreateQuiz(ctx, q); err != nil {
+					t.Fatal(err)
+				}
+			}
+			seen := map[string]bool{}
+			cursor := ""
+			for {
+				items, next, err := db.ListQuizzes(ctx, services.QuizFilter{Cursor: cursor, Limit: 2})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, q := range items {
+					if seen[q.ID] || !q.Public {
+						t.Fatalf("repeat or private quiz %s", q.Title)
+					}
+					seen[q.ID] = true
+					if q.Questions[0].Answer.Index != 1 {
+						t.Fatal("answer lost in storage")
+					}
+				}
+				if next == "" {
+					break
+				}
+				cursor = next
+			}
+			if len(seen) != 4 {
+				t.Fatalf("paged %d public quizzes, want 4", len(seen))
+			}
+
+			// A finished game is recorded once with one event per player plus game.finished.
+			res := services.GameFinished{GameID: "g1", QuizID: "q", Mode: "casual", FinishedAt: time.Now().UTC(),
+				Entries: []services.ResultEntry{{PlayerID: p.ID, Score: 10, Rank: 1}, {PlayerID: "other", Score: 5, Rank: 2}}}
+			for i := 0; i < 2; i++ {
+				if err := db.RecordGame(ctx, res); err != nil {
+					t.Fatal(err)
+				}
+			}
+			evs, err := db.PendingEvents(ctx, 100)
+			if err != nil || len(evs) != 3 {
+				t.Fatalf("outbox %d events, err %v", len(evs), err)
+			}
+			ids := []int64{}
+			for _, e := range evs {
+				ids = append(ids, e.ID)
+			}
+			if err := db.DeleteEvents(ctx, ids); err != nil {
+				t.Fatal(err)
+			}
+			if evs, _ := db.PendingEvents(ctx, 100); len(evs) != 0 {
+				t.Fatalf("outbox not emptied")
+			}
+
+			// A play advances only from the index it was read at.
+			play := &services.Play{QuizID: "q", PlayerID: p.ID, AskedAt: time.Now()}
+			if err := db.CreatePlay(ctx, play); err != nil {
+				t.Fatal(err)
+			}
+			play.Index = 1
+			if err := db.AdvancePlay(ctx, play, 0, nil); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.AdvancePlay(ctx, play, 0, nil); services.ErrorCode(err) != services.EConflict {
+				t.Fatalf("second advance from 0: %v", err)
+			}
+		})
+	}
+}

@@ -1,0 +1,106 @@
+package accounts_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trivium-game/trivium/services"
+	"github.com/trivium-game/trivium/services/accounts"
+	"github.com/trivium-game/trivium/services/sqlite"
+)
+
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+func newService(t *testing.T) (*accounts.Service, *clock) {
+	t.Helper()
+	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "a.db"), c.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	s, err := accounts.New(accounts.Config{Store: db, TokenKey: []byte(strings.Repeat("k", 32)), Now: c.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, c
+}
+
+func TestTokensAuthenticateUntilRevokedOrExpired(t *testing.T) {
+	s, c := newService(t)
+	ctx := context.Background()
+	a, err := s.Register(ctx, "zoe", "long enough pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := s.Authenticate(ctx, a.Token)
+	if err != nil || id.Player.Username != "zoe" {
+		t.Fatalf("authenticate: %v", err)
+	}
+	if _, err := s.Authenticate(ctx, a.Token+"x"); services.ErrorCode(err) != services.EUnauthenticated {
+		t.Fatalf("tampered token: %v", err)
+	}
+	if err := s.Logout(ctx, id.SessionID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Authenticate(ctx, a.Token); services.ErrorCode(err) != services.EUnauthenticated {
+		t.Fatalf("revoked token: %v", err)
+	}
+	g, _ := s.Guest(ctx, "Guest")
+	c.t = c.t.Add(accounts.DefaultGuestTTL + time.Second)
+	if _, err := s.Authenticate(ctx, g.Token); services.ErrorCode(err) != services.EUnauthenticated {
+		t.Fatalf("expired guest token: %v", err)
+	}
+}
+
+func TestTicketsAreSingleUseAndShortLived(t *testing.T) {
+	s, c := newService(t)
+	ctx := context.Background()
+	a, _ := s.Register(ctx, "yan", "long enough pw")
+	id, _ := s.Authenticate(ctx, a.Token)
+	tk, err := s.IssueTicket(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.RedeemTicket(ctx, tk.ID); err != nil || got.Player.ID != id.Player.ID {
+		t.Fatalf("redeem: %v", err)
+	}
+	if _, err := s.RedeemTicket(ctx, tk.ID); err == nil {
+		t.Fatal("ticket redeemed twice")
+	}
+	tk2, _ := s.IssueTicket(ctx, id)
+	c.t = c.t.Add(accounts.DefaultTicketTTL + time.Millisecond)
+	if _, err := s.RedeemTicket(ctx, tk2.ID); err == nil {
+		t.Fatal("expired ticket redeemed")
+	}
+}
+
+func TestLoginFailuresAreLimitedPerUsernameAndIP(t *testing.T) {
+	s, c := newService(t)
+	ctx := context.Background()
+	if _, err := s.Register(ctx, "xia", "long enough pw"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < accounts.DefaultLoginBurst; i++ {
+		if _, _, err := s.Login(ctx, "xia", "wrong password", "10.0.0.1"); services.ErrorCode(err) != services.EUnauthenticated {
+			t.Fatalf("attempt %d: %v", i, err)
+		}
+	}
+	_, wait, err := s.Login(ctx, "xia", "long enough pw", "10.0.0.2")
+	if services.ErrorCode(err) != services.ERateLimited || wait <= 0 {
+		t.Fatalf("limited by username: %v %v", err, wait)
+	}
+	c.t = c.t.Add(accounts.DefaultLoginEvery)
+	if _, _, err := s.Login(ctx, "xia", "long enough pw", "10.0.0.2"); err != nil {
+		t.Fatalf("after waiting: %v", err)
+	}
+	// Guests cannot log in with a password, and unknown users look like wrong passwords.
+	if _, _, err := s.Login(ctx, "nobody", "whatever pw", "10.0.0.3"); services.ErrorCode(err) != services.EUnauthenticated {
+		t.Fatalf("unknown user: %v", err)
+	}
+}

@@ -23,7 +23,7 @@ const Subprotocol = "trivium.v1"
 
 // WSConfig tunes connections; zero values take the defaults in fill.
 type WSConfig struct {
-	SendQueue     int           // frames buffered per connection before it counts as slow (256)
+	SendQueue     int           // frames buffered per connection before it counts as slow (128)
 	MaxFrame      int           // bytes; larger frames are refused with an error (4096)
 	HardMaxFrame  int64         // bytes; larger frames close the connection with 1009 (16384)
 	WriteWait     time.Duration // per write (10s)
@@ -42,7 +42,7 @@ func (c *WSConfig) fill() {
 			*v = d
 		}
 	}
-	def(&c.SendQueue, 256)
+	def(&c.SendQueue, 128)
 	def(&c.MaxFrame, 4096)
 	def(&c.FrameBurst, 40)
 	def(&c.ChatBurst, 5)
@@ -74,10 +74,49 @@ type hub struct {
 	by    map[string]map[*conn]struct{}
 	wg    sync.WaitGroup
 	down  bool
+	stop  chan struct{}
 }
 
 func newHub(cfg WSConfig, log *slog.Logger, m *Metrics) *hub {
-	return &hub{cfg: cfg, log: log, m: m, conns: map[*conn]struct{}{}, by: map[string]map[*conn]struct{}{}}
+	h := &hub{cfg: cfg, log: log, m: m, conns: map[*conn]struct{}{}, by: map[string]map[*conn]struct{}{}, stop: make(chan struct{})}
+	go h.pinger(cfg.PongWait * 9 / 10)
+	return h
+}
+
+// pinger pings every connection each interval from a few workers, so idle connections need no
+// goroutine of their own for keep-alive; a pong renews the reader's deadline.
+func (h *hub) pinger(every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.stop:
+			return
+		case <-t.C:
+		}
+		h.mu.Lock()
+		all := make([]*conn, 0, len(h.conns))
+		for c := range h.conns {
+			all = append(all, c)
+		}
+		h.mu.Unlock()
+		work := make(chan *conn)
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for c := range work {
+					c.ping()
+				}
+			}()
+		}
+		for _, c := range all {
+			work <- c
+		}
+		close(work)
+		wg.Wait()
+	}
 }
 
 func (h *hub) add(c *conn) bool {
@@ -132,6 +171,9 @@ func (h *hub) SendToPlayer(playerID string, frame []byte) int {
 
 func (h *hub) shutdown(ctx context.Context) {
 	h.mu.Lock()
+	if !h.down {
+		close(h.stop)
+	}
 	h.down = true
 	all := make([]*conn, 0, len(h.conns))
 	for c := range h.conns {
@@ -185,8 +227,7 @@ func handleWS(cfg Config, acc *accounts.Service, gm *games.Manager, h *hub) http
 		if err != nil {
 			return // the upgrader has answered
 		}
-		c := &conn{ws: ws, hub: h, games: gm, player: id.Player, cfg: h.cfg,
-			send: make(chan []byte, h.cfg.SendQueue), closing: make(chan closeReq, 1), done: make(chan struct{}),
+		c := &conn{ws: ws, hub: h, games: gm, player: id.Player, cfg: h.cfg, done: make(chan struct{}),
 			frames: rate.NewLimiter(rate.Limit(h.cfg.FrameRate), h.cfg.FrameBurst),
 			chat:   rate.NewLimiter(rate.Limit(h.cfg.ChatRate), h.cfg.ChatBurst)}
 		if !h.add(c) {
@@ -194,8 +235,9 @@ func handleWS(cfg Config, acc *accounts.Service, gm *games.Manager, h *hub) http
 			ws.Close()
 			return
 		}
-		go c.writer()
-		c.reader()
+		// Read on a fresh goroutine and let the handler's (deep, grown) stack go: an idle
+		// connection then costs one small goroutine and no writer at all.
+		go c.reader()
 	})
 }
 
@@ -204,20 +246,25 @@ type closeReq struct {
 	reason string
 }
 
-// conn is one WebSocket: one reader (this handler's goroutine), one writer, a bounded queue.
+// conn is one WebSocket: one reader goroutine, a bounded queue, and a writer goroutine that
+// exists only while there is something to write. Pings come from the hub's pinger.
 type conn struct {
-	ws      *websocket.Conn
-	hub     *hub
-	games   *games.Manager
-	player  *services.Player
-	cfg     WSConfig
-	send    chan []byte
-	closing chan closeReq
-	done    chan struct{} // closed when the writer exits
-	once    sync.Once
+	ws     *websocket.Conn
+	hub    *hub
+	games  *games.Manager
+	player *services.Player
+	cfg    WSConfig
+	frames *rate.Limiter
+	chat   *rate.Limiter
+
+	mu      sync.Mutex
+	queue   [][]byte  // frames waiting for the writer; at most cfg.SendQueue
+	spare   [][]byte  // the writer's previous batch, reused to avoid allocating
+	writing bool      // a writer goroutine is running
+	closeRq *closeReq // set once by Close
+	dead    bool      // the writer hit an error or sent the close frame
+	done    chan struct{}
 	closed  atomic.Bool // a close was requested; the reader only drains
-	frames  *rate.Limiter
-	chat    *rate.Limiter
 
 	room       *games.Room // the joined game; touched only by the reader
 	violations int
@@ -229,71 +276,96 @@ func (c *conn) PlayerID() string { return c.player.ID }
 
 // Send queues a frame without blocking; a full queue means the client is too slow.
 func (c *conn) Send(frame []byte) bool {
-	select {
-	case <-c.done:
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.dead || c.closeRq != nil || len(c.queue) >= c.cfg.SendQueue {
 		return false
-	default:
 	}
-	select {
-	case c.send <- frame:
-		return true
-	default:
-		return false
+	c.queue = append(c.queue, frame)
+	c.startWriterLocked()
+	return true
+}
+
+func (c *conn) startWriterLocked() {
+	if !c.writing && !c.dead {
+		c.writing = true
+		go c.writer()
 	}
 }
 
-// Close asks the writer to send a close frame and end the connection.
+// Close asks the writer to flush what is queued, send a close frame and end the connection.
 func (c *conn) Close(code int, reason string) {
-	c.once.Do(func() {
-		c.closed.Store(true)
-		c.hub.m.wsDropped.WithLabelValues(reason).Inc()
-		c.closing <- closeReq{code, reason}
-	})
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closeRq != nil {
+		return
+	}
+	c.closed.Store(true)
+	c.closeRq = &closeReq{code, reason}
+	c.hub.m.wsDropped.WithLabelValues(reason).Inc()
+	if c.dead {
+		return
+	}
+	c.startWriterLocked()
 }
 
+// writer drains the queue and exits when it is empty; after a close request it sends the close
+// frame and marks the connection dead.
 func (c *conn) writer() {
-	ping := time.NewTicker(c.cfg.PongWait * 9 / 10)
-	graceful := false
-	defer func() {
-		ping.Stop()
-		close(c.done)
-		// After a close frame the reader keeps reading briefly so the peer's close reply (and any
-		// frames still in flight) are consumed: closing with unread data would reset the TCP
-		// connection and lose the close frame. Otherwise unblock the reader at once.
-		wait := time.Duration(0)
-		if graceful {
-			wait = 2 * time.Second
-		}
-		_ = c.ws.UnderlyingConn().SetReadDeadline(time.Now().Add(wait))
-	}()
 	for {
-		select {
-		case f := <-c.send:
-			_ = c.ws.SetWriteDeadline(time.Now().Add(c.cfg.WriteWait))
-			if err := c.ws.WriteMessage(websocket.TextMessage, f); err != nil {
+		c.mu.Lock()
+		batch := c.queue
+		c.queue, c.spare = c.spare[:0], nil
+		cr := c.closeRq
+		if len(batch) == 0 {
+			if cr == nil {
+				c.writing = false
+				c.mu.Unlock()
 				return
 			}
-			c.hub.m.framesOut.Inc()
-		case <-ping.C:
-			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.cfg.WriteWait)); err != nil {
-				return
-			}
-		case cr := <-c.closing:
-			// Flush what is queued (a final `finished` or error), then say goodbye.
-			for drained := false; !drained; {
-				select {
-				case f := <-c.send:
-					_ = c.ws.SetWriteDeadline(time.Now().Add(c.cfg.WriteWait))
-					if c.ws.WriteMessage(websocket.TextMessage, f) != nil {
-						return
-					}
-				default:
-					drained = true
-				}
-			}
-			graceful = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(cr.code, cr.reason), time.Now().Add(c.cfg.WriteWait)) == nil
+			c.dead, c.writing = true, false
+			c.mu.Unlock()
+			graceful := c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(cr.code, cr.reason), time.Now().Add(c.cfg.WriteWait)) == nil
+			c.finish(graceful)
 			return
 		}
+		c.mu.Unlock()
+		for i, f := range batch {
+			_ = c.ws.SetWriteDeadline(time.Now().Add(c.cfg.WriteWait))
+			if err := c.ws.WriteMessage(websocket.TextMessage, f); err != nil {
+				c.mu.Lock()
+				c.dead, c.writing, c.queue = true, false, nil
+				c.mu.Unlock()
+				c.finish(false)
+				return
+			}
+			batch[i] = nil
+		}
+		c.hub.m.framesOut.Add(float64(len(batch)))
+		c.mu.Lock()
+		if c.spare == nil && cap(batch) <= 2*c.cfg.SendQueue {
+			c.spare = batch[:0]
+		}
+		c.mu.Unlock()
+	}
+}
+
+// finish ends the write side. After a close frame the reader keeps reading briefly so the
+// peer's close reply (and frames still in flight) are consumed: closing with unread data would
+// reset the TCP connection and lose the close frame. Otherwise the reader is unblocked at once.
+func (c *conn) finish(graceful bool) {
+	wait := time.Duration(0)
+	if graceful {
+		wait = 2 * time.Second
+	}
+	_ = c.ws.UnderlyingConn().SetReadDeadline(time.Now().Add(wait))
+	close(c.done)
+}
+
+// ping is called by the hub's pinger; control frames may be written concurrently with data.
+func (c *conn) ping() {
+	if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.cfg.WriteWait)); err != nil {
+		c.Close(websocket.CloseGoingAway, "ping failed")
 	}
 }
 
@@ -321,13 +393,11 @@ func (c *conn) refuse(ref, code, msg string) {
 }
 
 // violation counts abuse; past the limit the connection is closed with 1008.
-func (c *conn) violation() bool {
+func (c *conn) violation() {
 	c.violations++
 	if c.violations > c.cfg.MaxViolations {
 		c.Close(websocket.ClosePolicyViolation, "too many invalid or excess frames")
-		return true
 	}
-	return false
 }
 
 func (c *conn) reader() {
@@ -336,7 +406,7 @@ func (c *conn) reader() {
 			c.room.Submit(games.Command{Type: "disconnect", Client: c, Player: c.info()})
 		}
 		c.Close(websocket.CloseNormalClosure, "")
-		<-c.done
+		<-c.done // the writer has sent the close frame or failed
 		c.ws.Close()
 		c.hub.remove(c)
 	}()
@@ -363,62 +433,53 @@ func (c *conn) reader() {
 		c.hub.m.framesIn.Inc()
 		if !c.frames.Allow() {
 			c.refuse("", "rate_limited", "slow down")
-			if c.violation() {
-				return
-			}
+			c.violation() // past the limit this closes; the loop then only drains
 			continue
 		}
 		if typ != websocket.TextMessage {
 			c.refuse("", "invalid", "frames must be JSON text")
-			if c.violation() {
-				return
-			}
+			c.violation() // past the limit this closes; the loop then only drains
 			continue
 		}
 		if len(b) > c.cfg.MaxFrame {
 			c.refuse("", "too_large", "frames are limited to 4 KiB")
-			if c.violation() {
-				return
-			}
+			c.violation() // past the limit this closes; the loop then only drains
 			continue
 		}
 		var f inFrame
 		if err := json.Unmarshal(b, &f); err != nil || f.Type == "" {
 			c.refuse("", "invalid", "a frame is a JSON object {type, ref, data}")
-			if c.violation() {
-				return
-			}
+			c.violation() // past the limit this closes; the loop then only drains
 			continue
 		}
 		if len(f.Ref) > 64 {
 			f.Ref = f.Ref[:64]
 		}
-		if c.dispatch(f) {
-			return
-		}
+		c.dispatch(f)
 	}
 }
 
 func (c *conn) info() games.PlayerInfo { return playerInfo(c.player, c.cfg.CDNURL) }
 
-// dispatch handles one well-formed frame; it returns true when the connection must end.
-func (c *conn) dispatch(f inFrame) bool {
+// dispatch handles one well-formed frame.
+func (c *conn) dispatch(f inFrame) {
 	switch f.Type {
 	case "ping":
 		c.reply("pong", f.Ref, map[string]int64{"at": time.Now().UnixMilli()})
-		return false
+		return
 	case "join":
 		var d struct {
 			Code string `json:"code"`
 		}
 		if json.Unmarshal(f.Data, &d) != nil || d.Code == "" {
 			c.refuse(f.Ref, "invalid", "join needs {code}")
-			return c.violation()
+			c.violation()
+			return
 		}
 		room, ok := c.games.Lookup(d.Code)
 		if !ok {
 			c.refuse(f.Ref, "not_found", "no game with that code")
-			return false
+			return
 		}
 		if c.room != nil && c.room != room {
 			c.room.Submit(games.Command{Type: "leave", Client: c, Player: c.info()})
@@ -427,16 +488,18 @@ func (c *conn) dispatch(f inFrame) bool {
 	case "chat":
 		if !c.chat.Allow() {
 			c.refuse(f.Ref, "rate_limited", "chat is limited to one message a second")
-			return c.violation()
+			c.violation()
+			return
 		}
 	case "start", "next", "reveal", "scoreboard", "end", "answer", "leave":
 	default:
 		c.refuse(f.Ref, "invalid", "unknown frame type "+f.Type)
-		return c.violation()
+		c.violation()
+		return
 	}
 	if c.room == nil {
 		c.refuse(f.Ref, "not_joined", "join a game first")
-		return false
+		return
 	}
 	if !c.room.Submit(games.Command{Type: f.Type, Ref: f.Ref, Client: c, Player: c.info(), Data: f.Data}) {
 		c.refuse(f.Ref, "busy", "the game is busy; try again")
@@ -444,5 +507,4 @@ func (c *conn) dispatch(f inFrame) bool {
 	if f.Type == "leave" {
 		c.room = nil
 	}
-	return false
 }

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"runtime"
+	"slices"
+	"time"
+)
+
+type metric struct {
+	Name  string  `json:"name"`
+	Value float64 `json:"value"`
+	Unit  string  `json:"unit"`
+}
+
+type report struct {
+	Scenario string   `json:"scenario"`
+	Players  int      `json:"players"`
+	Games    int      `json:"games"`
+	CPUs     int      `json:"cpus"`
+	Metrics  []metric `json:"metrics"`
+}
+
+func newReport(s string, o options) *report {
+	return &report{Scenario: s, Players: o.players, Games: o.games, CPUs: runtime.NumCPU()}
+}
+
+func (r *report) add(name string, v float64, unit string) {
+	r.Metrics = append(r.Metrics, metric{name, v, unit})
+}
+
+// latencies adds p50, p99 and p999 of ds in milliseconds.
+func (r *report) latencies(name string, ds []time.Duration) {
+	if len(ds) == 0 {
+		r.add(name+" samples", 0, "")
+		return
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	q := func(p float64) float64 {
+		return float64(s[min(len(s)-1, int(p*float64(len(s))))].Microseconds()) / 1000
+	}
+	r.add(name+" p50", q(0.50), "ms")
+	r.add(name+" p99", q(0.99), "ms")
+	r.add(name+" p999", q(0.999), "ms")
+	r.add(name+" samples", float64(len(s)), "")
+}
+
+func (r *report) print(w io.Writer) {
+	fmt.Fprintf(w, "scenario %s: %d players in %d game(s), %d CPUs\n", r.Scenario, r.Players, r.Games, r.CPUs)
+	for _, m := range r.Metrics {
+		fmt.Fprintf(w, "  %-40s %12.2f %s\n", m.Name, m.Value, m.Unit)
+	}
+}

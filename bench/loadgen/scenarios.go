@@ -1,0 +1,349 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// room is one game under load: a host bot and its players.
+type room struct {
+	code    string
+	host    *bot
+	players []*bot
+	reveals atomic.Int64 // reveal frames seen by the host
+	joined  atomic.Int64
+}
+
+// latencies collects durations from many goroutines.
+type latencies struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+func (l *latencies) add(d time.Duration) {
+	l.mu.Lock()
+	l.d = append(l.d, d)
+	l.mu.Unlock()
+}
+
+// world sets up games and connects players to them; hooks let scenarios react to frames.
+type world struct {
+	o       options
+	srv     *server
+	rooms   []*room
+	onFrame func(r *room, b **bot, f frame, at time.Time)
+}
+
+func (w *world) build(ctx context.Context, mode string) error {
+	hostTok, quizID, err := setupHost(ctx, w.srv.url, 0, w.o.questions, mode)
+	if err != nil {
+		return err
+	}
+	w.rooms = make([]*room, w.o.games)
+	for i := range w.rooms {
+		code, err := createGame(ctx, w.srv.url, hostTok, quizID)
+		if err != nil {
+			return err
+		}
+		r := &room{code: code}
+		w.rooms[i] = r
+		r.host, err = dialBot(ctx, w.srv.url, hostTok, "127.0.0.1", func(f frame, at time.Time) {
+			if f.Type == "reveal" {
+				r.reveals.Add(1)
+			}
+		})
+		if err != nil {
+			return fmt.Errorf("host dial: %w", err)
+		}
+		if _, err := r.host.send("join", map[string]string{"code": code}); err != nil {
+			return err
+		}
+	}
+	toks, err := guests(ctx, w.srv.url, w.o.players, 16)
+	if err != nil {
+		return fmt.Errorf("guests: %w", err)
+	}
+	for _, r := range w.rooms {
+		r.players = make([]*bot, 0, w.o.players/w.o.games+1)
+	}
+	type slot struct {
+		r *room
+		b **bot
+	}
+	slots := make([]slot, w.o.players)
+	for i := range slots {
+		r := w.rooms[i%len(w.rooms)]
+		r.players = append(r.players, nil)
+		slots[i] = slot{r, &r.players[len(r.players)-1]}
+	}
+	sem := make(chan struct{}, w.o.dialConcur)
+	errc := make(chan error, 1)
+	var wg sync.WaitGroup
+	for i, s := range slots {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			b, err := dialBot(ctx, w.srv.url, toks[i], sourceFor(i, w.o.sources), func(f frame, at time.Time) {
+				if f.Type == "state" {
+					s.r.joined.Add(1)
+				}
+				if w.onFrame != nil {
+					w.onFrame(s.r, s.b, f, at)
+				}
+			})
+			if err != nil {
+				select {
+				case errc <- fmt.Errorf("player %d: %w", i, err):
+				default:
+				}
+				return
+			}
+			*s.b = b
+			_, _ = b.send("join", map[string]string{"code": s.r.code})
+		}()
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	wg.Wait()
+	select {
+	case err := <-errc:
+		return err
+	default:
+	}
+	return waitUntil(ctx, func() bool {
+		n := int64(0)
+		for _, r := range w.rooms {
+			n += r.joined.Load()
+		}
+		return n >= int64(w.o.players)
+	})
+}
+
+func (w *world) close() {
+	for _, r := range w.rooms {
+		if r == nil {
+			continue
+		}
+		for _, p := range r.players {
+			if p != nil {
+				p.close()
+			}
+		}
+		if r.host != nil {
+			r.host.close()
+		}
+	}
+}
+
+func waitUntil(ctx context.Context, cond func() bool) error {
+	for !cond() {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return nil
+}
+
+func idle(ctx context.Context, o options, srv *server) (*report, error) {
+	w := &world{o: o, srv: srv}
+	before := sample(srv.pid)
+	start := time.Now()
+	err := w.build(ctx, "casual")
+	defer w.close()
+	if err != nil {
+		return nil, err
+	}
+	connectTime := time.Since(start)
+	// Let the server settle (GC, goroutine stacks) before reading its memory.
+	time.Sleep(3 * time.Second)
+	runtime.GC()
+	after := sample(srv.pid)
+	rep := newReport("idle", o)
+	rep.add("connected players", float64(o.players), "")
+	rep.add("connect time", connectTime.Seconds(), "s")
+	rep.add("server RSS before", float64(before.rssKB)/1024, "MiB")
+	rep.add("server RSS after", float64(after.rssKB)/1024, "MiB")
+	rep.add("server RSS per connection", float64(after.rssKB-before.rssKB)/float64(o.players), "KiB")
+	rep.add("loadgen RSS", float64(sample(0).rssKB)/1024, "MiB")
+	return rep, nil
+}
+
+// questionAt is the server's ask time of a question frame: its deadline less its time limit.
+func questionAt(data json.RawMessage) (index int, at time.Time, ok bool) {
+	var q struct {
+		Index       int
+		Deadline    int64
+		TimeLimitMs int64
+	}
+	if json.Unmarshal(data, &q) != nil || q.Deadline == 0 {
+		return 0, time.Time{}, false
+	}
+	return q.Index, time.UnixMilli(q.Deadline - q.TimeLimitMs), true
+}
+
+func fanout(ctx context.Context, o options, srv *server) (*report, error) {
+	var lat latencies
+	var got atomic.Int64
+	w := &world{o: o, srv: srv, onFrame: func(r *room, b **bot, f frame, at time.Time) {
+		if f.Type == "question" {
+			if _, asked, ok := questionAt(f.Data); ok {
+				lat.add(at.Sub(asked))
+				got.Add(1)
+			}
+		}
+	}}
+	if err := w.build(ctx, "casual"); err != nil {
+		w.close()
+		return nil, err
+	}
+	defer w.close()
+	s0 := sample(srv.pid)
+	l0 := sample(0)
+	for q := 0; q < o.questions; q++ {
+		want := int64((q + 1) * o.players)
+		for _, r := range w.rooms {
+			if _, err := r.host.send("next", struct{}{}); err != nil {
+				return nil, err
+			}
+		}
+		if err := waitUntil(ctx, func() bool { return got.Load() >= want }); err != nil {
+			return nil, err
+		}
+		for _, r := range w.rooms {
+			_, _ = r.host.send("reveal", struct{}{})
+		}
+		if err := waitUntil(ctx, func() bool {
+			for _, r := range w.rooms {
+				if r.reveals.Load() < int64(q+1) {
+					return false
+				}
+			}
+			return true
+		}); err != nil {
+			return nil, err
+		}
+	}
+	s1, l1 := sample(srv.pid), sample(0)
+	rep := newReport("fanout", o)
+	rep.add("players per room", float64(o.players/o.games), "")
+	rep.latencies("question fan-out", lat.d)
+	rep.add("server CPU", cpuPercent(s0, s1), "% of a core")
+	rep.add("loadgen CPU", cpuPercent(l0, l1), "% of a core")
+	return rep, nil
+}
+
+func answers(ctx context.Context, o options, srv *server) (*report, error) {
+	var ackLat, fanLat latencies
+	var acked, errorsN atomic.Int64
+	var sent sync.Map // *bot+ref → send time
+	type key struct {
+		b   *bot
+		ref string
+	}
+	w := &world{o: o, srv: srv}
+	w.onFrame = func(r *room, bp **bot, f frame, at time.Time) {
+		switch f.Type {
+		case "question":
+			idx, asked, ok := questionAt(f.Data)
+			if !ok {
+				return
+			}
+			fanLat.add(at.Sub(asked))
+			think := time.Duration(rand.ExpFloat64() * float64(o.think))
+			time.AfterFunc(think, func() {
+				b := *bp
+				if b == nil {
+					return
+				}
+				t := time.Now()
+				ref, err := b.send("answer", map[string]any{"index": idx, "answer": rand.IntN(4)})
+				if err == nil {
+					sent.Store(key{b, ref}, t)
+				}
+			})
+		case "ack", "error":
+			if v, ok := sent.LoadAndDelete(key{*bp, f.Ref}); ok {
+				if f.Type == "ack" {
+					ackLat.add(at.Sub(v.(time.Time)))
+					acked.Add(1)
+				} else {
+					errorsN.Add(1)
+				}
+			}
+		}
+	}
+	if err := w.build(ctx, "casual"); err != nil {
+		w.close()
+		return nil, err
+	}
+	defer w.close()
+	s0, l0 := sample(srv.pid), sample(0)
+	start := time.Now()
+	for q := 0; q < o.questions; q++ {
+		for _, r := range w.rooms {
+			if _, err := r.host.send("next", struct{}{}); err != nil {
+				return nil, err
+			}
+		}
+		// Everyone answering closes the question and reveals it on its own.
+		if err := waitUntil(ctx, func() bool {
+			for _, r := range w.rooms {
+				if r.reveals.Load() < int64(q+1) {
+					return false
+				}
+			}
+			return true
+		}); err != nil {
+			return nil, err
+		}
+	}
+	elapsed := time.Since(start)
+	s1, l1 := sample(srv.pid), sample(0)
+	rep := newReport("answers", o)
+	rep.add("answers acked", float64(acked.Load()), "")
+	rep.add("answer errors", float64(errorsN.Load()), "")
+	rep.add("answers per second", float64(acked.Load())/elapsed.Seconds(), "/s")
+	rep.latencies("answer ack", ackLat.d)
+	rep.latencies("question fan-out", fanLat.d)
+	rep.add("server CPU", cpuPercent(s0, s1), "% of a core")
+	rep.add("loadgen CPU", cpuPercent(l0, l1), "% of a core")
+	rep.add("server RSS", float64(s1.rssKB)/1024, "MiB")
+	return rep, nil
+}
+
+func startup(ctx context.Context, o options) (*report, error) {
+	rep := newReport("startup", o)
+	var first, warm []time.Duration
+	for i := 0; i < 5; i++ {
+		data, err := os.MkdirTemp("", "trivium-start-")
+		if err != nil {
+			return nil, err
+		}
+		s, d, err := startServer(ctx, o.server, data) // first start: creates database, keys, streams
+		if err != nil {
+			return nil, err
+		}
+		first = append(first, d)
+		s.data = ""
+		s.stop()
+		s, d, err = startServer(ctx, o.server, data) // restart on existing data
+		if err != nil {
+			return nil, err
+		}
+		warm = append(warm, d)
+		s.stop()
+	}
+	rep.latencies("start → /readyz, fresh data dir", first)
+	rep.latencies("start → /readyz, existing data dir", warm)
+	return rep, nil
+}

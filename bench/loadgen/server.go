@@ -1,0 +1,146 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// server is the trivium under test: started by us (so /proc can be read) or reached by URL.
+type server struct {
+	url  string
+	pid  int
+	cmd  *exec.Cmd
+	data string
+}
+
+func serverEnv(data string) []string {
+	return append(os.Environ(), "TRIVIUM_ADDR=127.0.0.1:0", "TRIVIUM_DATA="+data, "TRIVIUM_LOG_LEVEL=warn",
+		// The load generator is one client IP creating thousands of players.
+		"TRIVIUM_API_RATE=1000000", "TRIVIUM_API_BURST=1000000")
+}
+
+func connect(ctx context.Context, o options) (*server, error) {
+	if o.url != "" {
+		return &server{url: strings.TrimSuffix(o.url, "/")}, nil
+	}
+	data, err := os.MkdirTemp("", "trivium-bench-")
+	if err != nil {
+		return nil, err
+	}
+	s, _, err := startServer(ctx, o.server, data)
+	return s, err
+}
+
+// startServer starts the binary and returns once /readyz answers, with the time that took.
+func startServer(ctx context.Context, bin, data string) (*server, time.Duration, error) {
+	start := time.Now()
+	cmd := exec.CommandContext(ctx, bin, "serve")
+	cmd.Env = serverEnv(data)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, 0, fmt.Errorf("start %s: %w (run `make build` first)", bin, err)
+	}
+	s := &server{pid: cmd.Process.Pid, cmd: cmd, data: data}
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		if _, after, ok := strings.Cut(sc.Text(), "Trivium is up: open "); ok {
+			s.url = strings.TrimSuffix(strings.TrimSpace(after), "/")
+			break
+		}
+	}
+	go func() { _, _ = bufio.NewReader(out).WriteTo(discard{}) }()
+	if s.url == "" {
+		s.stop()
+		return nil, 0, fmt.Errorf("server printed no URL")
+	}
+	for {
+		resp, err := http.Get(s.url + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return s, time.Since(start), nil
+			}
+		}
+		if ctx.Err() != nil {
+			s.stop()
+			return nil, 0, ctx.Err()
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+func (s *server) stop() {
+	if s.cmd != nil && s.cmd.Process != nil {
+		_ = s.cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { _ = s.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			_ = s.cmd.Process.Kill()
+		}
+	}
+	if s.data != "" {
+		_ = os.RemoveAll(s.data)
+	}
+}
+
+// procSample is a process's resident memory and CPU time at one moment.
+type procSample struct {
+	at     time.Time
+	rssKB  int64
+	cpuSec float64
+}
+
+// sample reads /proc for pid (0: this process).
+func sample(pid int) procSample {
+	p := "self"
+	if pid > 0 {
+		p = strconv.Itoa(pid)
+	}
+	s := procSample{at: time.Now()}
+	if b, err := os.ReadFile("/proc/" + p + "/status"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(line, "VmRSS:") {
+				f := strings.Fields(line)
+				s.rssKB, _ = strconv.ParseInt(f[1], 10, 64)
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/" + p + "/stat"); err == nil {
+		// Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+		if i := strings.LastIndexByte(string(b), ')'); i > 0 {
+			f := strings.Fields(string(b)[i+2:])
+			if len(f) > 12 {
+				u, _ := strconv.ParseFloat(f[11], 64)
+				st, _ := strconv.ParseFloat(f[12], 64)
+				s.cpuSec = (u + st) / 100 // USER_HZ is 100 on Linux
+			}
+		}
+	}
+	return s
+}
+
+// cpuPercent is the CPU used between two samples as a percentage of one core.
+func cpuPercent(a, b procSample) float64 {
+	wall := b.at.Sub(a.at).Seconds()
+	if wall <= 0 {
+		return 0
+	}
+	return 100 * (b.cpuSec - a.cpuSec) / wall
+}

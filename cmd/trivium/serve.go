@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -122,7 +123,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		})
 	}
 
+	apiRate, err1 := strconv.ParseFloat(s["api-rate"], 64)
+	apiBurst, err2 := strconv.Atoi(s["api-burst"])
+	if err1 != nil || err2 != nil || apiRate <= 0 || apiBurst <= 0 {
+		return fmt.Errorf("TRIVIUM_API_RATE and TRIVIUM_API_BURST must be positive numbers")
+	}
 	srv := gateway.NewServer(gateway.Config{
+		APIRate: apiRate, APIBurst: apiBurst,
 		PublicURL: publicURL, AllowedOrigins: s.list("allowed-origins"), CDNURL: s["cdn-url"],
 		TrustProxy: s.bool("trust-proxy"), WS: gateway.WSConfig{CDNURL: s["cdn-url"]},
 	}, gateway.Deps{

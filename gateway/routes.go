@@ -5,6 +5,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/trivium-game/trivium/services"
 )
 
 // routes is the whole HTTP surface of Trivium, top to bottom.
@@ -51,7 +53,35 @@ func routes(cfg Config, d Deps, h *hub) http.Handler {
 
 		r.Method("GET", "/leaderboards/{board}", handleLeaderboard(log, d.Leaderboards))
 		r.With(requireAuth).Method("GET", "/leaderboards/{board}/me", handleLeaderboardMe(log, d.Leaderboards))
+
+		if d.Avatars != nil {
+			r.With(requireAccount).Method("POST", "/avatars/uploads", handleAvatarUploadCreate(log, d.Avatars))
+			r.With(requireAccount).Method("GET", "/avatars/uploads/{id}", handleAvatarUploadStatus(log, d.Avatars))
+			r.With(requireAccount).Method("POST", "/avatars/uploads/{id}/complete", handleAvatarUploadComplete(log, d.Avatars))
+		}
+		if d.Moderation != nil {
+			moderator := requireRole(services.RoleModerator, services.RoleAdmin)
+			r.With(moderator).Method("GET", "/moderation/cases", handleModerationCases(log, d.Moderation))
+			r.With(moderator).Method("POST", "/moderation/cases/{id}/decision", handleModerationDecision(log, d.Moderation))
+			r.With(requireAccount).Method("POST", "/players/{id}/report", handlePlayerReport(log, d.Moderation))
+		}
+
+		if d.Notify != nil {
+			r.Method("GET", "/push/vapid-public-key", handleVAPIDPublicKey(d.Notify))
+			r.With(requireAccount).Method("POST", "/push/subscriptions", handlePushSubscribe(log, d.Notify))
+			r.With(requireAccount).Method("DELETE", "/push/subscriptions", handlePushUnsubscribe(log, d.Notify))
+			r.With(requireAccount).Method("GET", "/notifications", handleNotifications(log, d.Notify))
+			r.With(requireAccount).Method("POST", "/notifications/read-all", handleNotificationsReadAll(log, d.Notify))
+			r.With(requireAccount).Method("POST", "/notifications/{id}/read", handleNotificationRead(log, d.Notify))
+		}
 	})
+
+	if d.Blob != nil {
+		r.Handle("/blob/*", d.Blob)
+	}
+	if d.PublicImages != nil {
+		r.Handle("/avatars/*", d.PublicImages)
+	}
 
 	if d.Web != nil {
 		r.Handle("/*", d.Web)

@@ -12,9 +12,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/trivium-game/trivium/leaderboard"
+	"github.com/trivium-game/trivium/moderation"
 	"github.com/trivium-game/trivium/services"
 	"github.com/trivium-game/trivium/services/accounts"
+	"github.com/trivium-game/trivium/services/avatars"
 	"github.com/trivium-game/trivium/services/games"
+	"github.com/trivium-game/trivium/services/notify"
 	"github.com/trivium-game/trivium/services/quizzes"
 )
 
@@ -49,6 +52,19 @@ type Deps struct {
 	Web          http.Handler                    // the embedded browser client
 	Ready        func(ctx context.Context) error // storage, bus and workers
 	OnLogout     []LogoutHook                    // run after a token is revoked
+
+	// Notify serves push subscriptions and the notifications inbox; nil leaves those routes out.
+	Notify *notify.Service
+
+	// Avatars serves upload intents and their status; nil leaves those routes out.
+	Avatars *avatars.Service
+	// Moderation serves review cases and player reports; nil leaves those routes out.
+	Moderation *moderation.Workflow
+	// Blob serves the local blob store's presigned URLs at /blob/ (path kept); nil with S3.
+	Blob http.Handler
+	// PublicImages serves published avatars at /avatars/ (path kept: /avatars/x is key
+	// public/avatars/x); nil when a CDN or S3 serves them.
+	PublicImages http.Handler
 }
 
 // Server is the gateway's HTTP handler plus what shutdown needs.

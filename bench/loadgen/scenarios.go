@@ -157,6 +157,7 @@ func waitUntil(ctx context.Context, cond func() bool) error {
 func idle(ctx context.Context, o options, srv *server) (*report, error) {
 	w := &world{o: o, srv: srv}
 	before := sample(srv.pid)
+	goBefore := goMemory(srv.url)
 	start := time.Now()
 	err := w.build(ctx, "casual")
 	defer w.close()
@@ -168,12 +169,14 @@ func idle(ctx context.Context, o options, srv *server) (*report, error) {
 	time.Sleep(3 * time.Second)
 	runtime.GC()
 	after := sample(srv.pid)
+	goAfter := goMemory(srv.url)
 	rep := newReport("idle", o)
 	rep.add("connected players", float64(o.players), "")
 	rep.add("connect time", connectTime.Seconds(), "s")
 	rep.add("server RSS before", float64(before.rssKB)/1024, "MiB")
 	rep.add("server RSS after", float64(after.rssKB)/1024, "MiB")
 	rep.add("server RSS per connection", float64(after.rssKB-before.rssKB)/float64(o.players), "KiB")
+	rep.add("server Go heap+stack in use per connection", (goAfter-goBefore)/1024/float64(o.players), "KiB")
 	rep.add("loadgen RSS", float64(sample(0).rssKB)/1024, "MiB")
 	return rep, nil
 }

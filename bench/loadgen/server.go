@@ -144,3 +144,24 @@ func cpuPercent(a, b procSample) float64 {
 	}
 	return 100 * (b.cpuSec - a.cpuSec) / wall
 }
+
+// goMemory is the server's Go heap and stack in use, from its /metrics, in bytes. Unlike RSS it
+// excludes memory the runtime has freed but not yet returned to the OS.
+func goMemory(url string) float64 {
+	resp, err := http.Get(url + "/metrics")
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	var total float64
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) == 2 && (f[0] == "go_memstats_heap_inuse_bytes" || f[0] == "go_memstats_stack_inuse_bytes") {
+			v, _ := strconv.ParseFloat(f[1], 64)
+			total += v
+		}
+	}
+	return total
+}

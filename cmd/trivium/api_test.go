@@ -196,7 +196,7 @@ func TestLeaderboardsFromPlayedGames(t *testing.T) {
 	waitFor(t, "global board", 10*time.Second, func() bool {
 		r := call(t, "GET", s.URL+"/api/v1/leaderboards/global", "", nil)
 		_ = json.Unmarshal(r.Body, &global)
-		return r.Status == 200 && len(global.Entries) == 2
+		return r.Status == 200 && len(global.Entries) == 2 && global.Entries[1].Score == 1000
 	})
 	if global.Entries[0].PlayerID != bob.ID || global.Entries[1].PlayerID != alice.ID || global.Entries[0].DisplayName != "lb_bob" {
 		t.Fatalf("global board %+v", global)

@@ -35,6 +35,7 @@ commands:
   dlq list                   list dead-lettered events
   dlq redrive SEQ            republish a dead-lettered event
   vapid init|rotate|show     manage the Web Push VAPID key pair
+  healthcheck                exit 0 when the server on TRIVIUM_ADDR is ready (container probes)
   config                     print the configuration table
   version                    print the version
 
@@ -61,6 +62,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return dlqCmd(ctx, args, getenv, stdout, stderr)
 	case "vapid":
 		return vapidCmd(ctx, args, getenv, stdout, stderr)
+	case "healthcheck":
+		return healthcheck(ctx, args, getenv, stdout, stderr)
 	case "config":
 		configTable(stdout)
 		return nil

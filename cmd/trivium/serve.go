@@ -51,6 +51,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := checkRoles(s); err != nil {
 		return err
 	}
+	apiRate, err1 := strconv.ParseFloat(s["api-rate"], 64)
+	apiBurst, err2 := strconv.Atoi(s["api-burst"])
+	if err1 != nil || err2 != nil || apiRate <= 0 || apiBurst <= 0 {
+		return fmt.Errorf("TRIVIUM_API_RATE and TRIVIUM_API_BURST must be positive numbers")
+	}
 	shutdownTimeout, err := time.ParseDuration(s["shutdown-timeout"])
 	if err != nil {
 		return fmt.Errorf("TRIVIUM_SHUTDOWN_TIMEOUT: %w", err)
@@ -79,7 +84,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	relay := outbox.New(a.db, a.bus, log)
-	gm := games.NewManager(games.ManagerConfig{Results: gameResults{store: a.db, relay: relay}, Logger: log})
+	gcl, err := openGameCluster(ctx, s, a, log)
+	if err != nil {
+		return err
+	}
+	gm := games.NewManager(games.ManagerConfig{Results: gameResults{store: a.db, relay: relay}, Logger: log, Cluster: managerCluster(gcl)})
+	if gcl != nil {
+		gcl.Attach(gm)
+	}
 	metrics := gateway.NewMetrics(reg, gm.Active)
 	bus := metrics.InstrumentBus(a.bus)
 	relay.Bus = bus
@@ -103,6 +115,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	push, err := openNotify(ctx, a)
+	if err != nil {
+		return err
+	}
+	av, err := openAvatars(ctx, a, bus, publicURL, cdn)
+	if err != nil {
+		return err
+	}
 
 	workers, stopWorkers := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -122,19 +142,22 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			return bus.Consume(ctx, services.ConsumerConfig{Name: "leaderboard", Subjects: []string{services.SubjectScoreRecorded}}, lb.HandleScore)
 		})
 	}
-
-	apiRate, err1 := strconv.ParseFloat(s["api-rate"], 64)
-	apiBurst, err2 := strconv.Atoi(s["api-burst"])
-	if err1 != nil || err2 != nil || apiRate <= 0 || apiBurst <= 0 {
-		return fmt.Errorf("TRIVIUM_API_RATE and TRIVIUM_API_BURST must be positive numbers")
+	if roleOn(s, "notifier") {
+		spawn("notifier", func(ctx context.Context) error { return push.run(ctx, bus) })
 	}
+	spawn("avatar-uploads", func(ctx context.Context) error { av.uploads.Run(ctx); return nil })
+	if roleOn(s, "moderation") {
+		spawn("moderation", av.workflow.Run)
+	}
+
 	srv := gateway.NewServer(gateway.Config{
 		APIRate: apiRate, APIBurst: apiBurst,
 		PublicURL: publicURL, AllowedOrigins: s.list("allowed-origins"), CDNURL: s["cdn-url"],
 		TrustProxy: s.bool("trust-proxy"), WS: gateway.WSConfig{CDNURL: s["cdn-url"]},
 	}, gateway.Deps{
 		Logger: log, Registry: reg, Metrics: metrics, Accounts: acc, Players: a.db, Quizzes: qs, Games: gm, Leaderboards: lb,
-		Web: web.Handler(),
+		Avatars: av.uploads, Moderation: av.workflow, Blob: av.blob, PublicImages: av.public,
+		Web: web.Handler(), Notify: push.service, OnLogout: []gateway.LogoutHook{gateway.PushLogoutHook(log, push.service)},
 		Ready: func(ctx context.Context) error {
 			if err := a.db.Ping(ctx); err != nil {
 				return fmt.Errorf("database: %w", err)
@@ -145,6 +168,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			return nil
 		},
 	})
+	push.mirrorTo(srv.SendToPlayer)
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
 		MaxHeaderBytes: 32 << 10, ErrorLog: nil}
 	errc := make(chan error, 1)
@@ -161,6 +185,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	defer cancel()
 	log.Info("shutting down")
 	srv.Shutdown(sctx)
+	closeGameCluster(sctx, gcl, log)
 	if cerr := gm.Close(sctx); cerr != nil {
 		log.Warn("games close", "err", cerr)
 	}

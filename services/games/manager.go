@@ -40,6 +40,8 @@ type ManagerConfig struct {
 	NewID     func() string // random 128-bit hex
 	// RetryMin and RetryMax bound the backoff between attempts to record a result.
 	RetryMin, RetryMax time.Duration
+	// Cluster spreads games over several nodes; nil keeps every game in this process.
+	Cluster Cluster
 }
 
 // Manager creates, finds and removes rooms.
@@ -52,6 +54,7 @@ type Manager struct {
 
 	mu      sync.Mutex
 	rooms   map[string]*Room // by code
+	proxies map[string]*Room // by code: games another node runs (cluster only)
 	lingers map[string]Timer // by code
 	closed  bool
 }
@@ -94,7 +97,7 @@ func NewManager(cfg ManagerConfig) *Manager {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Manager{cfg: cfg, ctx: ctx, cancel: cancel, closing: make(chan struct{}),
-		rooms: map[string]*Room{}, lingers: map[string]Timer{}}
+		rooms: map[string]*Room{}, proxies: map[string]*Room{}, lingers: map[string]Timer{}}
 }
 
 // NewCode returns a random join code of CodeLength characters from CodeAlphabet.
@@ -133,29 +136,23 @@ func (m *Manager) Create(quiz services.Quiz, host PlayerInfo) (*Room, error) {
 	if m.closed {
 		return nil, services.Errorf(services.EUnavailable, "the game server is shutting down")
 	}
-	code := ""
-	for range maxCodeAttempts {
-		if c := NewCode(); m.rooms[c] == nil {
-			code = c
-			break
-		}
-	}
-	if code == "" {
-		return nil, fmt.Errorf("create game: no free join code after %d attempts", maxCodeAttempts)
+	code, err := m.claimCodeLocked()
+	if err != nil {
+		return nil, err
 	}
 	g := NewGame(GameConfig{ID: m.cfg.NewID(), Code: code, HostID: host.ID, Quiz: quiz, Now: m.cfg.Clock.Now()})
-	r := newRoom(roomConfig{game: g, clock: m.cfg.Clock, inboxSize: m.cfg.InboxSize, onFinish: m.finished,
-		log: m.cfg.Logger.With("game", g.ID(), "code", code)})
-	m.rooms[code] = r
-	go r.run()
-	return r, nil
+	return m.newRoomLocked(g), nil
 }
 
 // Lookup finds a room by join code, case-insensitively.
 func (m *Manager) Lookup(code string) (*Room, bool) {
+	code = strings.ToUpper(strings.TrimSpace(code))
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	r, ok := m.rooms[strings.ToUpper(strings.TrimSpace(code))]
+	r, ok := m.rooms[code]
+	if !ok && m.cfg.Cluster != nil && !m.closed {
+		return m.locateLocked(code)
+	}
 	return r, ok
 }
 
@@ -164,6 +161,9 @@ func (m *Manager) Info(code string) (GameInfo, bool) {
 	r, ok := m.Lookup(code)
 	if !ok {
 		return GameInfo{}, false
+	}
+	if r.link != nil {
+		return m.cfg.Cluster.Info(r.code)
 	}
 	return r.Info(), true
 }
@@ -199,11 +199,15 @@ func (m *Manager) finished(r *Room, res services.GameFinished) {
 
 func (m *Manager) remove(r *Room) {
 	m.mu.Lock()
-	if m.rooms[r.code] == r {
+	removed := m.rooms[r.code] == r
+	if removed {
 		delete(m.rooms, r.code)
 		delete(m.lingers, r.code)
 	}
 	m.mu.Unlock()
+	if removed && m.cfg.Cluster != nil {
+		m.cfg.Cluster.Release(r.code)
+	}
 	r.shutdown(CloseNormal, ReasonGameRemoved)
 }
 

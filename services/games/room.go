@@ -144,15 +144,18 @@ type Room struct {
 	info     atomic.Pointer[GameInfo]
 	finished atomic.Bool
 	onFinish func(*Room, services.GameFinished)
+	onCommit func(code string, snapshot []byte) // set in a cluster
+	link     Link                               // set when the game runs on another node: Submit forwards
 
 	// Owned by the room goroutine.
-	game     *Game
-	subs     map[Client]string // subscribed client → the game identity it acts as
-	attached map[string]Client // game identity → its one attached client
-	timer    Timer
-	timerAt  time.Time
-	infoSeq  int64
-	reported bool
+	game      *Game
+	subs      map[Client]string // subscribed client → the game identity it acts as
+	attached  map[string]Client // game identity → its one attached client
+	timer     Timer
+	timerAt   time.Time
+	infoSeq   int64
+	reported  bool
+	committed commitKey
 }
 
 type roomConfig struct {
@@ -161,13 +164,14 @@ type roomConfig struct {
 	log       *slog.Logger
 	inboxSize int
 	onFinish  func(*Room, services.GameFinished)
+	onCommit  func(code string, snapshot []byte)
 }
 
 func newRoom(cfg roomConfig) *Room {
 	r := &Room{
 		id: cfg.game.ID(), code: cfg.game.Code(), clock: cfg.clock, log: cfg.log,
 		inbox: make(chan Command, cfg.inboxSize), wake: make(chan struct{}, 1),
-		stop: make(chan struct{}), done: make(chan struct{}), onFinish: cfg.onFinish,
+		stop: make(chan struct{}), done: make(chan struct{}), onFinish: cfg.onFinish, onCommit: cfg.onCommit,
 		game: cfg.game, subs: map[Client]string{}, attached: map[string]Client{},
 	}
 	info := r.game.Info()
@@ -193,6 +197,9 @@ func (r *Room) Done() <-chan struct{} { return r.done }
 // Submit queues a command without blocking. False means the inbox is full or the room stopped:
 // answer the client with error code "busy".
 func (r *Room) Submit(cmd Command) bool {
+	if r.link != nil {
+		return r.link.Forward(cmd)
+	}
 	select {
 	case <-r.stop:
 		return false
@@ -271,6 +278,7 @@ func (r *Room) afterChange() {
 		r.info.Store(&info)
 		r.infoSeq = s
 	}
+	r.commit()
 	if r.game.Finished() && !r.reported {
 		r.reported = true
 		r.finished.Store(true)

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	awsrek "github.com/aws/aws-sdk-go-v2/service/rekognition"
+
+	"github.com/trivium-game/trivium/moderation"
+	modrek "github.com/trivium-game/trivium/moderation/rekognition"
+	"github.com/trivium-game/trivium/services"
+	"github.com/trivium-game/trivium/services/avatars"
+	"github.com/trivium-game/trivium/services/localblob"
+	"github.com/trivium-game/trivium/services/s3blob"
+	"github.com/trivium-game/trivium/services/secrets"
+)
+
+// avatarPipeline is the avatar side of serve: upload intents for the API, the moderation
+// workflow (its consumer runs with the moderation role; its review cases are served by the API),
+// and, for the local blob store, the handlers of its signed URLs and public images.
+type avatarPipeline struct {
+	uploads  *avatars.Service
+	workflow *moderation.Workflow
+	blob     http.Handler // /blob/: presigned PUT and GET; nil with S3
+	public   http.Handler // /avatars/: published images; nil with S3 (serve them from the bucket or a CDN)
+}
+
+// openAvatars opens the blob store from TRIVIUM_BLOB and the detector from TRIVIUM_MODERATION,
+// migrates the upload and workflow tables and builds the pipeline. publicURL is where this
+// server's /blob/ is reachable; cdn is the base of public image URLs.
+func openAvatars(ctx context.Context, a *app, bus services.Bus, publicURL, cdn string) (*avatarPipeline, error) {
+	p := &avatarPipeline{}
+	// The local store calls back on each completed PUT; the upload service it calls is built
+	// after the store, so the callback reads it through a pointer.
+	var uploads atomic.Pointer[avatars.Service]
+	onPut := func(ctx context.Context, key string, info services.BlobInfo) {
+		if u := uploads.Load(); u != nil {
+			u.OnPut(ctx, key, info)
+		}
+	}
+	blob, err := openBlob(ctx, a, publicURL, onPut, p)
+	if err != nil {
+		return nil, err
+	}
+	detector, err := openDetector(ctx, a.s["moderation"])
+	if err != nil {
+		return nil, err
+	}
+	policy, err := moderationPolicy(a.s)
+	if err != nil {
+		return nil, err
+	}
+	store := avatars.NewStore(a.db.SQL(), time.Now)
+	if err := store.Migrate(ctx); err != nil {
+		return nil, err
+	}
+	if p.uploads, err = avatars.New(avatars.Config{Store: store, Blob: blob, Bus: bus, CDNURL: cdn, Logger: a.log}); err != nil {
+		return nil, err
+	}
+	uploads.Store(p.uploads)
+	p.workflow, err = moderation.NewWorkflow(moderation.Config{DB: a.db.SQL(), Blob: blob, Bus: bus, Players: a.db,
+		Uploads: store, Detector: detector, Policy: policy, CDNURL: cdn, Logger: a.log})
+	if err != nil {
+		return nil, err
+	}
+	if err := p.workflow.Migrate(ctx); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// openBlob opens TRIVIUM_BLOB: file:DIR (default file:DATA/blobs) or s3://bucket?….
+func openBlob(ctx context.Context, a *app, publicURL string, onPut func(context.Context, string, services.BlobInfo), p *avatarPipeline) (services.BlobStore, error) {
+	blobURL := a.s["blob"]
+	if blobURL == "" {
+		blobURL = "file:" + filepath.Join(a.s["data"], "blobs")
+	}
+	switch {
+	case strings.HasPrefix(blobURL, "file:"):
+		secret, _, err := secrets.LoadOrCreateKey(ctx, a.secrets, "blob-key", 32)
+		if err != nil {
+			return nil, fmt.Errorf("blob signing key: %w", err)
+		}
+		st, err := localblob.New(localblob.Config{Dir: strings.TrimPrefix(blobURL, "file:"), BaseURL: publicURL,
+			Secret: secret, OnPut: onPut, Logger: a.log})
+		if err != nil {
+			return nil, fmt.Errorf("TRIVIUM_BLOB: %w", err)
+		}
+		p.blob, p.public = st.Handler(), st.PublicHandler()
+		return st, nil
+	case strings.HasPrefix(blobURL, "s3://"):
+		st, err := s3blob.Open(ctx, blobURL)
+		if err != nil {
+			return nil, fmt.Errorf("TRIVIUM_BLOB: %w", err)
+		}
+		if err := st.EnsureBucket(ctx); err != nil {
+			return nil, fmt.Errorf("TRIVIUM_BLOB: %w", err)
+		}
+		return st, nil
+	default:
+		return nil, fmt.Errorf("TRIVIUM_BLOB %q: use file:DIR or s3://bucket?endpoint=…&path_style=1", blobURL)
+	}
+}
+
+// openDetector opens TRIVIUM_MODERATION: local, an http(s):// classifier URL, or rekognition
+// (credentials and region from the usual AWS environment).
+func openDetector(ctx context.Context, v string) (moderation.Detector, error) {
+	switch {
+	case v == "" || v == "local":
+		return moderation.LocalDetector{}, nil
+	case strings.HasPrefix(v, "http://"), strings.HasPrefix(v, "https://"):
+		return moderation.HTTPDetector{URL: v}, nil
+	case v == "rekognition":
+		cfg, err := awsconfig.LoadDefaultConfig(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("TRIVIUM_MODERATION=rekognition: %w", err)
+		}
+		return modrek.New(awsrek.NewFromConfig(cfg), modrek.Config{}), nil
+	default:
+		return nil, fmt.Errorf("TRIVIUM_MODERATION %q: use local, rekognition or an http(s):// classifier URL", v)
+	}
+}
+
+// moderationPolicy reads the thresholds; the check that review comes before reject is here so
+// a swapped pair fails at start-up rather than rejecting what should be reviewed.
+func moderationPolicy(s settings) (moderation.Policy, error) {
+	reject, err1 := strconv.ParseFloat(s["moderation-reject-at"], 64)
+	review, err2 := strconv.ParseFloat(s["moderation-review-at"], 64)
+	if err1 != nil || err2 != nil || review <= 0 || reject > 100 || review > reject {
+		return moderation.Policy{}, fmt.Errorf("TRIVIUM_MODERATION_REVIEW_AT (%s) and TRIVIUM_MODERATION_REJECT_AT (%s) must be confidences with 0 < review ≤ reject ≤ 100",
+			s["moderation-review-at"], s["moderation-reject-at"])
+	}
+	return moderation.Policy{RejectAt: reject, ReviewAt: review}, nil
+}

@@ -1,0 +1,116 @@
+package gateway
+
+import (
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/trivium-game/trivium/moderation"
+	"github.com/trivium-game/trivium/services"
+	"github.com/trivium-game/trivium/services/avatars"
+)
+
+func handleAvatarUploadCreate(log *slog.Logger, av *avatars.Service) http.Handler {
+	type request struct {
+		ContentType   string `json:"contentType"`
+		ContentLength int64  `json:"contentLength"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, err := decode[request](w, r)
+		if err != nil {
+			fail(log, w, r, err)
+			return
+		}
+		in, err := av.Create(r.Context(), identity(r).Player.ID, req.ContentType, req.ContentLength)
+		if err != nil {
+			fail(log, w, r, err)
+			return
+		}
+		encode(w, http.StatusCreated, in)
+	})
+}
+
+func handleAvatarUploadStatus(log *slog.Logger, av *avatars.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v, err := av.Status(r.Context(), identity(r).Player.ID, chi.URLParam(r, "id"))
+		if err != nil {
+			fail(log, w, r, err)
+			return
+		}
+		encode(w, http.StatusOK, v)
+	})
+}
+
+// handleAvatarUploadComplete is for stores that cannot call back (S3): the client says its PUT
+// is done; the object is checked and announced. Repeating it answers the current status.
+func handleAvatarUploadComplete(log *slog.Logger, av *avatars.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v, err := av.Complete(r.Context(), identity(r).Player.ID, chi.URLParam(r, "id"))
+		if err != nil {
+			fail(log, w, r, err)
+			return
+		}
+		encode(w, http.StatusOK, v)
+	})
+}
+
+func handleModerationCases(log *slog.Logger, wf *moderation.Workflow) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		limit := 0
+		if s := q.Get("limit"); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil {
+				fail(log, w, r, services.Invalid(map[string]string{"limit": "must be a number"}))
+				return
+			}
+			limit = n
+		}
+		page, err := wf.Cases(r.Context(), q.Get("status"), q.Get("cursor"), limit)
+		if err != nil {
+			fail(log, w, r, err)
+			return
+		}
+		encode(w, http.StatusOK, page)
+	})
+}
+
+func handleModerationDecision(log *slog.Logger, wf *moderation.Workflow) http.Handler {
+	type request struct {
+		Decision string `json:"decision"`
+		Note     string `json:"note"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, err := decode[request](w, r)
+		if err != nil {
+			fail(log, w, r, err)
+			return
+		}
+		c, err := wf.Decide(r.Context(), chi.URLParam(r, "id"), identity(r).Player.ID, req.Decision, req.Note)
+		if err != nil {
+			fail(log, w, r, err)
+			return
+		}
+		encode(w, http.StatusOK, c)
+	})
+}
+
+func handlePlayerReport(log *slog.Logger, wf *moderation.Workflow) http.Handler {
+	type request struct {
+		Reason string `json:"reason"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, err := decode[request](w, r)
+		if err != nil {
+			fail(log, w, r, err)
+			return
+		}
+		if err := wf.Report(r.Context(), identity(r).Player.ID, chi.URLParam(r, "id"), req.Reason); err != nil {
+			fail(log, w, r, err)
+			return
+		}
+		encode(w, http.StatusAccepted, map[string]string{"status": "reported"})
+	})
+}

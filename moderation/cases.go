@@ -1,0 +1,308 @@
+package moderation
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base32"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/trivium-game/trivium/services"
+)
+
+// Decisions a moderator can make.
+const (
+	Approve = "approve"
+	Reject  = "reject"
+)
+
+// Limits of what moderators and reporters write.
+const (
+	MaxNote         = 1000
+	MaxReportReason = 500
+	DefaultPageSize = 50
+	MaxPageSize     = 100
+)
+
+// CaseView is a review case as moderators see it (GET /api/v1/moderation/cases).
+type CaseView struct {
+	ID       string     `json:"id"`
+	Kind     string     `json:"kind"` // upload (flagged by the detector) or report (by a player)
+	UploadID string     `json:"uploadId"`
+	Player   CasePlayer `json:"player"`
+	// ImageURL is a short-lived signed URL of the image under review, while the case is pending.
+	ImageURL  string        `json:"imageUrl"`
+	Labels    []Label       `json:"labels"`
+	Reason    string        `json:"reason"`
+	CreatedAt time.Time     `json:"createdAt"`
+	Decision  *CaseDecision `json:"decision"`
+}
+
+// CasePlayer is the player whose image is under review.
+type CasePlayer struct {
+	ID          string `json:"id"`
+	Username    string `json:"username"`
+	DisplayName string `json:"displayName"`
+}
+
+// CaseDecision is kept with who decided and when.
+type CaseDecision struct {
+	Decision    string    `json:"decision"`
+	Note        string    `json:"note"`
+	ModeratorID string    `json:"moderatorId"`
+	DecidedAt   time.Time `json:"decidedAt"`
+}
+
+// CasePage is one page of cases; Next is the cursor of the following page, empty at the end.
+type CasePage struct {
+	Items []CaseView `json:"items"`
+	Next  string     `json:"next"`
+}
+
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
+}
+
+// Cases lists cases of status (pending or decided), oldest first, limit per page (0 means
+// DefaultPageSize).
+func (w *Workflow) Cases(ctx context.Context, status, cursor string, limit int) (CasePage, error) {
+	if status == "" {
+		status = CasePending
+	}
+	problems := map[string]string{}
+	if status != CasePending && status != CaseDecided {
+		problems["status"] = "must be pending or decided"
+	}
+	if limit == 0 {
+		limit = DefaultPageSize
+	}
+	if limit < 1 || limit > MaxPageSize {
+		problems["limit"] = fmt.Sprintf("must be 1 to %d", MaxPageSize)
+	}
+	afterCreated, afterID, ok := parseCursor(cursor)
+	if !ok {
+		problems["cursor"] = "is not a cursor this server issued"
+	}
+	if err := services.Invalid(problems); err != nil {
+		return CasePage{}, err
+	}
+	rows, err := w.store.listCases(ctx, status, afterCreated, afterID, limit+1)
+	if err != nil {
+		return CasePage{}, err
+	}
+	page := CasePage{Items: []CaseView{}}
+	if len(rows) > limit {
+		rows = rows[:limit]
+		last := rows[limit-1]
+		page.Next = makeCursor(last.CreatedAt.UnixMilli(), last.ID)
+	}
+	ids := make([]string, 0, len(rows))
+	for _, c := range rows {
+		ids = append(ids, c.PlayerID)
+	}
+	players, err := w.cfg.Players.PlayersByID(ctx, ids)
+	if err != nil {
+		return CasePage{}, err
+	}
+	for _, c := range rows {
+		v, err := w.view(ctx, c, players[c.PlayerID])
+		if err != nil {
+			return CasePage{}, err
+		}
+		page.Items = append(page.Items, v)
+	}
+	return page, nil
+}
+
+func makeCursor(created int64, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(created, 10) + ":" + id))
+}
+
+func parseCursor(c string) (int64, string, bool) {
+	if c == "" {
+		return -1, "", true
+	}
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return 0, "", false
+	}
+	ms, id, ok := strings.Cut(string(b), ":")
+	n, err := strconv.ParseInt(ms, 10, 64)
+	return n, id, ok && err == nil
+}
+
+func (w *Workflow) view(ctx context.Context, c *caseRow, p *services.Player) (CaseView, error) {
+	v := CaseView{ID: c.ID, Kind: c.Kind, UploadID: c.UploadID, Player: CasePlayer{ID: c.PlayerID},
+		Labels: c.Labels, Reason: c.Reason, CreatedAt: c.CreatedAt}
+	if v.Labels == nil {
+		v.Labels = []Label{}
+	}
+	if p != nil {
+		v.Player.Username, v.Player.DisplayName = p.Username, p.DisplayName
+	}
+	if c.Status == CaseDecided {
+		v.Decision = &CaseDecision{Decision: c.Decision, Note: c.Note, ModeratorID: c.ModeratorID, DecidedAt: c.DecidedAt}
+		// A decided case's original is deleted; its URL would only answer 404.
+		return v, nil
+	}
+	u, err := w.cfg.Blob.PresignGet(ctx, c.ImageKey, w.cfg.ImageURLTTL)
+	if err != nil {
+		return CaseView{}, fmt.Errorf("sign case image: %w", err)
+	}
+	v.ImageURL = u
+	return v, nil
+}
+
+// Decide records a moderator's decision on a pending case; deciding a decided case is a
+// conflict. On an upload case, approve resumes the workflow at the thumbnail step and reject
+// deletes the original and announces the rejection. On a report case, approve keeps the avatar
+// and reject takes it down (the player's avatar is cleared and its published images deleted).
+func (w *Workflow) Decide(ctx context.Context, caseID, moderatorID, decision, note string) (CaseView, error) {
+	problems := map[string]string{}
+	if decision != Approve && decision != Reject {
+		problems["decision"] = "must be approve or reject"
+	}
+	if utf8.RuneCountInString(note) > MaxNote {
+		problems["note"] = fmt.Sprintf("must be at most %d characters", MaxNote)
+	}
+	if err := services.Invalid(problems); err != nil {
+		return CaseView{}, err
+	}
+	var c *caseRow
+	err := w.store.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE moderation_cases SET status = $1, decision = $2, note = $3, moderator_id = $4,
+			decided_at = $5 WHERE id = $6 AND status = $7`,
+			CaseDecided, decision, note, moderatorID, w.cfg.Now().UnixMilli(), caseID, CasePending)
+		if err != nil {
+			return fmt.Errorf("decide case: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if c, err = w.store.getCase(ctx, tx, caseID); err != nil {
+			return err
+		}
+		if n == 0 {
+			return services.Errorf(services.EConflict, "this case was already decided (%s by %s)", c.Decision, c.ModeratorID)
+		}
+		if c.Kind != CaseUpload {
+			return nil
+		}
+		outcome, reason := DecisionAccepted, "approved by a moderator"
+		if decision == Reject {
+			outcome, reason = DecisionRejected, "rejected by a moderator"
+		}
+		// The job moves on in the same transaction as the case, so neither is decided without the other.
+		_, err = tx.ExecContext(ctx, `UPDATE moderation_jobs SET step = $1, outcome = $2, reason = $3, updated_at = $4
+			WHERE upload_id = $5 AND step = $6`, StepDecided, string(outcome), reason, w.cfg.Now().UnixMilli(),
+			c.UploadID, StepCaseOpened)
+		return err
+	})
+	if err != nil {
+		return CaseView{}, err
+	}
+	// The decision is committed: what follows must not stop because the moderator's request ends.
+	ctx = context.WithoutCancel(ctx)
+	switch {
+	case c.Kind == CaseUpload:
+		w.resumeOrRequeue(ctx, c)
+	case decision == Reject:
+		if err := w.takeDown(ctx, c); err != nil {
+			return CaseView{}, err
+		}
+	}
+	p, err := w.cfg.Players.PlayerByID(ctx, c.PlayerID)
+	if err != nil && services.ErrorCode(err) != services.ENotFound {
+		return CaseView{}, err
+	}
+	return w.view(ctx, c, p)
+}
+
+// resumeOrRequeue finishes a decided upload now, so the moderator's next view is current. If
+// that fails, the job is handed to the consumer, whose retries and dead letters cover it.
+func (w *Workflow) resumeOrRequeue(ctx context.Context, c *caseRow) {
+	err := w.resume(ctx, c.UploadID)
+	if err == nil {
+		return
+	}
+	w.log.Warn("moderation: resume after decision; handing it to the consumer", "upload", c.UploadID, "err", err)
+	j, jerr := w.store.job(ctx, c.UploadID)
+	if jerr != nil {
+		w.log.Error("moderation: requeue decided upload", "upload", c.UploadID, "err", jerr)
+		return
+	}
+	data, _ := json.Marshal(services.AvatarUploaded{UploadID: j.UploadID, PlayerID: j.PlayerID, Key: j.Key,
+		ContentType: j.ContentType, Size: j.Size})
+	if perr := w.cfg.Bus.Publish(ctx, services.SubjectAvatarUploaded, "avatar.review:"+c.ID, data); perr != nil {
+		w.log.Error("moderation: requeue decided upload", "upload", c.UploadID, "err", perr)
+	}
+}
+
+// takeDown removes a reported avatar: the player's avatar is cleared if it is still the reported
+// one, the published images are deleted (CDN caches may keep them until they expire) and the
+// player is told through avatar.processed. Each action is idempotent.
+func (w *Workflow) takeDown(ctx context.Context, c *caseRow) error {
+	p, err := w.cfg.Players.PlayerByID(ctx, c.PlayerID)
+	if err != nil && services.ErrorCode(err) != services.ENotFound {
+		return err
+	}
+	if p != nil && p.Avatar.Key == c.ImageKey {
+		if err := w.cfg.Players.SetAvatar(ctx, c.PlayerID, services.Avatar{}); err != nil {
+			return fmt.Errorf("clear reported avatar: %w", err)
+		}
+	}
+	for _, k := range []string{c.ImageKey, c.ThumbKey} {
+		if k == "" {
+			continue
+		}
+		if err := w.cfg.Blob.Delete(ctx, k); err != nil {
+			return fmt.Errorf("delete reported image: %w", err)
+		}
+	}
+	reason := "your avatar was removed after a report"
+	if c.UploadID != "" {
+		if err := w.cfg.Uploads.SetStatus(ctx, c.UploadID, string(DecisionRejected), reason, services.Avatar{}); err != nil &&
+			services.ErrorCode(err) != services.ENotFound {
+			return err
+		}
+	}
+	data, err := json.Marshal(services.AvatarProcessed{UploadID: c.UploadID, PlayerID: c.PlayerID,
+		Status: string(DecisionRejected), Reason: reason})
+	if err != nil {
+		return err
+	}
+	return w.cfg.Bus.Publish(ctx, services.SubjectAvatarProcessed, "avatar.processed:report:"+c.ID, data)
+}
+
+// Report opens a case on playerID's current avatar for reporterID. Reporting the same avatar
+// again adds nothing: one case per published avatar.
+func (w *Workflow) Report(ctx context.Context, reporterID, playerID, reason string) error {
+	reason = strings.TrimSpace(reason)
+	if reason == "" || utf8.RuneCountInString(reason) > MaxReportReason {
+		return services.Invalid(map[string]string{"reason": fmt.Sprintf("must be 1 to %d characters", MaxReportReason)})
+	}
+	p, err := w.cfg.Players.PlayerByID(ctx, playerID)
+	if err != nil {
+		return err
+	}
+	if p.Avatar.Key == "" {
+		return services.Errorf(services.ENotFound, "this player has no avatar to report")
+	}
+	uploadID, err := w.store.uploadOfAvatar(ctx, p.ID, p.Avatar.Key)
+	if err != nil {
+		return fmt.Errorf("find reported upload: %w", err)
+	}
+	c := &caseRow{ID: newID(), Kind: CaseReport, UploadID: uploadID, PlayerID: p.ID, ReporterID: reporterID,
+		ImageKey: p.Avatar.Key, ThumbKey: p.Avatar.ThumbKey, Reason: reason}
+	_, err = w.store.openCase(ctx, c, CaseReport+":"+p.ID+":"+p.Avatar.Key)
+	return err
+}

@@ -1,0 +1,458 @@
+package moderation
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/trivium-game/trivium/services"
+)
+
+// Workflow steps, in the order an upload goes through them. The step a job has recorded is the
+// last one whose effects are complete; a redelivery resumes after it.
+//
+//	received → validated ─┬─ (rejected) ─────────────────────────────────────────────┐
+//	                      └→ moderated ─┬─ accepted → thumbnailed → published → profiled ─┤
+//	                                    ├─ rejected ────────────────────────────────────┤
+//	                                    └─ in_review → case_opened ⋯ decided ─┬─ accepted → thumbnailed …
+//	                                                                          └─ rejected ─┤
+//	                                                                      cleaned ← ────────┘ → emitted
+const (
+	StepReceived    = "received"    // the job exists
+	StepValidated   = "validated"   // the bytes are an acceptable image (or the outcome is rejected)
+	StepModerated   = "moderated"   // the detector and the policy decided
+	StepCaseOpened  = "case_opened" // a review case waits for a moderator; the workflow stops here
+	StepDecided     = "decided"     // a moderator decided; the workflow resumes
+	StepThumbnailed = "thumbnailed" // the derived images and their content-hashed keys are known
+	StepPublished   = "published"   // the derived images are in the public prefix
+	StepProfiled    = "profiled"    // the player's avatar points at them
+	StepCleaned     = "cleaned"     // the private original is deleted
+	StepEmitted     = "emitted"     // the upload's status is final and avatar.processed is on the bus
+)
+
+// Defaults for Config.
+const (
+	DefaultMaxDeliver  = 6
+	DefaultWorkers     = 2
+	DefaultImageURLTTL = 5 * time.Minute
+	// PublicCacheControl is sent with derived images: their keys are content hashes, so they
+	// never change and may be cached forever.
+	PublicCacheControl = "public, max-age=31536000, immutable"
+	// PublicPrefix is where derived images are published.
+	PublicPrefix = "public/avatars/"
+	// ConsumerName is the workflow's durable consumer.
+	ConsumerName = "moderation"
+)
+
+// Players is the part of services.PlayerStore the workflow uses.
+type Players interface {
+	PlayerByID(ctx context.Context, id string) (*services.Player, error)
+	PlayersByID(ctx context.Context, ids []string) (map[string]*services.Player, error)
+	SetAvatar(ctx context.Context, playerID string, a services.Avatar) error
+}
+
+// Uploads receives the upload status the player sees (services/avatars.Store implements it).
+type Uploads interface {
+	SetStatus(ctx context.Context, uploadID, status, reason string, a services.Avatar) error
+}
+
+// Upload statuses the workflow reports through Uploads (they match services/avatars).
+const (
+	StatusProcessing = "processing"
+	StatusFailed     = "failed"
+)
+
+// Config configures a Workflow. DB, Blob, Bus, Players and Uploads are required.
+type Config struct {
+	DB       *sql.DB
+	Blob     services.BlobStore
+	Bus      services.Bus
+	Players  Players
+	Uploads  Uploads
+	Detector Detector // LocalDetector{} when nil
+	Policy   Policy
+	Limits   Limits
+	CDNURL   string // base URL of public images, for avatar.processed's thumbnailUrl
+	Logger   *slog.Logger
+	Now      func() time.Time
+
+	MaxDeliver  int             // attempts before dead-lettering; DefaultMaxDeliver
+	Backoff     []time.Duration // retry schedule; the bus's default when nil
+	Workers     int             // uploads processed at once; DefaultWorkers
+	ImageURLTTL time.Duration   // lifetime of the signed image URLs moderators get; DefaultImageURLTTL
+
+	// AfterStep, if set, is called after the effects of each step, once before the step is
+	// recorded (recorded=false) and once after (recorded=true). An error stops the run there
+	// as a crash would: tests use it to inject faults between every pair of steps.
+	AfterStep func(step string, recorded bool) error
+}
+
+// Workflow is the durable avatar state machine: a consumer of avatar.uploaded that validates,
+// moderates, thumbnails, publishes and records the outcome of each upload, plus the human review
+// cases it opens. Every step is idempotent and recorded, so a redelivery after a crash resumes at
+// the recorded step and an outcome is never applied or announced twice.
+type Workflow struct {
+	cfg   Config
+	store *store
+	log   *slog.Logger
+	// locks serialise runs of one upload inside this process (a redelivery racing a moderator's
+	// resume); across processes the compare-and-set on the step keeps them apart.
+	locks [64]sync.Mutex
+}
+
+// NewWorkflow checks cfg and fills defaults. Call Migrate before use.
+func NewWorkflow(cfg Config) (*Workflow, error) {
+	if cfg.DB == nil || cfg.Blob == nil || cfg.Bus == nil || cfg.Players == nil || cfg.Uploads == nil {
+		return nil, errors.New("moderation: DB, Blob, Bus, Players and Uploads are required")
+	}
+	if cfg.Detector == nil {
+		cfg.Detector = LocalDetector{Limits: cfg.Limits}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.MaxDeliver <= 0 {
+		cfg.MaxDeliver = DefaultMaxDeliver
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = DefaultWorkers
+	}
+	if cfg.ImageURLTTL <= 0 {
+		cfg.ImageURLTTL = DefaultImageURLTTL
+	}
+	return &Workflow{cfg: cfg, store: &store{db: cfg.DB, now: cfg.Now}, log: cfg.Logger}, nil
+}
+
+// Migrate creates the workflow's tables if they are missing; safe on every start.
+func (w *Workflow) Migrate(ctx context.Context) error { return w.store.migrate(ctx) }
+
+// Run consumes avatar.uploaded until ctx ends.
+func (w *Workflow) Run(ctx context.Context) error {
+	return w.cfg.Bus.Consume(ctx, services.ConsumerConfig{Name: ConsumerName, Subjects: []string{services.SubjectAvatarUploaded},
+		MaxDeliver: w.cfg.MaxDeliver, Backoff: w.cfg.Backoff, Workers: w.cfg.Workers}, w.Handle)
+}
+
+// Handle processes one avatar.uploaded delivery. A nil return means the upload has reached an
+// outcome or is waiting for a moderator. Images that are unacceptable are outcomes, not
+// errors; errors are transient (the bus retries) or marked services.Permanent. When an error
+// will not be retried, the upload is marked failed so the player is not left waiting; an
+// operator's redrive resumes it.
+func (w *Workflow) Handle(ctx context.Context, m services.Message) error {
+	var ev services.AvatarUploaded
+	if err := json.Unmarshal(m.Data, &ev); err != nil {
+		return services.Permanent(fmt.Errorf("avatar.uploaded %s: %w", m.ID, err))
+	}
+	if ev.UploadID == "" || ev.PlayerID == "" || ev.Key == "" {
+		return services.Permanent(fmt.Errorf("avatar.uploaded %s: uploadId, playerId and key are required", m.ID))
+	}
+	mu := w.lock(ev.UploadID)
+	mu.Lock()
+	defer mu.Unlock()
+	j, created, err := w.store.ensureJob(ctx, ev)
+	if err == nil && !created && !waiting(j.Step) {
+		// A retry or a redrive: the player may have been told it failed; it is being worked on again.
+		err = w.cfg.Uploads.SetStatus(ctx, ev.UploadID, StatusProcessing, "", services.Avatar{})
+	}
+	if err == nil {
+		err = w.drive(ctx, j)
+	}
+	if err != nil && (services.IsPermanent(err) || m.Delivered >= w.cfg.MaxDeliver) && ctx.Err() == nil {
+		w.log.Error("moderation: upload failed; it is dead-lettered for an operator", "upload", ev.UploadID, "err", err)
+		if serr := w.cfg.Uploads.SetStatus(ctx, ev.UploadID, StatusFailed,
+			"processing failed; an operator has been told and can retry it", services.Avatar{}); serr != nil {
+			w.log.Warn("moderation: mark upload failed", "upload", ev.UploadID, "err", serr)
+		}
+	}
+	return err
+}
+
+// waiting reports steps at which a delivery has nothing to do.
+func waiting(step string) bool { return step == StepCaseOpened || step == StepEmitted }
+
+func (w *Workflow) lock(uploadID string) *sync.Mutex {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(uploadID))
+	return &w.locks[h.Sum32()%uint32(len(w.locks))]
+}
+
+// resume continues a job from its recorded step (after a moderator's decision).
+func (w *Workflow) resume(ctx context.Context, uploadID string) error {
+	mu := w.lock(uploadID)
+	mu.Lock()
+	defer mu.Unlock()
+	j, err := w.store.job(ctx, uploadID)
+	if err != nil {
+		return err
+	}
+	return w.drive(ctx, j)
+}
+
+// run holds what one run has read or made, so steps need not fetch or derive twice; a resumed
+// run starts empty and re-reads.
+type run struct {
+	original []byte
+	derived  []Derived
+}
+
+// drive runs steps until the job waits or is done. Each step computes the next state from the
+// current one, does its effects (all idempotent), and records the new step with a
+// compare-and-set; if another runner recorded first, the job is reloaded.
+func (w *Workflow) drive(ctx context.Context, j *job) error {
+	var r run
+	for !waiting(j.Step) {
+		next := *j
+		var err error
+		switch {
+		case j.Step == StepReceived:
+			err = w.validate(ctx, &r, &next)
+		case j.Step == StepValidated && j.Outcome != DecisionRejected:
+			err = w.moderate(ctx, &r, &next)
+		case (j.Step == StepModerated || j.Step == StepDecided) && j.Outcome == DecisionAccepted:
+			err = w.thumbnail(ctx, &r, &next)
+		case (j.Step == StepModerated || j.Step == StepDecided) && j.Outcome == DecisionInReview:
+			err = w.openCase(ctx, &next)
+		case j.Step == StepThumbnailed:
+			err = w.publish(ctx, &r, &next)
+		case j.Step == StepPublished:
+			err = w.profile(ctx, &next)
+		case j.Step == StepProfiled, j.Outcome == DecisionRejected && j.Step != StepCleaned:
+			err = w.clean(ctx, &next)
+		case j.Step == StepCleaned:
+			err = w.emit(ctx, &next)
+		default:
+			return services.Permanent(fmt.Errorf("upload %s: no transition from step %q with outcome %q", j.UploadID, j.Step, j.Outcome))
+		}
+		if err != nil {
+			return fmt.Errorf("upload %s after %s: %w", j.UploadID, j.Step, err)
+		}
+		if err := w.hook(next.Step, false); err != nil {
+			return err
+		}
+		err = w.store.advance(ctx, w.store.db, j.Step, &next)
+		if errors.Is(err, errMoved) {
+			if j, err = w.store.job(ctx, j.UploadID); err != nil {
+				return err
+			}
+			r = run{}
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := w.hook(next.Step, true); err != nil {
+			return err
+		}
+		j = &next
+	}
+	return nil
+}
+
+func (w *Workflow) hook(step string, recorded bool) error {
+	if w.cfg.AfterStep == nil {
+		return nil
+	}
+	return w.cfg.AfterStep(step, recorded)
+}
+
+// original reads the uploaded bytes. Once validated, the bytes must hash to what was validated:
+// an S3 presigned URL can be replayed until it expires, and a replaced object must never be
+// published on the strength of the checks its predecessor passed.
+func (w *Workflow) original(ctx context.Context, r *run, j *job) ([]byte, error) {
+	if r.original != nil {
+		return r.original, nil
+	}
+	rc, _, err := w.cfg.Blob.Get(ctx, j.Key)
+	if services.ErrorCode(err) == services.ENotFound {
+		return nil, services.Permanent(fmt.Errorf("the original %s is gone", j.Key))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read original: %w", err)
+	}
+	defer rc.Close()
+	data, err := ReadImage(rc, w.cfg.Limits)
+	if err != nil {
+		return nil, err
+	}
+	r.original = data
+	return data, nil
+}
+
+func digest(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// reasonReplaced rejects an original whose bytes changed after validation.
+const reasonReplaced = "the uploaded file changed after it was checked"
+
+// checked returns the original if it is still the validated one; otherwise it turns next into a
+// rejection and returns nil.
+func (w *Workflow) checked(ctx context.Context, r *run, next *job) ([]byte, error) {
+	data, err := w.original(ctx, r, next)
+	if IsRejection(err) || (err == nil && digest(data) != next.SHA256) {
+		next.Step, next.Outcome, next.Reason = StepModerated, DecisionRejected, reasonReplaced
+		return nil, nil
+	}
+	return data, err
+}
+
+func (w *Workflow) validate(ctx context.Context, r *run, next *job) error {
+	next.Step = StepValidated
+	data, err := w.original(ctx, r, next)
+	var rej *Rejection
+	if errors.As(err, &rej) {
+		next.Outcome, next.Reason = DecisionRejected, rej.Reason
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	info, err := Validate(data, next.ContentType, w.cfg.Limits)
+	if errors.As(err, &rej) {
+		next.Outcome, next.Reason = DecisionRejected, rej.Reason
+		return nil
+	}
+	if err != nil {
+		return services.Permanent(err)
+	}
+	next.Info, next.SHA256 = info, digest(data)
+	return nil
+}
+
+func (w *Workflow) moderate(ctx context.Context, r *run, next *job) error {
+	data, err := w.checked(ctx, r, next)
+	if err != nil || data == nil {
+		return err
+	}
+	next.Step = StepModerated
+	labels, err := w.cfg.Detector.Detect(ctx, data, next.Info.ContentType)
+	if err != nil {
+		if !IsPermanent(err) {
+			return fmt.Errorf("moderate: %w", err)
+		}
+		// The classifier cannot read an image that validation accepted: a person must look.
+		next.Labels, next.Outcome = []Label{}, DecisionInReview
+		next.Reason = "automatic screening could not process this image; a moderator will look at it"
+		w.log.Warn("moderation: detector refused a valid image", "upload", next.UploadID, "err", err)
+		return nil
+	}
+	if labels == nil {
+		labels = []Label{}
+	}
+	decision, reason := w.cfg.Policy.Decide(labels)
+	next.Labels, next.Outcome, next.Reason = labels, decision, reason
+	return nil
+}
+
+func (w *Workflow) openCase(ctx context.Context, next *job) error {
+	next.Step = StepCaseOpened
+	c := &caseRow{ID: newID(), Kind: CaseUpload, UploadID: next.UploadID, PlayerID: next.PlayerID, ImageKey: next.Key,
+		Labels: next.Labels, Reason: next.Reason}
+	if _, err := w.store.openCase(ctx, c, CaseUpload+":"+next.UploadID); err != nil {
+		return err
+	}
+	return w.cfg.Uploads.SetStatus(ctx, next.UploadID, string(DecisionInReview), next.Reason, services.Avatar{})
+}
+
+// derive makes the thumbnails (deterministic, so a rerun yields the same keys).
+func (w *Workflow) derive(ctx context.Context, r *run, next *job) (bool, error) {
+	if r.derived != nil {
+		return true, nil
+	}
+	data, err := w.checked(ctx, r, next)
+	if err != nil || data == nil {
+		return false, err
+	}
+	ds, err := Thumbnail(data, next.Info)
+	if err != nil {
+		// Validation accepted these bytes; a thumbnailer that cannot read them will not on a retry.
+		return false, services.Permanent(err)
+	}
+	r.derived = ds
+	for _, d := range ds {
+		key := PublicPrefix + d.SHA256 + d.Ext()
+		switch d.Size {
+		case LargeThumbnail:
+			next.AvatarKey = key
+		case SmallThumbnail:
+			next.ThumbKey = key
+		}
+	}
+	return true, nil
+}
+
+func (w *Workflow) thumbnail(ctx context.Context, r *run, next *job) error {
+	ok, err := w.derive(ctx, r, next)
+	if ok {
+		next.Step = StepThumbnailed
+	}
+	return err
+}
+
+func (w *Workflow) publish(ctx context.Context, r *run, next *job) error {
+	ok, err := w.derive(ctx, r, next)
+	if err != nil || !ok {
+		return err
+	}
+	next.Step = StepPublished
+	for _, d := range r.derived {
+		key := PublicPrefix + d.SHA256 + d.Ext()
+		if err := w.cfg.Blob.Put(ctx, key, bytes.NewReader(d.Data), int64(len(d.Data)), d.ContentType, PublicCacheControl); err != nil {
+			return fmt.Errorf("publish %s: %w", key, err)
+		}
+	}
+	return nil
+}
+
+func (w *Workflow) profile(ctx context.Context, next *job) error {
+	next.Step = StepProfiled
+	err := w.cfg.Players.SetAvatar(ctx, next.PlayerID, services.Avatar{Key: next.AvatarKey, ThumbKey: next.ThumbKey})
+	if services.ErrorCode(err) == services.ENotFound {
+		return services.Permanent(err)
+	}
+	return err
+}
+
+// clean deletes the private original: the outcome is settled and only derived copies remain.
+func (w *Workflow) clean(ctx context.Context, next *job) error {
+	next.Step = StepCleaned
+	if err := w.cfg.Blob.Delete(ctx, next.Key); err != nil {
+		return fmt.Errorf("delete original: %w", err)
+	}
+	return nil
+}
+
+// emit records the final status and announces it. The message id is fixed per upload, so a
+// rerun after a crash between publishing and recording is dropped by the bus.
+func (w *Workflow) emit(ctx context.Context, next *job) error {
+	next.Step = StepEmitted
+	var a services.Avatar
+	if next.Outcome == DecisionAccepted {
+		a = services.Avatar{Key: next.AvatarKey, ThumbKey: next.ThumbKey}
+	}
+	if err := w.cfg.Uploads.SetStatus(ctx, next.UploadID, string(next.Outcome), next.Reason, a); err != nil {
+		return err
+	}
+	ev := services.AvatarProcessed{UploadID: next.UploadID, PlayerID: next.PlayerID, Status: string(next.Outcome),
+		Reason: next.Reason, ThumbnailURL: services.PublicURL(w.cfg.CDNURL, a.ThumbKey)}
+	data, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	if err := w.cfg.Bus.Publish(ctx, services.SubjectAvatarProcessed, "avatar.processed:"+next.UploadID, data); err != nil {
+		return fmt.Errorf("emit: %w", err)
+	}
+	return nil
+}

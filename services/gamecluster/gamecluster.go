@@ -1,0 +1,647 @@
+// Package gamecluster lets several gateway nodes serve the same games over NATS. A game's Room
+// runs on the node holding its lease in a JetStream key-value bucket (key = join code, value =
+// node ID, the entry's revision is the fencing token); commands from connections on other nodes
+// reach it on trivium.game.<code>.in, and its frames go back on trivium.game.<code>.node.<node>,
+// one message per node for a broadcast, however many of the node's clients receive it. The owner
+// writes a snapshot of the game to a second bucket at every phase change; when the owner dies its
+// lease expires, the next node that needs the game takes the lease and restores the snapshot,
+// and the connections it holds join again with their scores intact.
+//
+// It implements games.Cluster; a games.Manager without one keeps every game local.
+package gamecluster
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/trivium-game/trivium/services"
+	"github.com/trivium-game/trivium/services/games"
+)
+
+// Buckets and defaults.
+const (
+	LeaseBucket        = "trivium_game_leases"
+	SnapshotBucket     = "trivium_game_snapshots"
+	DefaultLeaseTTL    = 10 * time.Second
+	DefaultRenewEvery  = 3 * time.Second
+	DefaultWatchEvery  = time.Second
+	DefaultSnapshotTTL = 24 * time.Hour
+	DefaultOutQueue    = 4096
+	nodeKeyPrefix      = "node_"
+	requestTimeout     = 2 * time.Second
+	// CloseOwnerLost is the close code for connections of a game whose lease this node lost.
+	CloseOwnerLost = 1012 // service restart: reconnect
+)
+
+// Config of a Cluster; zero values take the defaults.
+type Config struct {
+	Conn   *nats.Conn // required; JetStream must be enabled on the server
+	NodeID string     // random when empty
+	// Prefix namespaces subjects and bucket names so tests can share a server.
+	Prefix string
+	// LeaseTTL is how long a lease outlives its owner; RenewEvery must be well below it.
+	LeaseTTL, RenewEvery time.Duration
+	// WatchEvery is how often a node forwarding a game checks that its owner still holds it.
+	WatchEvery  time.Duration
+	SnapshotTTL time.Duration
+	OutQueue    int // frames queued per (game, node) before a remote client counts as slow
+	Logger      *slog.Logger
+}
+
+// Cluster is a games.Cluster on NATS.
+type Cluster struct {
+	cfg    Config
+	nc     *nats.Conn
+	leases jetstream.KeyValue
+	snaps  jetstream.KeyValue
+	log    *slog.Logger
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	m      atomic.Pointer[games.Manager]
+	// closing suppresses the close frames remote clients would get while this node hands its
+	// games over: their sockets stay open on their own nodes and join the next owner.
+	closing atomic.Bool
+	wake    chan struct{} // snapshot writer
+
+	mu      sync.Mutex
+	owned   map[string]*owned // by code
+	links   map[string]*link  // by code: games other nodes run
+	conns   map[string]games.Client
+	connIDs map[games.Client]string
+	nextID  uint64
+	nodeSub *nats.Subscription
+}
+
+var _ games.Cluster = (*Cluster)(nil)
+
+// owned is a game this node runs.
+type owned struct {
+	code     string
+	leaseRev uint64
+	snapRev  uint64 // revision of our last snapshot write: the snapshot store's fence
+	pending  []byte // latest snapshot not yet written
+	sub      *nats.Subscription
+	remotes  map[remoteKey]*remoteClient
+	outs     map[string]*nodeOut // by node
+}
+
+type remoteKey struct{ node, conn string }
+
+// inMsg is a command from a connection on another node.
+type inMsg struct {
+	Node   string           `json:"node"`
+	Conn   string           `json:"conn"`
+	Type   string           `json:"type"`
+	Ref    string           `json:"ref,omitempty"`
+	Player games.PlayerInfo `json:"player"`
+	Data   json.RawMessage  `json:"data,omitempty"`
+}
+
+// outMsg is a frame (or a close) for some connections of one node.
+type outMsg struct {
+	Conns  []string        `json:"conns"`
+	Frame  json.RawMessage `json:"frame,omitempty"`
+	Close  int             `json:"close,omitempty"`
+	Reason string          `json:"reason,omitempty"`
+}
+
+const msgInfo = "_info" // an in-message asking for the game's summary
+
+func randomID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// New creates the buckets if needed and starts listening for frames addressed to this node.
+// Attach the Manager before serving.
+func New(ctx context.Context, cfg Config) (*Cluster, error) {
+	if cfg.Conn == nil {
+		return nil, errors.New("gamecluster: Conn is required")
+	}
+	if cfg.NodeID == "" {
+		cfg.NodeID = randomID()
+	}
+	if cfg.LeaseTTL <= 0 {
+		cfg.LeaseTTL = DefaultLeaseTTL
+	}
+	if cfg.RenewEvery <= 0 {
+		cfg.RenewEvery = DefaultRenewEvery
+	}
+	if cfg.WatchEvery <= 0 {
+		cfg.WatchEvery = DefaultWatchEvery
+	}
+	if cfg.SnapshotTTL <= 0 {
+		cfg.SnapshotTTL = DefaultSnapshotTTL
+	}
+	if cfg.OutQueue <= 0 {
+		cfg.OutQueue = DefaultOutQueue
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	js, err := jetstream.New(cfg.Conn)
+	if err != nil {
+		return nil, fmt.Errorf("gamecluster: jetstream: %w", err)
+	}
+	bucket := strings.NewReplacer(".", "_", "*", "_", ">", "_").Replace(cfg.Prefix)
+	leases, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: bucket + LeaseBucket, TTL: cfg.LeaseTTL, History: 1})
+	if err != nil {
+		return nil, fmt.Errorf("gamecluster: lease bucket: %w", err)
+	}
+	snaps, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: bucket + SnapshotBucket, TTL: cfg.SnapshotTTL, History: 1})
+	if err != nil {
+		return nil, fmt.Errorf("gamecluster: snapshot bucket: %w", err)
+	}
+	cctx, cancel := context.WithCancel(context.Background())
+	c := &Cluster{cfg: cfg, nc: cfg.Conn, leases: leases, snaps: snaps, log: cfg.Logger.With("node", cfg.NodeID),
+		ctx: cctx, cancel: cancel, wake: make(chan struct{}, 1),
+		owned: map[string]*owned{}, links: map[string]*link{}, conns: map[string]games.Client{}, connIDs: map[games.Client]string{}}
+	c.nodeSub, err = c.nc.Subscribe(c.subject("*", "node", cfg.NodeID), c.onFrames)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("gamecluster: subscribe: %w", err)
+	}
+	if _, err := c.leases.Put(ctx, nodeKeyPrefix+cfg.NodeID, []byte(time.Now().UTC().Format(time.RFC3339))); err != nil {
+		cancel()
+		_ = c.nodeSub.Unsubscribe()
+		return nil, fmt.Errorf("gamecluster: announce node: %w", err)
+	}
+	c.wg.Add(2)
+	go c.renewLoop()
+	go c.writeLoop()
+	return c, nil
+}
+
+// Attach gives the cluster the Manager whose rooms it serves (games.ManagerConfig.Cluster is this
+// cluster). It must be called before the first game is created or looked up.
+func (c *Cluster) Attach(m *games.Manager) { c.m.Store(m) }
+
+// NodeID is this node's ID.
+func (c *Cluster) NodeID() string { return c.cfg.NodeID }
+
+func (c *Cluster) subject(code string, parts ...string) string {
+	return c.cfg.Prefix + "trivium.game." + code + "." + strings.Join(parts, ".")
+}
+
+// Claim implements games.Cluster.
+func (c *Cluster) Claim(code string) (bool, error) {
+	ctx, cancel := context.WithTimeout(c.ctx, requestTimeout)
+	defer cancel()
+	rev, err := c.leases.Create(ctx, code, []byte(c.cfg.NodeID))
+	if errors.Is(err, jetstream.ErrKeyExists) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if err := c.own(code, rev, 0); err != nil {
+		_ = c.leases.Delete(context.Background(), code, jetstream.LastRevision(rev))
+		return false, err
+	}
+	return true, nil
+}
+
+// Locate implements games.Cluster.
+func (c *Cluster) Locate(code string) ([]byte, games.Link, bool, error) {
+	ctx, cancel := context.WithTimeout(c.ctx, requestTimeout)
+	defer cancel()
+	e, err := c.leases.Get(ctx, code)
+	if err == nil && string(e.Value()) != c.cfg.NodeID {
+		return nil, c.linkTo(code, string(e.Value())), true, nil
+	}
+	if err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil, nil, false, err
+	}
+	snap, err := c.takeOver(ctx, code, e)
+	if err != nil || snap != nil {
+		return snap, nil, snap != nil, err
+	}
+	// Someone else won the race for the lease: forward to them.
+	if e, err = c.leases.Get(ctx, code); err == nil && string(e.Value()) != c.cfg.NodeID {
+		return nil, c.linkTo(code, string(e.Value())), true, nil
+	}
+	return nil, nil, false, nil
+}
+
+// takeOver takes the lease of a game whose owner is gone and returns its last snapshot; nil when
+// there is no such game or another node took it first. stale is the lease entry seen (nil when
+// the lease had expired), whose revision the takeover must match.
+func (c *Cluster) takeOver(ctx context.Context, code string, stale jetstream.KeyValueEntry) ([]byte, error) {
+	se, err := c.snaps.Get(ctx, code)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var rev uint64
+	if stale != nil {
+		rev, err = c.leases.Update(ctx, code, []byte(c.cfg.NodeID), stale.Revision())
+	} else {
+		rev, err = c.leases.Create(ctx, code, []byte(c.cfg.NodeID))
+	}
+	if err != nil {
+		if errors.Is(err, jetstream.ErrKeyExists) || isWrongSequence(err) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	if err := c.own(code, rev, se.Revision()); err != nil {
+		return nil, err
+	}
+	c.log.Info("game lease taken over", "code", code, "lease_rev", rev, "snapshot_rev", se.Revision())
+	return se.Value(), nil
+}
+
+func isWrongSequence(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence
+}
+
+// own starts serving a game this node now holds the lease of.
+func (c *Cluster) own(code string, leaseRev, snapRev uint64) error {
+	o := &owned{code: code, leaseRev: leaseRev, snapRev: snapRev, remotes: map[remoteKey]*remoteClient{}, outs: map[string]*nodeOut{}}
+	sub, err := c.nc.Subscribe(c.subject(code, "in"), func(m *nats.Msg) { c.onCommand(o, m) })
+	if err != nil {
+		return fmt.Errorf("gamecluster: subscribe %s: %w", code, err)
+	}
+	o.sub = sub
+	c.mu.Lock()
+	if old := c.owned[code]; old != nil {
+		c.stopOwnedLocked(old)
+	}
+	c.owned[code] = o
+	if l := c.links[code]; l != nil {
+		l.becameLocal()
+	}
+	c.mu.Unlock()
+	return nil
+}
+
+// stopOwnedLocked stops serving a game here (c.mu held).
+func (c *Cluster) stopOwnedLocked(o *owned) {
+	_ = o.sub.Unsubscribe()
+	for _, out := range o.outs {
+		out.stop()
+	}
+	delete(c.owned, o.code)
+}
+
+// Commit implements games.Cluster: the writer goroutine stores the latest snapshot of each game.
+func (c *Cluster) Commit(code string, snapshot []byte) {
+	c.mu.Lock()
+	if o := c.owned[code]; o != nil {
+		o.pending = snapshot
+	}
+	c.mu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Release implements games.Cluster: the game is over and removed, so are its lease and snapshot.
+func (c *Cluster) Release(code string) {
+	c.mu.Lock()
+	o := c.owned[code]
+	if o != nil {
+		c.stopOwnedLocked(o)
+	}
+	c.mu.Unlock()
+	if o == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+	defer cancel()
+	_ = c.leases.Delete(ctx, code, jetstream.LastRevision(o.leaseRev))
+	_ = c.snaps.Purge(ctx, code)
+}
+
+// Info implements games.Cluster by asking the owner.
+func (c *Cluster) Info(code string) (games.GameInfo, bool) {
+	b, _ := json.Marshal(inMsg{Node: c.cfg.NodeID, Type: msgInfo})
+	resp, err := c.nc.Request(c.subject(code, "in"), b, requestTimeout)
+	if err != nil {
+		return games.GameInfo{}, false
+	}
+	var info games.GameInfo
+	if json.Unmarshal(resp.Data, &info) != nil || info.Code == "" {
+		return games.GameInfo{}, false
+	}
+	return info, true
+}
+
+func (c *Cluster) writeLoop() {
+	defer c.wg.Done()
+	for {
+		select {
+		case <-c.ctx.Done():
+			c.flush()
+			return
+		case <-c.wake:
+			c.flush()
+		}
+	}
+}
+
+// flush writes every pending snapshot. Each write names the revision of the previous one: a node
+// that lost the game to a takeover (which wrote since) is refused and stops its room.
+func (c *Cluster) flush() {
+	type job struct {
+		code string
+		rev  uint64
+		b    []byte
+	}
+	c.mu.Lock()
+	var jobs []job
+	for code, o := range c.owned {
+		if o.pending != nil {
+			jobs = append(jobs, job{code, o.snapRev, o.pending})
+			o.pending = nil
+		}
+	}
+	c.mu.Unlock()
+	for _, j := range jobs {
+		ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+		var rev uint64
+		var err error
+		if j.rev == 0 {
+			rev, err = c.snaps.Create(ctx, j.code, j.b)
+		} else {
+			rev, err = c.snaps.Update(ctx, j.code, j.b, j.rev)
+		}
+		cancel()
+		if err != nil {
+			if errors.Is(err, jetstream.ErrKeyExists) || isWrongSequence(err) {
+				c.lost(j.code, "snapshot fenced")
+				continue
+			}
+			c.log.Warn("write game snapshot", "code", j.code, "err", err)
+			c.mu.Lock()
+			if o := c.owned[j.code]; o != nil && o.pending == nil {
+				o.pending = j.b // retried at the next wake or renewal
+			}
+			c.mu.Unlock()
+			continue
+		}
+		c.mu.Lock()
+		if o := c.owned[j.code]; o != nil {
+			o.snapRev = rev
+		}
+		c.mu.Unlock()
+	}
+}
+
+// lost stops a game whose lease another node now holds.
+func (c *Cluster) lost(code, why string) {
+	c.log.Warn("game lease lost", "code", code, "why", why)
+	c.mu.Lock()
+	if o := c.owned[code]; o != nil {
+		c.stopOwnedLocked(o)
+	}
+	c.mu.Unlock()
+	if m := c.m.Load(); m != nil {
+		m.Drop(code, CloseOwnerLost, "game moved to another server")
+	}
+}
+
+// renewLoop keeps this node's leases and presence alive and retries failed snapshot writes.
+func (c *Cluster) renewLoop() {
+	defer c.wg.Done()
+	t := time.NewTicker(c.cfg.RenewEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-t.C:
+		}
+		c.renew()
+		select {
+		case c.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (c *Cluster) renew() {
+	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.RenewEvery)
+	defer cancel()
+	if _, err := c.leases.Put(ctx, nodeKeyPrefix+c.cfg.NodeID, []byte(time.Now().UTC().Format(time.RFC3339))); err != nil {
+		c.log.Warn("renew node presence", "err", err)
+	}
+	c.mu.Lock()
+	revs := make(map[string]uint64, len(c.owned))
+	nodes := map[string]bool{}
+	for code, o := range c.owned {
+		revs[code] = o.leaseRev
+		for k := range o.remotes {
+			nodes[k.node] = true
+		}
+	}
+	c.mu.Unlock()
+	for code, rev := range revs {
+		nrev, err := c.leases.Update(ctx, code, []byte(c.cfg.NodeID), rev)
+		if err != nil {
+			if isWrongSequence(err) || errors.Is(err, jetstream.ErrKeyNotFound) {
+				c.lost(code, "lease renewal refused")
+			} else {
+				c.log.Warn("renew game lease", "code", code, "err", err)
+			}
+			continue
+		}
+		c.mu.Lock()
+		if o := c.owned[code]; o != nil {
+			o.leaseRev = nrev
+		}
+		c.mu.Unlock()
+	}
+	// Clients on a node that died will never say goodbye: disconnect them so the game does not
+	// wait for their answers.
+	for node := range nodes {
+		if _, err := c.leases.Get(ctx, nodeKeyPrefix+node); errors.Is(err, jetstream.ErrKeyNotFound) {
+			c.nodeGone(node)
+		}
+	}
+}
+
+func (c *Cluster) nodeGone(node string) {
+	m := c.m.Load()
+	c.mu.Lock()
+	var drops []*remoteClient
+	for _, o := range c.owned {
+		for k, rc := range o.remotes {
+			if k.node == node {
+				drops = append(drops, rc)
+				delete(o.remotes, k)
+			}
+		}
+		if out := o.outs[node]; out != nil {
+			out.stop()
+			delete(o.outs, node)
+		}
+	}
+	c.mu.Unlock()
+	for _, rc := range drops {
+		rc.dead.Store(true)
+		if m != nil {
+			if room, ok := m.Local(rc.code); ok {
+				room.Submit(games.Command{Type: games.CmdDisconnect, Client: rc})
+			}
+		}
+	}
+	if len(drops) > 0 {
+		c.log.Warn("node gone: its clients are disconnected", "gone", node, "clients", len(drops))
+	}
+}
+
+// onCommand runs an in-message from another node against the local room.
+func (c *Cluster) onCommand(o *owned, msg *nats.Msg) {
+	var in inMsg
+	if err := json.Unmarshal(msg.Data, &in); err != nil || in.Node == "" {
+		return
+	}
+	m := c.m.Load()
+	if m == nil {
+		return
+	}
+	room, ok := m.Local(o.code)
+	if in.Type == msgInfo {
+		if ok && msg.Reply != "" {
+			b, _ := json.Marshal(room.Info())
+			_ = msg.Respond(b)
+		}
+		return
+	}
+	if !ok {
+		return
+	}
+	key := remoteKey{in.Node, in.Conn}
+	c.mu.Lock()
+	if c.owned[o.code] != o {
+		c.mu.Unlock()
+		return
+	}
+	rc := o.remotes[key]
+	if rc == nil {
+		if in.Type == games.CmdDisconnect {
+			c.mu.Unlock()
+			return
+		}
+		out := o.outs[in.Node]
+		if out == nil {
+			out = c.newNodeOut(o.code, in.Node)
+			o.outs[in.Node] = out
+		}
+		rc = &remoteClient{c: c, code: o.code, node: in.Node, conn: in.Conn, player: in.Player.ID, out: out}
+		o.remotes[key] = rc
+	}
+	if in.Type == games.CmdDisconnect {
+		delete(o.remotes, key)
+	}
+	c.mu.Unlock()
+	if !room.Submit(games.Command{Type: in.Type, Ref: in.Ref, Client: rc, Player: in.Player, Data: in.Data}) {
+		rc.Send(games.ErrorFrame(in.Ref, services.Errorf(games.CodeBusy, "the game is busy; try again")))
+	}
+}
+
+// onFrames delivers frames the owner of a game sent to connections on this node.
+func (c *Cluster) onFrames(msg *nats.Msg) {
+	var out outMsg
+	if err := json.Unmarshal(msg.Data, &out); err != nil {
+		return
+	}
+	code := strings.TrimPrefix(msg.Subject, c.cfg.Prefix+"trivium.game.")
+	code, _, _ = strings.Cut(code, ".")
+	for _, id := range out.Conns {
+		c.mu.Lock()
+		cl := c.conns[id]
+		l := c.links[code]
+		c.mu.Unlock()
+		if cl == nil {
+			continue
+		}
+		if out.Close != 0 {
+			if l != nil {
+				l.forget(id)
+			}
+			cl.Close(out.Close, out.Reason)
+			continue
+		}
+		if !cl.Send([]byte(out.Frame)) {
+			cl.Close(games.CloseTryAgainLater, games.ReasonSlowConsumer)
+			if l != nil {
+				l.Forward(games.Command{Type: games.CmdDisconnect, Client: cl})
+			}
+		}
+	}
+}
+
+// connID names a local connection on the wire.
+func (c *Cluster) connID(cl games.Client) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if id, ok := c.connIDs[cl]; ok {
+		return id
+	}
+	c.nextID++
+	id := fmt.Sprintf("%x", c.nextID)
+	c.connIDs[cl] = id
+	c.conns[id] = cl
+	return id
+}
+
+func (c *Cluster) forgetConn(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cl, ok := c.conns[id]; ok {
+		delete(c.conns, id)
+		delete(c.connIDs, cl)
+	}
+}
+
+// Close hands this node's games over: it writes their last snapshots and gives up their leases so
+// the next node that needs one takes it at once instead of waiting for the lease to expire. Call
+// it before the Manager's Close, whose room shutdown then closes no remote connection.
+func (c *Cluster) Close(ctx context.Context) error {
+	c.closing.Store(true)
+	c.cancel()
+	c.wg.Wait()
+	c.mu.Lock()
+	type lease struct {
+		code string
+		rev  uint64
+	}
+	var leases []lease
+	for code, o := range c.owned {
+		leases = append(leases, lease{code, o.leaseRev})
+		c.stopOwnedLocked(o)
+	}
+	for _, l := range c.links {
+		l.stopWatch()
+	}
+	c.mu.Unlock()
+	_ = c.nodeSub.Unsubscribe()
+	var errs []error
+	for _, l := range leases {
+		if err := c.leases.Delete(ctx, l.code, jetstream.LastRevision(l.rev)); err != nil {
+			errs = append(errs, fmt.Errorf("release %s: %w", l.code, err))
+		}
+	}
+	_ = c.leases.Delete(ctx, nodeKeyPrefix+c.cfg.NodeID)
+	return errors.Join(errs...)
+}

@@ -1,0 +1,245 @@
+package gamecluster
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/trivium-game/trivium/services"
+	"github.com/trivium-game/trivium/services/games"
+)
+
+// natsURL is the external NATS JetStream server the tests share (make test starts one).
+func natsURL() string {
+	if u := os.Getenv("TRIVIUM_TEST_NATS"); u != "" {
+		return u
+	}
+	return "nats://127.0.0.1:4222"
+}
+
+var runID = fmt.Sprintf("t%d", time.Now().UnixNano())
+
+// node is one gateway process: its own NATS connection, cluster and manager.
+type node struct {
+	nc *nats.Conn
+	cl *Cluster
+	gm *games.Manager
+}
+
+func startNode(t *testing.T, prefix string) *node {
+	t.Helper()
+	nc, err := nats.Connect(natsURL())
+	if err != nil {
+		t.Fatalf("NATS at %s (set TRIVIUM_TEST_NATS): %v", natsURL(), err)
+	}
+	cl, err := New(context.Background(), Config{Conn: nc, Prefix: prefix,
+		LeaseTTL: time.Second, RenewEvery: 200 * time.Millisecond, WatchEvery: 100 * time.Millisecond})
+	if err != nil {
+		nc.Close()
+		t.Fatal(err)
+	}
+	gm := games.NewManager(games.ManagerConfig{Cluster: cl})
+	cl.Attach(gm)
+	n := &node{nc: nc, cl: cl, gm: gm}
+	t.Cleanup(func() {
+		if !nc.IsClosed() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = cl.Close(ctx)
+			_ = gm.Close(ctx)
+			nc.Close()
+		}
+	})
+	return n
+}
+
+// crash kills a node the hard way: no lease is released and no goodbye is said.
+func (n *node) crash() {
+	n.cl.cancel()
+	n.nc.Close()
+}
+
+// client records frames like a WebSocket connection would.
+type client struct {
+	id     string
+	mu     sync.Mutex
+	frames []map[string]any
+	closed atomic.Int32
+}
+
+func (c *client) PlayerID() string { return c.id }
+func (c *client) Send(b []byte) bool {
+	var f map[string]any
+	if err := json.Unmarshal(b, &f); err != nil {
+		panic(err)
+	}
+	c.mu.Lock()
+	c.frames = append(c.frames, f)
+	c.mu.Unlock()
+	return true
+}
+func (c *client) Close(code int, _ string) { c.closed.Store(int32(code)) }
+
+// wait returns the first frame of typ after index from, waiting up to 10 s.
+func (c *client) wait(t *testing.T, typ string, from int) (map[string]any, int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c.mu.Lock()
+		for i := from; i < len(c.frames); i++ {
+			if c.frames[i]["type"] == typ {
+				f := c.frames[i]
+				c.mu.Unlock()
+				return f, i + 1
+			}
+		}
+		n := len(c.frames)
+		c.mu.Unlock()
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: no %s frame after %d (have %d frames: %v)", c.id, typ, from, n, c.types())
+		}
+		<-time.After(5 * time.Millisecond)
+	}
+}
+
+func (c *client) types() []any {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []any
+	for _, f := range c.frames {
+		out = append(out, f["type"])
+	}
+	return out
+}
+
+func submit(t *testing.T, gm *games.Manager, code string, c *client, typ string, data any) {
+	t.Helper()
+	room, ok := gm.Lookup(code)
+	if !ok {
+		t.Fatalf("game %s not found", code)
+	}
+	b, _ := json.Marshal(data)
+	if !room.Submit(games.Command{Type: typ, Ref: typ, Client: c, Player: games.PlayerInfo{ID: c.id, DisplayName: c.id}, Data: b}) {
+		t.Fatalf("%s refused", typ)
+	}
+}
+
+func testQuiz() services.Quiz {
+	q := func(a int) services.Question {
+		return services.Question{Text: "Which?", Kind: services.KindChoice, Choices: []string{"a", "b"},
+			Answer: services.Answer{Set: true, Index: a}, TimeLimitSec: 30}
+	}
+	return services.Quiz{ID: "q", Title: "Q", Mode: services.ModeCasual, Scoring: services.ScoringSpeed, Questions: []services.Question{q(1), q(0)}}
+}
+
+func score(f map[string]any, player string) float64 {
+	data := f["data"].(map[string]any)
+	for _, p := range data["players"].([]any) {
+		pm := p.(map[string]any)
+		if pm["id"] == player {
+			return pm["score"].(float64)
+		}
+	}
+	return -1
+}
+
+func TestPlayersOnAnotherNodePlayTheOwnersGame(t *testing.T) {
+	prefix := runID + "a."
+	a, b := startNode(t, prefix), startNode(t, prefix)
+	room, err := a.gm.Create(testQuiz(), games.PlayerInfo{ID: "host"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := room.Code()
+	host, p1, p2 := &client{id: "host"}, &client{id: "p1"}, &client{id: "p2"}
+	submit(t, a.gm, code, host, games.CmdJoin, map[string]string{"code": code})
+	submit(t, b.gm, code, p1, games.CmdJoin, map[string]string{"code": code})
+	submit(t, b.gm, code, p2, games.CmdJoin, map[string]string{"code": code})
+	p1.wait(t, "state", 0)
+	p2.wait(t, "state", 0)
+	if info, ok := b.gm.Info(code); !ok || len(info.Players) != 2 {
+		t.Fatalf("info from the other node: %+v %v", info, ok)
+	}
+
+	// A broadcast to B's two clients crosses the network once.
+	var msgs atomic.Int32
+	sub, err := b.nc.Subscribe(prefix+"trivium.game."+code+".node."+b.cl.NodeID(), func(*nats.Msg) { msgs.Add(1) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	submit(t, a.gm, code, host, games.CmdStart, nil)
+	q, _ := p1.wait(t, "question", 0)
+	p2.wait(t, "question", 0)
+	if n := msgs.Load(); n != 1 {
+		t.Errorf("question reached node B in %d messages, want 1", n)
+	}
+	idx := q["data"].(map[string]any)["index"].(float64)
+	submit(t, b.gm, code, p1, games.CmdAnswer, map[string]any{"index": idx, "answer": 1})
+	ack, _ := p1.wait(t, "ack", 0)
+	if ack["ref"] != games.CmdAnswer {
+		t.Fatalf("ack %v", ack)
+	}
+	submit(t, a.gm, code, host, games.CmdReveal, nil)
+	rev, _ := p1.wait(t, "reveal", 0)
+	if you := rev["data"].(map[string]any)["you"].(map[string]any); you["correct"] != true || you["points"].(float64) <= 0 {
+		t.Fatalf("p1's reveal: %v", you)
+	}
+	if you := mustWait(t, p2, "reveal")["data"].(map[string]any)["you"].(map[string]any); you["answered"] != false {
+		t.Fatalf("p2's reveal: %v", you)
+	}
+}
+
+func mustWait(t *testing.T, c *client, typ string) map[string]any {
+	t.Helper()
+	f, _ := c.wait(t, typ, 0)
+	return f
+}
+
+func TestGameContinuesOnAnotherNodeWhenItsOwnerDies(t *testing.T) {
+	prefix := runID + "b."
+	a, b := startNode(t, prefix), startNode(t, prefix)
+	room, err := a.gm.Create(testQuiz(), games.PlayerInfo{ID: "host"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := room.Code()
+	host, p1 := &client{id: "host"}, &client{id: "p1"}
+	submit(t, a.gm, code, host, games.CmdJoin, map[string]string{"code": code})
+	submit(t, b.gm, code, p1, games.CmdJoin, map[string]string{"code": code})
+	p1.wait(t, "state", 0)
+	submit(t, a.gm, code, host, games.CmdStart, nil)
+	p1.wait(t, "question", 0)
+	submit(t, b.gm, code, p1, games.CmdAnswer, map[string]any{"index": 0, "answer": 1})
+	p1.wait(t, "ack", 0)
+	submit(t, a.gm, code, host, games.CmdReveal, nil)
+	rev, _ := p1.wait(t, "reveal", 0)
+	points := rev["data"].(map[string]any)["you"].(map[string]any)["points"].(float64)
+
+	a.crash()
+
+	// B notices the lease expire, restores the game and joins p1 again, score intact.
+	st, next := p1.wait(t, "state", 1)
+	if got := score(st, "p1"); got != points {
+		t.Fatalf("p1's score after the takeover %v, want %v (state %v)", got, points, st)
+	}
+	if _, ok := b.gm.Local(code); !ok {
+		t.Fatal("node B does not run the game after the takeover")
+	}
+	// The host comes back on B and the game goes on.
+	host2 := &client{id: "host"}
+	submit(t, b.gm, code, host2, games.CmdJoin, map[string]string{"code": code})
+	host2.wait(t, "state", 0)
+	submit(t, b.gm, code, host2, games.CmdNext, nil)
+	p1.wait(t, "question", next)
+	if p1.closed.Load() != 0 {
+		t.Fatalf("p1's connection was closed with %d", p1.closed.Load())
+	}
+}

@@ -1,0 +1,147 @@
+// Package notify tells players about things that happened away from their game: it keeps their
+// inbox, their Web Push subscriptions and one delivery record per (notification, subscription),
+// and its Notifier turns durable bus events into inbox entries, in-band WebSocket frames and
+// Web Push messages that survive restarts without being lost or sent twice.
+package notify
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"github.com/trivium-game/trivium/services"
+	"github.com/trivium-game/trivium/services/webpush"
+)
+
+// TopicAvatar is the topic of avatar outcomes, in the payload and as the push Topic header, so a
+// newer outcome replaces an older one still waiting on the device.
+const TopicAvatar = "avatar"
+
+// Notification is one inbox entry.
+type Notification struct {
+	ID        string          `json:"id"`
+	PlayerID  string          `json:"-"`
+	Topic     string          `json:"topic"`
+	Title     string          `json:"title"`
+	Body      string          `json:"body"`
+	Data      json.RawMessage `json:"data"`
+	CreatedAt time.Time       `json:"createdAt"`
+	ReadAt    *time.Time      `json:"readAt"`
+
+	// Push options, kept with the entry so a delivery resumed after a restart sends what the
+	// first attempt would have.
+	TTL       time.Duration `json:"-"`
+	Urgency   string        `json:"-"`
+	PushTopic string        `json:"-"`
+}
+
+// Payload is what a push carries and what the in-band frame's data holds (API.md: Notifications).
+type Payload struct {
+	Topic string          `json:"topic"`
+	Title string          `json:"title"`
+	Body  string          `json:"body"`
+	Data  json.RawMessage `json:"data"`
+}
+
+// Payload returns the push payload of n.
+func (n *Notification) Payload() Payload {
+	data := n.Data
+	if len(data) == 0 {
+		data = json.RawMessage("{}")
+	}
+	return Payload{Topic: n.Topic, Title: n.Title, Body: n.Body, Data: data}
+}
+
+// Frame returns the in-band WebSocket frame mirroring n.
+func (n *Notification) Frame() ([]byte, error) {
+	return json.Marshal(struct {
+		Type string  `json:"type"`
+		Data Payload `json:"data"`
+	}{"notification", n.Payload()})
+}
+
+// Draft is what a Builder makes of an event: the notification to store for one player.
+type Draft struct {
+	PlayerID string
+	Topic    string
+	Title    string
+	Body     string
+	Data     any // marshalled to JSON
+	// TTL bounds how long push services keep the message (and how long a retried delivery is
+	// still worth sending); zero means DefaultTTL.
+	TTL time.Duration
+	// Urgency is a webpush.Urgency* value; empty means normal.
+	Urgency string
+	// PushTopic is the push Topic header (≤ 32 base64url characters); empty sends none.
+	PushTopic string
+}
+
+// Builder turns one bus message into a notification. A nil Draft means the event notifies nobody;
+// an error means the message can never make one (it is dead-lettered, not retried).
+type Builder func(m services.Message) (*Draft, error)
+
+// DefaultBuilders maps every notifiable subject to its builder. Adding a notifiable event is one
+// line here and one builder function.
+func DefaultBuilders() map[string]Builder {
+	return map[string]Builder{
+		services.SubjectAvatarProcessed: AvatarProcessed,
+	}
+}
+
+// Size limits keep every payload under webpush.MaxPayload whatever an event carries.
+const (
+	maxTitle  = 120
+	maxBody   = 600
+	maxReason = 600
+	maxURL    = 1024
+)
+
+// AvatarProcessed notifies the uploader of an avatar's outcome.
+func AvatarProcessed(m services.Message) (*Draft, error) {
+	var e services.AvatarProcessed
+	if err := json.Unmarshal(m.Data, &e); err != nil {
+		return nil, fmt.Errorf("avatar.processed: %w", err)
+	}
+	if e.PlayerID == "" {
+		return nil, fmt.Errorf("avatar.processed %s has no playerId", e.UploadID)
+	}
+	d := &Draft{
+		PlayerID: e.PlayerID, Topic: TopicAvatar, TTL: 24 * time.Hour,
+		Urgency: webpush.UrgencyNormal, PushTopic: TopicAvatar,
+	}
+	reason := truncate(e.Reason, maxReason)
+	switch e.Status {
+	case "accepted":
+		d.Title, d.Body = "Your new avatar is live", "It passed moderation and now shows on your profile."
+	case "in_review":
+		d.Title, d.Body = "Your avatar is being reviewed", "A moderator will look at it soon. Keep playing: we will tell you the outcome."
+	case "rejected":
+		d.Title, d.Body = "Your avatar was not accepted", "Please choose another image."
+		if reason != "" {
+			d.Body = "Reason: " + reason + ". Please choose another image."
+		}
+	case "failed":
+		d.Title, d.Body = "We could not process your avatar", "Please try again, or upload a different image."
+	default:
+		d.Title, d.Body = "Your avatar was updated", "Its status is now "+truncate(e.Status, 40)+"."
+	}
+	thumb := e.ThumbnailURL
+	if len(thumb) > maxURL {
+		thumb = "" // a cut URL is worse than none: the client falls back to the status endpoint
+	}
+	d.Data = map[string]string{"uploadId": truncate(e.UploadID, 128), "status": truncate(e.Status, 40), "reason": reason, "thumbnailUrl": thumb}
+	return d, nil
+}
+
+// truncate cuts s to at most n bytes on a rune boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	s = s[:n]
+	for len(s) > 0 && !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
+}

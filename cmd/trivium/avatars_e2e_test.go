@@ -34,7 +34,7 @@ type uploadStatus struct {
 	} `json:"avatar"`
 }
 
-func presign(t *testing.T, s *server, a *account, contentType string, n int) uploadIntent {
+func presign(t testing.TB, s *server, a *account, contentType string, n int) uploadIntent {
 	t.Helper()
 	var in uploadIntent
 	expect(t, call(t, "POST", s.URL+"/api/v1/avatars/uploads", a.Token,
@@ -43,7 +43,7 @@ func presign(t *testing.T, s *server, a *account, contentType string, n int) upl
 }
 
 // putBytes PUTs body to a presigned URL with the given headers (Content-Length comes from the body).
-func putBytes(t *testing.T, url string, headers map[string]string, body []byte) int {
+func putBytes(t testing.TB, url string, headers map[string]string, body []byte) int {
 	t.Helper()
 	req, err := http.NewRequest("PUT", url, bytes.NewReader(body))
 	if err != nil {
@@ -62,7 +62,7 @@ func putBytes(t *testing.T, url string, headers map[string]string, body []byte) 
 	return resp.StatusCode
 }
 
-func pollStatus(t *testing.T, s *server, a *account, id, want string) uploadStatus {
+func pollStatus(t testing.TB, s *server, a *account, id, want string) uploadStatus {
 	t.Helper()
 	var st uploadStatus
 	waitFor(t, "upload "+id+" to be "+want, 20*time.Second, func() bool {
@@ -72,7 +72,7 @@ func pollStatus(t *testing.T, s *server, a *account, id, want string) uploadStat
 	return st
 }
 
-func fetch(t *testing.T, url string) (*http.Response, []byte) {
+func fetch(t testing.TB, url string) (*http.Response, []byte) {
 	t.Helper()
 	resp, err := http.Get(url)
 	if err != nil {

@@ -15,7 +15,7 @@ type entry struct {
 	Rank     int
 }
 
-func standings(t *testing.T, f frame) []entry {
+func standings(t testing.TB, f frame) []entry {
 	t.Helper()
 	var d struct{ Entries []entry }
 	if err := json.Unmarshal(f.Data, &d); err != nil {
@@ -33,7 +33,7 @@ func scoreOf(es []entry, id string) int {
 	return -1
 }
 
-func createQuiz(t *testing.T, s *server, owner *account, mode string, questions []map[string]any) string {
+func createQuiz(t testing.TB, s *server, owner *account, mode string, questions []map[string]any) string {
 	t.Helper()
 	var q struct{ ID string }
 	expect(t, call(t, "POST", s.URL+"/api/v1/quizzes", owner.Token, map[string]any{
@@ -42,7 +42,7 @@ func createQuiz(t *testing.T, s *server, owner *account, mode string, questions 
 	return q.ID
 }
 
-func createGame(t *testing.T, s *server, host *account, quizID string) string {
+func createGame(t testing.TB, s *server, host *account, quizID string) string {
 	t.Helper()
 	var g struct{ GameID, Code string }
 	expect(t, call(t, "POST", s.URL+"/api/v1/games", host.Token, map[string]string{"quizId": quizID}), 201).decode(t, &g)
@@ -52,7 +52,7 @@ func createGame(t *testing.T, s *server, host *account, quizID string) string {
 	return g.Code
 }
 
-func joinAll(t *testing.T, s *server, code string, as ...*account) {
+func joinAll(t testing.TB, s *server, code string, as ...*account) {
 	t.Helper()
 	for _, a := range as {
 		c := dial(t, s, a)

@@ -35,7 +35,7 @@ func (b *syncBuffer) String() string {
 }
 
 // waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+func waitFor(t testing.TB, what string, timeout time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {
@@ -57,7 +57,7 @@ type server struct {
 	done   chan error
 }
 
-func startServer(t *testing.T, env map[string]string) *server {
+func startServer(t testing.TB, env map[string]string) *server {
 	t.Helper()
 	data := env["TRIVIUM_DATA"]
 	if data == "" {
@@ -96,7 +96,7 @@ func startServer(t *testing.T, env map[string]string) *server {
 }
 
 // Stop shuts the server down gracefully and fails the test if it returned an error.
-func (s *server) Stop(t *testing.T) {
+func (s *server) Stop(t testing.TB) {
 	if s.stop == nil {
 		return
 	}
@@ -118,7 +118,7 @@ type apiResp struct {
 	Header http.Header
 }
 
-func (r apiResp) decode(t *testing.T, v any) {
+func (r apiResp) decode(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.Body, v); err != nil {
 		t.Fatalf("decode %s: %v", r.Body, err)
@@ -126,7 +126,7 @@ func (r apiResp) decode(t *testing.T, v any) {
 }
 
 // call makes an API request with an optional bearer token and JSON body.
-func call(t *testing.T, method, url, token string, body any, hdr ...string) apiResp {
+func call(t testing.TB, method, url, token string, body any, hdr ...string) apiResp {
 	t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
@@ -161,7 +161,7 @@ func call(t *testing.T, method, url, token string, body any, hdr ...string) apiR
 	return apiResp{Status: resp.StatusCode, Body: b, Header: resp.Header}
 }
 
-func expect(t *testing.T, r apiResp, status int) apiResp {
+func expect(t testing.TB, r apiResp, status int) apiResp {
 	t.Helper()
 	if r.Status != status {
 		t.Fatalf("status %d, want %d: %s", r.Status, status, r.Body)
@@ -176,7 +176,7 @@ type account struct {
 	client *wsClient
 }
 
-func register(t *testing.T, s *server, name string) *account {
+func register(t testing.TB, s *server, name string) *account {
 	t.Helper()
 	var out struct {
 		Token  string
@@ -186,7 +186,7 @@ func register(t *testing.T, s *server, name string) *account {
 	return &account{Token: out.Token, ID: out.Player.ID, Name: name}
 }
 
-func guest(t *testing.T, s *server, nick string) *account {
+func guest(t testing.TB, s *server, nick string) *account {
 	t.Helper()
 	var out struct {
 		Token  string
@@ -212,7 +212,7 @@ type frame struct {
 
 // wsClient reads frames in the background into a log that tests wait on.
 type wsClient struct {
-	t      *testing.T
+	t      testing.TB
 	ws     *websocket.Conn
 	mu     sync.Mutex
 	frames []frame
@@ -222,7 +222,7 @@ type wsClient struct {
 	wmu    sync.Mutex
 }
 
-func dial(t *testing.T, s *server, a *account) *wsClient {
+func dial(t testing.TB, s *server, a *account) *wsClient {
 	t.Helper()
 	var tk struct{ Ticket string }
 	expect(t, call(t, "POST", s.URL+"/api/v1/ws-tickets", a.Token, nil), 201).decode(t, &tk)

@@ -20,7 +20,7 @@ import (
 
 // startNATS runs a JetStream server on a loopback port for one test, so the test can publish on
 // the same bus as the server under test (whose embedded bus is unreachable from outside).
-func startNATS(t *testing.T) (url string, bus *natsbus.Bus) {
+func startNATS(t testing.TB) (url string, bus *natsbus.Bus) {
 	t.Helper()
 	ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: natsserver.RANDOM_PORT, JetStream: true,
 		StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
@@ -42,7 +42,7 @@ func startNATS(t *testing.T) (url string, bus *natsbus.Bus) {
 
 // pushServer starts a trivium server on its own bus that accepts loopback push endpoints, and a
 // test push service that knows the server's VAPID key.
-func pushServer(t *testing.T) (*busServer, *pushtest.Server) {
+func pushServer(t testing.TB) (*busServer, *pushtest.Server) {
 	t.Helper()
 	url, bus := startNATS(t)
 	s := startServer(t, map[string]string{"TRIVIUM_BUS": url, "TRIVIUM_PUSH_ALLOW_PRIVATE": "1"})
@@ -59,7 +59,7 @@ type busServer struct {
 }
 
 // avatarOutcome publishes avatar.processed as the moderation workflow does.
-func (s *busServer) avatarOutcome(t *testing.T, playerID, uploadID, status string) {
+func (s *busServer) avatarOutcome(t testing.TB, playerID, uploadID, status string) {
 	t.Helper()
 	data, _ := json.Marshal(services.AvatarProcessed{UploadID: uploadID, PlayerID: playerID, Status: status,
 		ThumbnailURL: s.URL + "/avatars/" + uploadID + "-64.jpg"})
@@ -68,12 +68,12 @@ func (s *busServer) avatarOutcome(t *testing.T, playerID, uploadID, status strin
 	}
 }
 
-func subscribe(t *testing.T, s *server, token string, sub pushtest.Subscription) apiResp {
+func subscribe(t testing.TB, s *server, token string, sub pushtest.Subscription) apiResp {
 	t.Helper()
 	return call(t, "POST", s.URL+"/api/v1/push/subscriptions", token, sub)
 }
 
-func login(t *testing.T, s *server, name string) string {
+func login(t testing.TB, s *server, name string) string {
 	t.Helper()
 	var out struct{ Token string }
 	expect(t, call(t, "POST", s.URL+"/api/v1/auth/login", "", map[string]string{"username": name, "password": "correct horse battery"}), 200).decode(t, &out)

@@ -1,0 +1,580 @@
+//go:build cluster
+
+// The cluster test proves docker-compose.yml's topology on a machine without Docker: it reads the
+// compose file and starts the same services as local processes with the same commands and
+// environments, hostnames mapped to loopback ports, on this machine's PostgreSQL, Redis and NATS.
+//
+//	go test -tags cluster -count=1 -run TestCluster ./cmd/trivium/
+//
+// Needs nginx (apt-get install -y nginx), PostgreSQL, Redis and NATS with JetStream (eval
+// "$(infra/test-env.sh)" starts them), and builds versitygw on first use (infra/versitygw.sh).
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/jackc/pgx/v5"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/trivium-game/trivium/moderation/corpus"
+)
+
+// clusterRedisDB is the Redis database the cluster's leaderboard uses (flushed at start).
+const clusterRedisDB = 12
+
+func testEnv(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// proc is one service running as a local process.
+type proc struct {
+	name string
+	addr string // 127.0.0.1:port
+	cmd  *exec.Cmd
+	out  *syncBuffer
+	done chan struct{}
+}
+
+// kill ends the process at once, like a crashed container.
+func (p *proc) kill(t *testing.T) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatalf("kill %s: %v", p.name, err)
+	}
+	<-p.done
+}
+
+func startProc(t *testing.T, name string, cmd *exec.Cmd) *proc {
+	t.Helper()
+	p := &proc{name: name, cmd: cmd, out: &syncBuffer{}, done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = p.out, p.out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	go func() { _ = cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+			return
+		default:
+		}
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.done:
+		case <-time.After(15 * time.Second):
+			_ = cmd.Process.Kill()
+			<-p.done
+		}
+		if t.Failed() {
+			t.Logf("--- %s output (tail):\n%s", name, tail(p.out.String(), 40))
+		}
+	})
+	return p
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func waitReady(t *testing.T, p *proc, url string) {
+	t.Helper()
+	waitFor(t, p.name+" at "+url, 60*time.Second, func() bool {
+		select {
+		case <-p.done:
+			t.Fatalf("%s exited:\n%s", p.name, tail(p.out.String(), 40))
+		default:
+		}
+		resp, err := http.Get(url)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+}
+
+// topology is the running compose file.
+type topology struct {
+	url      string           // nginx, the entry point
+	procs    map[string]*proc // trivium services by compose name
+	redis    *goredis.Client
+	composed *types.Project
+}
+
+// startTopology starts every service of docker-compose.yml as a local process.
+func startTopology(t *testing.T) *topology {
+	t.Helper()
+	ctx := context.Background()
+	p := loadCompose(t)
+	nginxBin, err := exec.LookPath("nginx")
+	if err != nil {
+		if _, err = os.Stat("/usr/sbin/nginx"); err != nil {
+			t.Fatal("nginx is not installed: apt-get install -y nginx")
+		}
+		nginxBin = "/usr/sbin/nginx"
+	}
+	tmp := t.TempDir()
+	top := &topology{procs: map[string]*proc{}, composed: p}
+
+	// The trivium binary, built once.
+	bin := filepath.Join(tmp, "trivium")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+
+	// PostgreSQL: a fresh database per run.
+	pgBase := testEnv("TRIVIUM_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
+	pgu, err := url.Parse(pgBase)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dbName := fmt.Sprintf("trivium_cluster_%d", time.Now().UnixNano())
+	admin, err := pgx.Connect(ctx, pgBase)
+	if err != nil {
+		t.Fatalf("PostgreSQL at %s (set TRIVIUM_TEST_POSTGRES): %v", pgBase, err)
+	}
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+dbName); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, _ = admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+dbName+" WITH (FORCE)")
+		admin.Close(context.Background())
+	})
+	pgu.Path = "/" + dbName
+
+	// Redis: one database index, emptied first.
+	ru, err := url.Parse(testEnv("TRIVIUM_TEST_REDIS", "redis://127.0.0.1:6379/15"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ru.Path = "/" + strconv.Itoa(clusterRedisDB)
+	ropt, err := goredis.ParseURL(ru.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	top.redis = goredis.NewClient(ropt)
+	t.Cleanup(func() { top.redis.Close() })
+	if err := top.redis.FlushDB(ctx).Err(); err != nil {
+		t.Fatalf("Redis at %s (set TRIVIUM_TEST_REDIS): %v", ru.Host, err)
+	}
+
+	nu, err := url.Parse(testEnv("TRIVIUM_TEST_NATS", "nats://127.0.0.1:4222"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nginxPort := freePort(t)
+	top.url = fmt.Sprintf("http://127.0.0.1:%d", nginxPort)
+
+	// versitygw through its script, with the flags of its compose command.
+	vg := p.Services["versitygw"]
+	vgPort := freePort(t)
+	flag := func(name string) string {
+		if i := slices.Index(vg.Command, name); i >= 0 && i+1 < len(vg.Command) {
+			return vg.Command[i+1]
+		}
+		t.Fatalf("versitygw command %v has no %s", vg.Command, name)
+		return ""
+	}
+	hosts := strings.NewReplacer(
+		"postgres:5432", pgu.Host, "redis:6379", ru.Host, "nats:4222", nu.Host,
+		"versitygw:7070", fmt.Sprintf("127.0.0.1:%d", vgPort), "localhost:8080", fmt.Sprintf("127.0.0.1:%d", nginxPort))
+	vgData := filepath.Join(tmp, "volumes", "s3-data")
+	if err := os.MkdirAll(vgData, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	script := exec.Command("../../infra/versitygw.sh")
+	script.Env = append(os.Environ(), "PORT="+strconv.Itoa(vgPort), "DATA_DIR="+vgData,
+		"ACCESS_KEY="+flag("--access"), "SECRET_KEY="+flag("--secret"),
+		"EVENT_NATS_URL="+hosts.Replace(flag("--event-nats-url")), "EVENT_NATS_TOPIC="+flag("--event-nats-topic"))
+	out, err := script.Output()
+	if err != nil {
+		t.Fatalf("infra/versitygw.sh: %v", err)
+	}
+	vgPID, err := strconv.Atoi(strings.TrimSpace(string(out)))
+	if err != nil {
+		t.Fatalf("versitygw.sh printed %q, want a PID", out)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(vgPID, syscall.SIGTERM) })
+
+	// The trivium services, with their compose environment rewritten for loopback.
+	var names []string
+	for name, s := range p.Services {
+		if s.Build != nil {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	// gateway1 seeds the sample quizzes: start it first.
+	slices.SortStableFunc(names, func(a, b string) int {
+		return boolInt(env(p.Services[b], "TRIVIUM_SEED") == "1") - boolInt(env(p.Services[a], "TRIVIUM_SEED") == "1")
+	})
+	for i, name := range names {
+		s := p.Services[name]
+		data := filepath.Join(tmp, name, "data")
+		if err := os.MkdirAll(data, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range s.Volumes {
+			if v.Type != types.VolumeTypeVolume || !strings.HasPrefix(v.Target, "/data/") {
+				continue
+			}
+			shared := filepath.Join(tmp, "volumes", v.Source)
+			if err := os.MkdirAll(shared, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(shared, filepath.Join(data, strings.TrimPrefix(v.Target, "/data/"))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		port := freePort(t)
+		environ := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+		for k, v := range s.Environment {
+			if v == nil {
+				continue
+			}
+			val := *v
+			switch k {
+			case "TRIVIUM_ADDR":
+				val = fmt.Sprintf("127.0.0.1:%d", port)
+			case "TRIVIUM_DATA":
+				val = data
+			case "TRIVIUM_DB":
+				val = pgu.String()
+			case "TRIVIUM_LEADERBOARD":
+				val = ru.String()
+			default:
+				val = hosts.Replace(val)
+			}
+			environ = append(environ, k+"="+val)
+		}
+		cmd := exec.Command(bin, s.Command...)
+		cmd.Env = environ
+		pp := startProc(t, name, cmd)
+		pp.addr = fmt.Sprintf("127.0.0.1:%d", port)
+		top.procs[name] = pp
+		if i == 0 {
+			waitReady(t, pp, "http://"+pp.addr+"/readyz")
+		}
+	}
+	for _, pp := range top.procs {
+		waitReady(t, pp, "http://"+pp.addr+"/readyz")
+		// The image's healthcheck is the binary's own; run it the same way.
+		hc := exec.Command(bin, "healthcheck")
+		hc.Env = []string{"TRIVIUM_ADDR=" + pp.addr}
+		if out, err := hc.CombinedOutput(); err != nil {
+			t.Fatalf("%s healthcheck: %v %s", pp.name, err, out)
+		}
+	}
+
+	// nginx with the repository's config: paths moved under a temporary prefix, the listen port
+	// and the upstream addresses mapped like every other host.
+	prefix, err := os.MkdirTemp("", "trivium-nginx-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(prefix) })
+	// nginx workers run unprivileged and must reach the cache under the prefix.
+	if err := os.Chmod(prefix, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	conf, err := os.ReadFile("../../infra/nginx/nginx.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := "user nobody nogroup;"
+	if os.Geteuid() != 0 {
+		user = ""
+	}
+	c := string(conf)
+	for from, to := range map[string]string{"/var/cache/nginx": prefix, "listen 8080;": fmt.Sprintf("listen 127.0.0.1:%d;", nginxPort), "user nginx;": user} {
+		if !strings.Contains(c, from) {
+			t.Fatalf("infra/nginx/nginx.conf no longer contains %q, which the cluster test rewrites", from)
+		}
+		c = strings.ReplaceAll(c, from, to)
+	}
+	ups, err := os.ReadFile("../../infra/nginx/upstreams.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := string(ups)
+	for name, pp := range top.procs {
+		u = strings.ReplaceAll(u, name+":8080", pp.addr)
+	}
+	if strings.Contains(u, ":8080") {
+		t.Fatalf("upstreams.conf names a service the compose file does not run:\n%s", u)
+	}
+	must(t, os.WriteFile(filepath.Join(prefix, "nginx.conf"), []byte(c), 0o644))
+	must(t, os.WriteFile(filepath.Join(prefix, "upstreams.conf"), []byte(u), 0o644))
+	ng := startProc(t, "nginx", exec.Command(nginxBin, "-p", prefix, "-c", filepath.Join(prefix, "nginx.conf"), "-e", "stderr", "-g", "daemon off;"))
+	waitReady(t, ng, top.url+"/nginx-health")
+	waitReady(t, ng, top.url+"/readyz")
+	return top
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+var wsGauge = regexp.MustCompile(`(?m)^trivium_ws_connections (\d+)`)
+
+// wsConns reads a gateway's open WebSocket count from its own /metrics (nginx hides /metrics).
+func (top *topology) wsConns(t *testing.T, gateway string) int {
+	t.Helper()
+	resp, err := http.Get("http://" + top.procs[gateway].addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if m := wsGauge.FindStringSubmatch(sc.Text()); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			return n
+		}
+	}
+	return 0
+}
+
+var activeGauge = regexp.MustCompile(`(?m)^trivium_games_active (\d+)`)
+
+func (top *topology) activeGames(t *testing.T, gateway string) int {
+	t.Helper()
+	r := call(t, "GET", "http://"+top.procs[gateway].addr+"/metrics", "", nil)
+	if m := activeGauge.FindSubmatch(r.Body); m != nil {
+		n, _ := strconv.Atoi(string(m[1]))
+		return n
+	}
+	return 0
+}
+
+// dialOn dials through nginx until the connection lands on the wanted gateway (nginx balances
+// round robin; the gateway's own connection gauge says where a socket went).
+func (top *topology) dialOn(t *testing.T, s *server, a *account, gateway string) *wsClient {
+	t.Helper()
+	for range 12 {
+		before := top.wsConns(t, gateway)
+		c := dial(t, s, a)
+		if top.wsConns(t, gateway) > before {
+			return c
+		}
+		c.ws.Close()
+		waitFor(t, "the stray socket to close", 5*time.Second, func() bool {
+			return c.closeErr() != nil
+		})
+	}
+	t.Fatalf("no WebSocket of %s landed on %s", a.Name, gateway)
+	return nil
+}
+
+func standing(t *testing.T, f frame, player string) int {
+	t.Helper()
+	var d struct {
+		Players []struct {
+			ID    string
+			Score int
+		}
+	}
+	if err := json.Unmarshal(f.Data, &d); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range d.Players {
+		if p.ID == player {
+			return p.Score
+		}
+	}
+	t.Fatalf("%s is not in %s", player, f.Data)
+	return 0
+}
+
+func TestClusterFromComposePlaysThroughNginxAndSurvivesTheOwnerDying(t *testing.T) {
+	top := startTopology(t)
+	s := &server{URL: top.url}
+
+	// Public API reads are cached by nginx by their own Cache-Control.
+	host := register(t, s, "host")
+	first := call(t, "GET", top.url+"/api/v1/players/"+host.ID, "", nil)
+	second := call(t, "GET", top.url+"/api/v1/players/"+host.ID, "", nil)
+	if first.Status != 200 || second.Header.Get("X-Cache-Status") != "HIT" {
+		t.Errorf("second public profile read: %d X-Cache-Status %q, want a HIT", second.Status, second.Header.Get("X-Cache-Status"))
+	}
+	if r := call(t, "GET", top.url+"/api/v1/players/"+host.ID, host.Token, nil); r.Header.Get("X-Cache-Status") == "HIT" {
+		t.Error("a request with Authorization was served from the cache")
+	}
+	if r := call(t, "GET", top.url+"/metrics", "", nil); r.Status != 404 {
+		t.Errorf("/metrics through nginx: %d, want 404", r.Status)
+	}
+
+	// An avatar: presigned PUT to the S3 API, moderated by the moderation process, then served
+	// through nginx, from its cache the second time.
+	photo := corpus.JPEG(corpus.Quadrants(600, 400))
+	var in struct {
+		UploadID string
+		URL      string
+		Headers  map[string]string
+	}
+	expect(t, call(t, "POST", top.url+"/api/v1/avatars/uploads", host.Token,
+		map[string]any{"contentType": "image/jpeg", "contentLength": len(photo)}), 201).decode(t, &in)
+	req, _ := http.NewRequest("PUT", in.URL, strings.NewReader(string(photo)))
+	for k, v := range in.Headers {
+		if k != "Content-Length" {
+			req.Header.Set(k, v)
+		}
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("PUT to the presigned URL %s: %v %v", in.URL, err, resp)
+	}
+	resp.Body.Close()
+	// Completion is announced by the client; the S3 API's own event says the same thing.
+	call(t, "POST", top.url+"/api/v1/avatars/uploads/"+in.UploadID+"/complete", host.Token, nil)
+	var st struct {
+		Status string
+		Avatar *struct{ URL, ThumbnailURL string }
+	}
+	waitFor(t, "the avatar to be accepted", 30*time.Second, func() bool {
+		expect(t, call(t, "GET", top.url+"/api/v1/avatars/uploads/"+in.UploadID, host.Token, nil), 200).decode(t, &st)
+		return st.Status == "accepted"
+	})
+	if !strings.HasPrefix(st.Avatar.ThumbnailURL, top.url+"/avatars/") {
+		t.Fatalf("thumbnail URL %q is not on the CDN %s", st.Avatar.ThumbnailURL, top.url)
+	}
+	a1 := call(t, "GET", st.Avatar.ThumbnailURL, "", nil)
+	a2 := call(t, "GET", st.Avatar.ThumbnailURL, "", nil)
+	if a1.Status != 200 || a2.Status != 200 || a2.Header.Get("X-Cache-Status") != "HIT" {
+		t.Fatalf("avatar fetches %d/%d, second X-Cache-Status %q, want a HIT", a1.Status, a2.Status, a2.Header.Get("X-Cache-Status"))
+	}
+
+	// A game created through nginx lives on one gateway: find it.
+	quizID := createQuiz(t, s, host, "casual", []map[string]any{
+		{"text": "2+2?", "kind": "choice", "choices": []string{"3", "4"}, "answer": 1, "timeLimitSec": 60},
+		{"text": "Sky?", "kind": "choice", "choices": []string{"blue", "green"}, "answer": 0, "timeLimitSec": 60},
+		{"text": "Grass?", "kind": "choice", "choices": []string{"blue", "green"}, "answer": 1, "timeLimitSec": 60},
+	})
+	code := createGame(t, s, host, quizID)
+	owner, other := "gateway1", "gateway2"
+	if top.activeGames(t, "gateway2") == 1 {
+		owner, other = other, owner
+	}
+	if top.activeGames(t, owner) != 1 {
+		t.Fatalf("no gateway runs game %s", code)
+	}
+
+	// Players on both gateways: the host and alice on the owner, bob on the other one.
+	alice, bob := register(t, s, "alice"), register(t, s, "bob")
+	hc := top.dialOn(t, s, host, owner)
+	ac := top.dialOn(t, s, alice, owner)
+	bc := top.dialOn(t, s, bob, other)
+	for _, c := range []*wsClient{hc, ac, bc} {
+		if f := c.reply(c.send("join", map[string]string{"code": code})); f.Type != "state" {
+			t.Fatalf("join: %s %s", f.Type, f.Data)
+		}
+	}
+	hc.reply(hc.send("start", struct{}{}))
+	ac.waitFrame("question", "")
+	bc.waitFrame("question", "")
+	ac.reply(ac.send("answer", map[string]any{"index": 0, "answer": 1}))
+	bc.reply(bc.send("answer", map[string]any{"index": 0, "answer": 1}))
+	ac.waitFrame("reveal", "")
+	bc.waitFrame("reveal", "")
+	hc.reply(hc.send("scoreboard", struct{}{}))
+	hc.reply(hc.send("next", struct{}{}))
+	bc.waitFrame("question", "")
+	ac.waitFrame("question", "")
+	bc.reply(bc.send("answer", map[string]any{"index": 1, "answer": 0}))
+	hc.reply(hc.send("reveal", struct{}{}))
+	rv := bc.waitFrame("reveal", "")
+	if !strings.Contains(string(rv.Data), `"correct":true`) {
+		t.Fatalf("bob's reveal: %s", rv.Data)
+	}
+	var aliceState struct{ ResumeToken string }
+	if err := json.Unmarshal(ac.reply("r1").Data, &aliceState); err != nil || aliceState.ResumeToken == "" {
+		t.Fatalf("alice's resume token: %v", err)
+	}
+	hc.reply(hc.send("scoreboard", struct{}{}))
+	bc.waitFrame("scoreboard", "")
+
+	// The owner dies. bob's socket on the other gateway stays open and is joined to the game
+	// again there, restored from its last snapshot, scores intact.
+	top.procs[owner].kill(t)
+	st2 := bc.waitFrame("state", "")
+	if got := standing(t, st2, bob.ID); got != 2000 {
+		t.Fatalf("bob's score after the takeover %d, want 2000: %s", got, st2.Data)
+	}
+	if got := standing(t, st2, alice.ID); got != 1000 {
+		t.Fatalf("alice's score after the takeover %d, want 1000: %s", got, st2.Data)
+	}
+	// alice and the host reconnect through nginx (now to the survivor) and resume.
+	ac2 := dial(t, s, alice)
+	if f := ac2.reply(ac2.send("join", map[string]string{"code": code, "resume": aliceState.ResumeToken})); f.Type != "state" {
+		t.Fatalf("alice resume: %s %s", f.Type, f.Data)
+	}
+	hc2 := dial(t, s, host)
+	if f := hc2.reply(hc2.send("join", map[string]string{"code": code})); f.Type != "state" {
+		t.Fatalf("host rejoin: %s %s", f.Type, f.Data)
+	}
+	hc2.reply(hc2.send("next", struct{}{}))
+	ac2.waitFrame("question", "")
+	bc.waitFrame("question", "")
+	ac2.reply(ac2.send("answer", map[string]any{"index": 2, "answer": 1}))
+	bc.reply(bc.send("answer", map[string]any{"index": 2, "answer": 0}))
+	hc2.reply(hc2.send("next", struct{}{}))
+	fin := bc.waitFrame("finished", "")
+	if !strings.Contains(string(fin.Data), bob.ID) {
+		t.Fatalf("finished: %s", fin.Data)
+	}
+
+	// Scores leave as events; the leaderboard process files them in Redis, read through nginx.
+	waitFor(t, "the leaderboard to list alice and bob", 30*time.Second, func() bool {
+		n, err := top.redis.DBSize(context.Background()).Result()
+		if err != nil || n == 0 {
+			return false
+		}
+		r := call(t, "GET", fmt.Sprintf("%s/api/v1/leaderboards/global?n=%d", top.url, time.Now().UnixNano()), "", nil)
+		return r.Status == 200 && strings.Contains(string(r.Body), alice.ID) && strings.Contains(string(r.Body), bob.ID)
+	})
+}

@@ -5,15 +5,20 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	awsssm "github.com/aws/aws-sdk-go-v2/service/ssm"
+
 	"github.com/trivium-game/trivium/services"
 	"github.com/trivium-game/trivium/services/natsbus"
 	"github.com/trivium-game/trivium/services/postgres"
 	"github.com/trivium-game/trivium/services/secrets"
+	ssmstore "github.com/trivium-game/trivium/services/secrets/ssm"
 	"github.com/trivium-game/trivium/services/sqlite"
 	"github.com/trivium-game/trivium/services/sqlstore"
 )
@@ -51,16 +56,18 @@ func newLogger(s settings, w io.Writer) (*slog.Logger, error) {
 // open opens storage (and the bus when withBus) as the settings say.
 func open(ctx context.Context, s settings, log *slog.Logger, withBus bool) (*app, error) {
 	a := &app{s: s, log: log}
+	var err error
 	data := s["data"]
 	if err := os.MkdirAll(data, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir %s: %w", data, err)
 	}
-	a.secrets = secrets.FileStore{Dir: filepath.Join(data, "secrets")}
+	if a.secrets, err = openSecrets(ctx, s, data); err != nil {
+		return nil, err
+	}
 	dbURL := s["db"]
 	if dbURL == "" {
 		dbURL = "sqlite:" + filepath.Join(data, "trivium.db")
 	}
-	var err error
 	switch {
 	case strings.HasPrefix(dbURL, "sqlite:"):
 		a.db, err = sqlite.Open(ctx, strings.TrimPrefix(dbURL, "sqlite:"), time.Now)
@@ -163,4 +170,27 @@ func dlqCmd(ctx context.Context, args []string, getenv func(string) string, stdo
 			return fmt.Errorf("usage: trivium dlq list | trivium dlq redrive SEQ")
 		}
 	})
+}
+
+// openSecrets opens TRIVIUM_SECRETS: file (default), env (injected, read-only) or ssm:///prefix/.
+func openSecrets(ctx context.Context, s settings, data string) (secrets.Store, error) {
+	v := s["secrets"]
+	switch {
+	case v == "" || v == "file":
+		return secrets.FileStore{Dir: filepath.Join(data, "secrets")}, nil
+	case v == "env":
+		return secrets.EnvStore{Getenv: os.Getenv}, nil
+	case strings.HasPrefix(v, "ssm://"):
+		u, err := url.Parse(v)
+		if err != nil {
+			return nil, fmt.Errorf("TRIVIUM_SECRETS: %w", err)
+		}
+		cfg, err := awsconfig.LoadDefaultConfig(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("TRIVIUM_SECRETS: aws config: %w", err)
+		}
+		return ssmstore.New(awsssm.NewFromConfig(cfg), ssmstore.Config{Prefix: u.Path, KMSKeyID: u.Query().Get("kms_key")})
+	default:
+		return nil, fmt.Errorf("TRIVIUM_SECRETS %q: use file, env or ssm:///prefix/?kms_key=…", v)
+	}
 }

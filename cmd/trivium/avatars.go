@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"path/filepath"
 	"strconv"
@@ -20,6 +21,7 @@ import (
 	"github.com/trivium-game/trivium/services/localblob"
 	"github.com/trivium-game/trivium/services/s3blob"
 	"github.com/trivium-game/trivium/services/secrets"
+	"github.com/trivium-game/trivium/services/sqsevents"
 )
 
 // avatarPipeline is the avatar side of serve: upload intents for the API, the moderation
@@ -45,9 +47,17 @@ func openAvatars(ctx context.Context, a *app, bus services.Bus, publicURL, cdn s
 			u.OnPut(ctx, key, info)
 		}
 	}
-	blob, err := openBlob(ctx, a, publicURL, onPut, p)
+	blob, err := openBlob(ctx, a, a.s["blob"], publicURL, onPut, p)
 	if err != nil {
 		return nil, err
+	}
+	if pub := a.s["public-blob"]; pub != "" {
+		// Published images go to their own store (the CDN's bucket); uploads stay private.
+		public, err := openBlob(ctx, a, pub, publicURL, nil, p)
+		if err != nil {
+			return nil, fmt.Errorf("TRIVIUM_PUBLIC_BLOB: %w", err)
+		}
+		blob = splitBlob{private: blob, public: public}
 	}
 	detector, err := openDetector(ctx, a.s["moderation"])
 	if err != nil {
@@ -76,9 +86,8 @@ func openAvatars(ctx context.Context, a *app, bus services.Bus, publicURL, cdn s
 	return p, nil
 }
 
-// openBlob opens TRIVIUM_BLOB: file:DIR (default file:DATA/blobs) or s3://bucket?….
-func openBlob(ctx context.Context, a *app, publicURL string, onPut func(context.Context, string, services.BlobInfo), p *avatarPipeline) (services.BlobStore, error) {
-	blobURL := a.s["blob"]
+// openBlob opens a blob URL: file:DIR (default file:DATA/blobs) or s3://bucket?….
+func openBlob(ctx context.Context, a *app, blobURL, publicURL string, onPut func(context.Context, string, services.BlobInfo), p *avatarPipeline) (services.BlobStore, error) {
 	if blobURL == "" {
 		blobURL = "file:" + filepath.Join(a.s["data"], "blobs")
 	}
@@ -138,4 +147,52 @@ func moderationPolicy(s settings) (moderation.Policy, error) {
 			s["moderation-review-at"], s["moderation-reject-at"])
 	}
 	return moderation.Policy{RejectAt: reject, ReviewAt: review}, nil
+}
+
+// splitBlob keeps keys under public/ in one store and everything else in another, so the
+// CDN's bucket only ever holds published images.
+type splitBlob struct{ private, public services.BlobStore }
+
+var _ services.BlobStore = splitBlob{}
+
+func (b splitBlob) pick(key string) services.BlobStore {
+	if strings.HasPrefix(key, "public/") {
+		return b.public
+	}
+	return b.private
+}
+
+func (b splitBlob) PresignPut(ctx context.Context, key, ct string, n int64, ttl time.Duration) (services.PresignedRequest, error) {
+	return b.pick(key).PresignPut(ctx, key, ct, n, ttl)
+}
+
+func (b splitBlob) PresignGet(ctx context.Context, key string, ttl time.Duration) (string, error) {
+	return b.pick(key).PresignGet(ctx, key, ttl)
+}
+
+func (b splitBlob) Put(ctx context.Context, key string, r io.ReadSeeker, size int64, ct, cc string) error {
+	return b.pick(key).Put(ctx, key, r, size, ct, cc)
+}
+
+func (b splitBlob) Get(ctx context.Context, key string) (io.ReadCloser, services.BlobInfo, error) {
+	return b.pick(key).Get(ctx, key)
+}
+
+func (b splitBlob) Head(ctx context.Context, key string) (services.BlobInfo, error) {
+	return b.pick(key).Head(ctx, key)
+}
+
+func (b splitBlob) Delete(ctx context.Context, key string) error { return b.pick(key).Delete(ctx, key) }
+
+// runUploadEvents completes uploads from the blob store's object-created events delivered on
+// SQS (TRIVIUM_UPLOAD_EVENTS); without it, uploads complete by the local store's callback, the
+// client's …/complete call or the status endpoint.
+func runUploadEvents(ctx context.Context, a *app, uploads *avatars.Service) error {
+	c, err := sqsevents.Open(ctx, a.s["upload-events"], sqsevents.Config{Logger: a.log})
+	if err != nil {
+		return fmt.Errorf("TRIVIUM_UPLOAD_EVENTS: %w", err)
+	}
+	return c.Run(ctx, func(ctx context.Context, ev sqsevents.ObjectCreated) error {
+		return uploads.ObjectCreated(ctx, ev.Key)
+	})
 }

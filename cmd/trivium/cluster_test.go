@@ -29,11 +29,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/jackc/pgx/v5"
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/trivium-game/trivium/moderation/corpus"
+	"github.com/trivium-game/trivium/services/s3blob"
 )
 
 // clusterRedisDB is the Redis database the cluster's leaderboard uses (flushed at start).
@@ -230,6 +234,9 @@ func startTopology(t *testing.T) *topology {
 	}
 	t.Cleanup(func() { _ = syscall.Kill(vgPID, syscall.SIGTERM) })
 
+	// s3-init, done with the SDK instead of aws-cli: the bucket, and the policy file it applies.
+	initS3(t, p.Services["s3-init"], fmt.Sprintf("http://127.0.0.1:%d", vgPort), flag("--access"), flag("--secret"))
+
 	// The trivium services, with their compose environment rewritten for loopback.
 	var names []string
 	for name, s := range p.Services {
@@ -330,11 +337,11 @@ func startTopology(t *testing.T) *topology {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u := string(ups)
+	u := hosts.Replace(string(ups))
 	for name, pp := range top.procs {
 		u = strings.ReplaceAll(u, name+":8080", pp.addr)
 	}
-	if strings.Contains(u, ":8080") {
+	if regexp.MustCompile(`server [a-z]`).MatchString(u) {
 		t.Fatalf("upstreams.conf names a service the compose file does not run:\n%s", u)
 	}
 	must(t, os.WriteFile(filepath.Join(prefix, "nginx.conf"), []byte(c), 0o644))
@@ -343,6 +350,39 @@ func startTopology(t *testing.T) *topology {
 	waitReady(t, ng, top.url+"/nginx-health")
 	waitReady(t, ng, top.url+"/readyz")
 	return top
+}
+
+// initS3 does what the compose file's s3-init job does: create the bucket and apply the policy
+// file mounted into the job.
+func initS3(t *testing.T, job types.ServiceConfig, endpoint, access, secret string) {
+	t.Helper()
+	var policyFile string
+	for _, v := range job.Volumes {
+		if strings.HasSuffix(v.Target, ".json") {
+			policyFile = v.Source
+		}
+	}
+	policy, err := os.ReadFile(policyFile)
+	if err != nil {
+		t.Fatalf("s3-init policy: %v", err)
+	}
+	var bucket string
+	if m := regexp.MustCompile(`--bucket (\S+)`).FindStringSubmatch(strings.Join(job.Command, " ")); m != nil {
+		bucket = m[1]
+	}
+	ctx := context.Background()
+	st, err := s3blob.New(ctx, s3blob.Config{Bucket: bucket, Endpoint: endpoint, PathStyle: true, AccessKey: access, SecretKey: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.EnsureBucket(ctx); err != nil {
+		t.Fatalf("create bucket %s: %v", bucket, err)
+	}
+	cl := s3.New(s3.Options{BaseEndpoint: aws.String(endpoint), UsePathStyle: true, Region: s3blob.DefaultRegion,
+		Credentials: credentials.NewStaticCredentialsProvider(access, secret, "")})
+	if _, err := cl.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(bucket), Policy: aws.String(string(policy))}); err != nil {
+		t.Fatalf("put bucket policy: %v", err)
+	}
 }
 
 func boolInt(b bool) int {

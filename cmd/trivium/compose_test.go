@@ -49,7 +49,7 @@ func env(s types.ServiceConfig, k string) string {
 
 func TestComposeFileDefinesThePlayTopology(t *testing.T) {
 	p := loadCompose(t)
-	want := []string{"gateway1", "gateway2", "moderation", "notifier", "leaderboard", "postgres", "redis", "nats", "versitygw", "nginx"}
+	want := []string{"gateway1", "gateway2", "moderation", "notifier", "leaderboard", "postgres", "redis", "nats", "versitygw", "s3-init", "nginx"}
 	for _, name := range want {
 		if _, ok := p.Services[name]; !ok {
 			t.Errorf("service %s is missing", name)
@@ -86,6 +86,9 @@ func TestComposeFileDefinesThePlayTopology(t *testing.T) {
 				t.Errorf("%s: depends_on %s condition %q, want service_healthy", name, dep, c)
 			}
 		}
+		if c := s.DependsOn["s3-init"].Condition; c != types.ServiceConditionCompletedSuccessfully {
+			t.Errorf("%s: depends_on s3-init condition %q, want service_completed_successfully", name, c)
+		}
 	}
 	seeders := 0
 	for name := range triviumServices {
@@ -101,12 +104,17 @@ func TestComposeFileDefinesThePlayTopology(t *testing.T) {
 func TestComposeServicesAreHealthCheckedAndGatedOnHealth(t *testing.T) {
 	p := loadCompose(t)
 	for name, s := range p.Services {
-		if s.HealthCheck == nil || s.HealthCheck.Disable || len(s.HealthCheck.Test) < 2 {
+		// s3-init is a one-shot job: its dependents wait for it to finish, not to be healthy.
+		if name != "s3-init" && (s.HealthCheck == nil || s.HealthCheck.Disable || len(s.HealthCheck.Test) < 2) {
 			t.Errorf("%s: no healthcheck", name)
 		}
 		for dep, d := range s.DependsOn {
-			if d.Condition != types.ServiceConditionHealthy {
-				t.Errorf("%s: depends_on %s with condition %q; every dependency waits for health", name, dep, d.Condition)
+			want := types.ServiceConditionHealthy
+			if dep == "s3-init" {
+				want = types.ServiceConditionCompletedSuccessfully
+			}
+			if d.Condition != want {
+				t.Errorf("%s: depends_on %s with condition %q, want %q", name, dep, d.Condition, want)
 			}
 		}
 	}

@@ -148,6 +148,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	spawn("avatar-uploads", func(ctx context.Context) error { av.uploads.Run(ctx); return nil })
 	if roleOn(s, "moderation") {
 		spawn("moderation", av.workflow.Run)
+		if s["upload-events"] != "" {
+			spawn("upload-events", func(ctx context.Context) error { return runUploadEvents(ctx, a, av.uploads) })
+		}
 	}
 
 	srv := gateway.NewServer(gateway.Config{

@@ -13,11 +13,7 @@ const templatePath = "../aws.yaml"
 // pendingSettings are TRIVIUM_* variables infra/aws.yaml sets that cmd/trivium/config.go does not
 // list yet; infra/README.md ("Settings the binary must learn") says what each must do. Remove a
 // name here when it is wired.
-var pendingSettings = map[string]bool{
-	"TRIVIUM_UPLOAD_EVENTS": true, // sqs://… → services/sqsevents
-	"TRIVIUM_PUBLIC_BLOB":   true, // s3://avatars-bucket for keys under public/
-	"TRIVIUM_SECRETS":       true, // env: secrets from TRIVIUM_SECRET_* variables
-}
+var pendingSettings = map[string]bool{}
 
 func load(t *testing.T) *Template {
 	t.Helper()

@@ -366,3 +366,26 @@ func (s *Service) view(u *Upload) View {
 	}
 	return v
 }
+
+// ObjectCreated handles a blob store's "object created" notification (S3 → EventBridge → SQS, or
+// versitygw's event sink): the object is checked with HEAD and its upload completed, exactly
+// like POST …/complete. Keys outside the upload prefix and unknown uploads are ignored (nil),
+// so a stray or test event is not retried forever; store errors are returned to be retried.
+func (s *Service) ObjectCreated(ctx context.Context, key string) error {
+	playerID, uploadID, ok := parseKey(key)
+	if !ok {
+		return nil
+	}
+	u, err := s.cfg.Store.Get(ctx, uploadID)
+	if services.ErrorCode(err) == services.ENotFound {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if u.PlayerID != playerID || u.Key != key {
+		return nil
+	}
+	_, _, err = s.check(ctx, u)
+	return err
+}

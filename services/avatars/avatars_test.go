@@ -308,3 +308,29 @@ func TestAcceptedStatusShowsTheCDNURLs(t *testing.T) {
 		t.Fatalf("status %+v %v", v, err)
 	}
 }
+
+func TestObjectCreatedEventsCompleteUploadsOnceAndIgnoreStrangers(t *testing.T) {
+	f := newFixture(t, false)
+	ctx := context.Background()
+	in, _ := f.svc.Create(ctx, "alice", "image/jpeg", int64(len(jpegBytes)))
+	if st := f.put(in, "image/jpeg", jpegBytes); st != 200 {
+		t.Fatalf("PUT %d", st)
+	}
+	u, _ := f.store.Get(ctx, in.UploadID)
+	for range 2 { // S3 → EventBridge → SQS is at-least-once
+		if err := f.svc.ObjectCreated(ctx, u.Key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if v, _ := f.svc.Status(ctx, "alice", in.UploadID); v.Status != avatars.StatusProcessing || f.announced(in.UploadID) != 1 {
+		t.Fatalf("after events: %s, announced %d", v.Status, f.announced(in.UploadID))
+	}
+	for _, key := range []string{"public/avatars/x.jpg", "uploads/mallory/" + in.UploadID, "uploads/alice/unknown", "Test-Bucket"} {
+		if err := f.svc.ObjectCreated(ctx, key); err != nil {
+			t.Fatalf("stray key %q: %v", key, err)
+		}
+	}
+	if f.announced(in.UploadID) != 1 {
+		t.Fatal("a stray event announced the upload again")
+	}
+}

@@ -72,7 +72,7 @@ func (s *Store) blobURL(key string, q url.Values) string {
 // to key before ttl has passed. The URL's nonce is recorded on use, so it works once, even
 // across restarts.
 func (s *Store) PresignPut(ctx context.Context, key, contentType string, contentLength int64, ttl time.Duration) (services.PresignedRequest, error) {
-	if err := validKey(key); err != nil {
+	if err := services.ValidBlobKey(key); err != nil {
 		return services.PresignedRequest{}, err
 	}
 	switch {
@@ -112,7 +112,7 @@ func (s *Store) PresignPut(ctx context.Context, key, contentType string, content
 
 // PresignGet returns a URL that reads key with GET until ttl has passed.
 func (s *Store) PresignGet(ctx context.Context, key string, ttl time.Duration) (string, error) {
-	if err := validKey(key); err != nil {
+	if err := services.ValidBlobKey(key); err != nil {
 		return "", err
 	}
 	if ttl <= 0 {
@@ -135,7 +135,7 @@ func (s *Store) Handler() http.Handler {
 			problem(w, http.StatusNotFound, "not a blob URL")
 			return
 		}
-		if err := validKey(key); err != nil {
+		if err := services.ValidBlobKey(key); err != nil {
 			problem(w, http.StatusBadRequest, services.ErrorMessage(err))
 			return
 		}
@@ -268,7 +268,7 @@ func (s *Store) PublicHandler() http.Handler {
 		}
 		// Validating the whole key refuses "..", so "public/../uploads/x" never reaches storage.
 		key := "public/" + rest
-		if err := validKey(key); err != nil {
+		if err := services.ValidBlobKey(key); err != nil {
 			problem(w, http.StatusBadRequest, services.ErrorMessage(err))
 			return
 		}

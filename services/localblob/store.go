@@ -149,7 +149,7 @@ func (s *Store) paths(key string) (dir, metaName string) {
 
 // Put stores r (exactly size bytes) under key, replacing any previous object.
 func (s *Store) Put(ctx context.Context, key string, r io.ReadSeeker, size int64, contentType, cacheControl string) error {
-	if err := validKey(key); err != nil {
+	if err := services.ValidBlobKey(key); err != nil {
 		return err
 	}
 	if contentType == "" {
@@ -330,7 +330,7 @@ func readMeta(path string) (meta, error) {
 
 // open returns key's content as an open file and its metadata.
 func (s *Store) open(key string) (*os.File, meta, error) {
-	if err := validKey(key); err != nil {
+	if err := services.ValidBlobKey(key); err != nil {
 		return nil, meta{}, err
 	}
 	dir, metaName := s.paths(key)
@@ -367,7 +367,7 @@ func (s *Store) Get(ctx context.Context, key string) (io.ReadCloser, services.Bl
 
 // Head returns key's metadata.
 func (s *Store) Head(ctx context.Context, key string) (services.BlobInfo, error) {
-	if err := validKey(key); err != nil {
+	if err := services.ValidBlobKey(key); err != nil {
 		return services.BlobInfo{}, err
 	}
 	dir, metaName := s.paths(key)
@@ -383,7 +383,7 @@ func (s *Store) Head(ctx context.Context, key string) (services.BlobInfo, error)
 
 // Delete removes key; an absent key is not an error.
 func (s *Store) Delete(ctx context.Context, key string) error {
-	if err := validKey(key); err != nil {
+	if err := services.ValidBlobKey(key); err != nil {
 		return err
 	}
 	dir, metaName := s.paths(key)

@@ -16,9 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
@@ -191,7 +189,7 @@ func (s *Store) EnsureBucket(ctx context.Context) error {
 // PresignPut signs the Content-Type and Content-Length into the URL, so S3 refuses any other
 // type or size. Unlike localblob the URL is NOT single-use: see the package comment.
 func (s *Store) PresignPut(ctx context.Context, key, contentType string, contentLength int64, ttl time.Duration) (services.PresignedRequest, error) {
-	if err := validKey(key); err != nil {
+	if err := services.ValidBlobKey(key); err != nil {
 		return services.PresignedRequest{}, err
 	}
 	switch {
@@ -236,7 +234,7 @@ func signedExpiry(rawURL string, ttl time.Duration) time.Time {
 
 // PresignGet returns a URL that reads key with GET until ttl has passed.
 func (s *Store) PresignGet(ctx context.Context, key string, ttl time.Duration) (string, error) {
-	if err := validKey(key); err != nil {
+	if err := services.ValidBlobKey(key); err != nil {
 		return "", err
 	}
 	if ttl <= 0 {
@@ -255,7 +253,7 @@ func (s *Store) PresignGet(ctx context.Context, key string, ttl time.Duration) (
 // Put uploads r, which must be seekable: over plain http the SDK reads the body twice, once to
 // hash it for the signature and once to send it.
 func (s *Store) Put(ctx context.Context, key string, r io.ReadSeeker, size int64, contentType, cacheControl string) error {
-	if err := validKey(key); err != nil {
+	if err := services.ValidBlobKey(key); err != nil {
 		return err
 	}
 	if size < 0 {
@@ -282,7 +280,7 @@ func (s *Store) Put(ctx context.Context, key string, r io.ReadSeeker, size int64
 
 // Get returns key's content; the caller closes it.
 func (s *Store) Get(ctx context.Context, key string) (io.ReadCloser, services.BlobInfo, error) {
-	if err := validKey(key); err != nil {
+	if err := services.ValidBlobKey(key); err != nil {
 		return nil, services.BlobInfo{}, err
 	}
 	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
@@ -299,7 +297,7 @@ func (s *Store) Get(ctx context.Context, key string) (io.ReadCloser, services.Bl
 
 // Head returns key's metadata.
 func (s *Store) Head(ctx context.Context, key string) (services.BlobInfo, error) {
-	if err := validKey(key); err != nil {
+	if err := services.ValidBlobKey(key); err != nil {
 		return services.BlobInfo{}, err
 	}
 	out, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
@@ -316,7 +314,7 @@ func (s *Store) Head(ctx context.Context, key string) (services.BlobInfo, error)
 
 // Delete removes key; S3 itself answers success for an absent key.
 func (s *Store) Delete(ctx context.Context, key string) error {
-	if err := validKey(key); err != nil {
+	if err := services.ValidBlobKey(key); err != nil {
 		return err
 	}
 	if _, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)}); err != nil {
@@ -347,30 +345,4 @@ func isNotFound(err error) bool {
 	}
 	var status interface{ HTTPStatusCode() int }
 	return errors.As(err, &status) && status.HTTPStatusCode() == http.StatusNotFound
-}
-
-// validKey refuses the keys localblob refuses, so the drivers stay interchangeable: S3 would
-// accept "a/../b", but no Trivium key needs it and a local file system must not see it.
-func validKey(key string) error {
-	switch {
-	case key == "":
-		return services.Errorf(services.EInvalid, "blob key is empty")
-	case len(key) > 1024:
-		return services.Errorf(services.EInvalid, "blob key is longer than 1024 bytes")
-	case !utf8.ValidString(key):
-		return services.Errorf(services.EInvalid, "blob key is not UTF-8")
-	case strings.ContainsRune(key, '\\'):
-		return services.Errorf(services.EInvalid, "blob key contains a backslash")
-	}
-	for _, r := range key {
-		if r < 0x20 || r == 0x7f {
-			return services.Errorf(services.EInvalid, "blob key contains a control character")
-		}
-	}
-	for seg := range strings.SplitSeq(key, "/") {
-		if seg == "" || seg == "." || seg == ".." {
-			return services.Errorf(services.EInvalid, "blob key %q has an empty, \".\" or \"..\" segment", key)
-		}
-	}
-	return nil
 }

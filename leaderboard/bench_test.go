@@ -149,3 +149,55 @@ func BenchmarkUpdate(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkRawRedis is the anchor: the plain sorted-set calls a hand-written Redis leaderboard
+// would make (ZREVRANK, ZREVRANGE 0 9, ZINCRBY) on the same N players, through the same client,
+// with none of the engine's tie order, idempotency or paging.
+func BenchmarkRawRedis(b *testing.B) {
+	n := benchPlayers(b)
+	url := os.Getenv("TRIVIUM_TEST_REDIS")
+	if url == "" {
+		url = "redis://127.0.0.1:6379/15"
+	}
+	opt, err := goredis.ParseURL(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := goredis.NewClient(opt)
+	defer c.Close()
+	ctx := context.Background()
+	key := fmt.Sprintf("bench:raw:%d:%d", os.Getpid(), time.Now().UnixNano())
+	defer c.Unlink(ctx, key)
+	for lo := 0; lo < n; lo += 10_000 {
+		pipe := c.Pipeline()
+		for i := lo; i < min(lo+10_000, n); i++ {
+			pipe.ZAdd(ctx, key, goredis.Z{Score: float64(i * 7919 % 5000), Member: "p" + strconv.Itoa(i)})
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run(fmt.Sprintf("rank/players=%d", n), func(b *testing.B) {
+		r := rand.New(rand.NewPCG(1, 1))
+		for b.Loop() {
+			if err := c.ZRevRank(ctx, key, "p"+strconv.Itoa(r.IntN(n))).Err(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run(fmt.Sprintf("top10/players=%d", n), func(b *testing.B) {
+		for b.Loop() {
+			if err := c.ZRevRangeWithScores(ctx, key, 0, 9).Err(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run(fmt.Sprintf("update/players=%d", n), func(b *testing.B) {
+		r := rand.New(rand.NewPCG(2, 2))
+		for b.Loop() {
+			if err := c.ZIncrBy(ctx, key, float64(r.IntN(100)), "p"+strconv.Itoa(r.IntN(n))).Err(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO    ?= go
 BIN   := bin/trivium
 
-.PHONY: run build test test-unit test-race test-e2e test-cluster screenshots bench bench-full vet fmt seed config clean
+.PHONY: run build test test-e2e test-cluster screenshots bench vet fmt config clean
 
 build:
 	$(GO) build -trimpath -o $(BIN) ./cmd/trivium
@@ -26,6 +26,12 @@ test-e2e:
 ## screenshots: regenerate docs/screenshots from the browser tests
 screenshots:
 	web/e2e/run.sh --screenshots
+
+## test-cluster: the docker-compose topology as local processes (two gateways, workers, nginx,
+## versitygw, PostgreSQL, Redis, NATS): a game across gateways, failover, avatars, boards
+test-cluster:
+	command -v nginx >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends nginx)
+	eval "$$(infra/test-env.sh)" && $(GO) test -tags cluster -count=1 -run TestCluster ./cmd/trivium/
 
 ## bench: quick benchmark pass (CI smoke); bench-full: the documented full run
 bench:

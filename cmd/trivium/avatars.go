@@ -184,11 +184,27 @@ func (b splitBlob) Head(ctx context.Context, key string) (services.BlobInfo, err
 
 func (b splitBlob) Delete(ctx context.Context, key string) error { return b.pick(key).Delete(ctx, key) }
 
-// runUploadEvents completes uploads from the blob store's object-created events delivered on
-// SQS (TRIVIUM_UPLOAD_EVENTS); without it, uploads complete by the local store's callback, the
-// client's …/complete call or the status endpoint.
+// runUploadEvents completes uploads from the blob store's object-created events
+// (TRIVIUM_UPLOAD_EVENTS): nats:SUBJECT on the bus's NATS server (versitygw's event sink) or
+// sqs://… (S3 → EventBridge → SQS). Without it, uploads complete by the local store's callback,
+// the client's …/complete call or the status endpoint.
 func runUploadEvents(ctx context.Context, a *app, uploads *avatars.Service) error {
-	c, err := sqsevents.Open(ctx, a.s["upload-events"], sqsevents.Config{Logger: a.log})
+	v := a.s["upload-events"]
+	if subject, ok := strings.CutPrefix(v, "nats:"); ok {
+		return a.bus.ListenRaw(ctx, subject, "trivium-upload-events", func(ctx context.Context, data []byte) error {
+			evs, err := sqsevents.ParseBody(string(data))
+			if err != nil {
+				return err
+			}
+			for _, ev := range evs {
+				if err := uploads.ObjectCreated(ctx, ev.Key); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	c, err := sqsevents.Open(ctx, v, sqsevents.Config{Logger: a.log})
 	if err != nil {
 		return fmt.Errorf("TRIVIUM_UPLOAD_EVENTS: %w", err)
 	}

@@ -23,7 +23,7 @@ var options = []option{
 	{"bus", "TRIVIUM_BUS", "embedded", "embedded (NATS JetStream in-process, stored in DATA/nats) or nats://host:port"},
 	{"blob", "TRIVIUM_BLOB", "", "file:DIR or s3://bucket?endpoint=…&path_style=1; default file:DATA/blobs"},
 	{"public-blob", "TRIVIUM_PUBLIC_BLOB", "", "a second blob store for keys under public/ (e.g. the CDN's bucket); default: TRIVIUM_BLOB"},
-	{"upload-events", "TRIVIUM_UPLOAD_EVENTS", "", "sqs://?queue=URL&region=… to complete uploads from S3 object-created events (moderation role)"},
+	{"upload-events", "TRIVIUM_UPLOAD_EVENTS", "", "complete uploads from the S3 API's object-created events: nats:SUBJECT (on the bus's server) or sqs://?queue=URL&region=… (moderation role)"},
 	{"secrets", "TRIVIUM_SECRETS", "file", "file (0600 files in DATA/secrets), env (TRIVIUM_SECRET_* variables, read-only) or ssm:///prefix/"},
 	{"leaderboard", "TRIVIUM_LEADERBOARD", "memory", "memory or redis://host:port/db"},
 	{"moderation", "TRIVIUM_MODERATION", "local", "local, rekognition, or an http(s):// classifier URL"},

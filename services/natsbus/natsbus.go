@@ -343,3 +343,20 @@ func (b *Bus) Close() error {
 	}
 	return err
 }
+
+// ListenRaw delivers plain (non-JetStream) NATS messages on subject — such as an S3 API's
+// object-created notifications — to h, one queue-group member per message, until ctx ends.
+// Core NATS does not keep messages nobody was listening for; callers must have another way to
+// catch up (for uploads: the completion call and the status endpoint).
+func (b *Bus) ListenRaw(ctx context.Context, subject, queue string, h func(ctx context.Context, data []byte) error) error {
+	sub, err := b.nc.QueueSubscribe(subject, queue, func(m *nats.Msg) {
+		if err := h(ctx, m.Data); err != nil && ctx.Err() == nil {
+			b.log.Warn("bus: raw message handler", "subject", subject, "err", err)
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("subscribe %s: %w", subject, err)
+	}
+	<-ctx.Done()
+	return sub.Unsubscribe()
+}

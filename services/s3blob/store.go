@@ -39,6 +39,11 @@ type Config struct {
 	Endpoint string
 	// Region signs requests; DefaultRegion when empty.
 	Region string
+	// PublicEndpoint, when set, is the base URL that presigned URLs name instead of Endpoint:
+	// where browsers reach the same S3 API (e.g. through the CDN/proxy in front of it), while
+	// the server talks to Endpoint on the internal network. The proxy must keep the Host header,
+	// which is part of the signature.
+	PublicEndpoint string
 	// PathStyle addresses buckets as endpoint/bucket/key instead of bucket.endpoint/key, which
 	// servers on an IP address such as versitygw need.
 	PathStyle bool
@@ -90,6 +95,8 @@ func ParseURL(rawURL string) (Config, error) {
 		switch name {
 		case "endpoint":
 			cfg.Endpoint = v
+		case "public_endpoint":
+			cfg.PublicEndpoint = v
 		case "region":
 			cfg.Region = v
 		case "path_style":
@@ -101,7 +108,7 @@ func ParseURL(rawURL string) (Config, error) {
 		case "secret_key":
 			cfg.SecretKey = v
 		default:
-			return Config{}, fmt.Errorf("s3blob: unknown URL parameter %q (known: endpoint, region, path_style, access_key, secret_key)", name)
+			return Config{}, fmt.Errorf("s3blob: unknown URL parameter %q (known: endpoint, public_endpoint, region, path_style, access_key, secret_key)", name)
 		}
 	}
 	return cfg, nil
@@ -132,16 +139,22 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("s3blob: load AWS config: %w", err)
 	}
-	client := s3.NewFromConfig(awsCfg, func(o *s3.Options) {
-		if cfg.Endpoint != "" {
-			o.BaseEndpoint = aws.String(cfg.Endpoint)
-		}
-		o.UsePathStyle = cfg.PathStyle
-		// Default checksums add x-amz-checksum-* headers to PUTs and presigned URLs that a
-		// browser upload does not send and S3-compatible servers may not know.
-		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
-		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
-	})
+	clientFor := func(endpoint string) *s3.Client {
+		return s3.NewFromConfig(awsCfg, func(o *s3.Options) {
+			if endpoint != "" {
+				o.BaseEndpoint = aws.String(endpoint)
+			}
+			o.UsePathStyle = cfg.PathStyle
+			// Default checksums add x-amz-checksum-* headers to PUTs and presigned URLs that a
+			// browser upload does not send and S3-compatible servers may not know.
+			o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
+			o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
+		})
+	}
+	client, signing := clientFor(cfg.Endpoint), clientFor(cfg.Endpoint)
+	if cfg.PublicEndpoint != "" {
+		signing = clientFor(cfg.PublicEndpoint)
+	}
 	presigner := clockPresigner{
 		now: cfg.Now,
 		// The same options the SDK gives its default S3 presigner: S3 keys are not re-escaped.
@@ -151,7 +164,7 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		bucket:  cfg.Bucket,
 		region:  cfg.Region,
 		client:  client,
-		presign: s3.NewPresignClient(client, func(o *s3.PresignOptions) { o.Presigner = presigner }),
+		presign: s3.NewPresignClient(signing, func(o *s3.PresignOptions) { o.Presigner = presigner }),
 	}, nil
 }
 

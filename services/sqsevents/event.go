@@ -71,10 +71,12 @@ type s3Notification struct {
 	Event string `json:"Event"`
 }
 
-// parseBody returns the objects a message announces. An empty slice with a nil error is a
+// ParseBody returns the objects a message announces: an EventBridge "Object Created" event, or
+// an S3 event notification ({"Records":[…]}, as S3 sends to SQS and versitygw publishes to NATS,
+// whose eventName carries an "s3:" prefix). An empty slice with a nil error is a
 // message that needs no work (S3's test event, another detail type, ObjectRemoved…): it is
 // deleted like a handled one.
-func parseBody(body string) ([]ObjectCreated, error) {
+func ParseBody(body string) ([]ObjectCreated, error) {
 	var probe map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(body), &probe); err != nil {
 		return nil, fmt.Errorf("%w: %v", errNotJSON, err)
@@ -101,7 +103,7 @@ func parseBody(body string) ([]ObjectCreated, error) {
 		}
 		var out []ObjectCreated
 		for i, r := range n.Records {
-			if r.EventSource != "aws:s3" || !strings.HasPrefix(r.EventName, "ObjectCreated:") {
+			if r.EventSource != "aws:s3" || !strings.HasPrefix(strings.TrimPrefix(r.EventName, "s3:"), "ObjectCreated:") {
 				continue
 			}
 			key, err := url.QueryUnescape(r.S3.Object.Key)

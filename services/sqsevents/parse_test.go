@@ -31,7 +31,7 @@ func TestParseBodyReadsBothDocumentedShapes(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := parseBody(tc.body)
+			got, err := ParseBody(tc.body)
 			if poison := errors.Is(err, errNotJSON) || errors.Is(err, errUnknownShape); poison != tc.poison || (err != nil && !poison) {
 				t.Fatalf("err = %v, want poison %v", err, tc.poison)
 			}
@@ -75,5 +75,20 @@ func TestParseURL(t *testing.T) {
 	}
 	if r := regionOf("https://sqs.ap-southeast-2.amazonaws.com/1/q"); r != "ap-southeast-2" {
 		t.Errorf("region from queue URL = %q", r)
+	}
+}
+
+func TestParseBodyReadsVersitygwNATSEvents(t *testing.T) {
+	// As versitygw v1.8.0 publishes it (s3event.EventSchema), with the "s3:" event name prefix.
+	body := `{"Records":[{"eventVersion":"2.2","eventSource":"aws:s3","awsRegion":"us-east-1",
+		"eventName":"s3:ObjectCreated:Put","s3":{"s3SchemaVersion":"1.0","configurationId":"nats-global",
+		"bucket":{"name":"trivium","arn":"arn:aws:s3:::trivium"},
+		"object":{"key":"uploads/p1/u1","size":1234,"eTag":"\"abc\"","sequencer":"1"}}}]}`
+	got, err := ParseBody(body)
+	if err != nil || len(got) != 1 || got[0] != (ObjectCreated{Bucket: "trivium", Key: "uploads/p1/u1", Size: 1234, ETag: "abc"}) {
+		t.Fatalf("got %+v, %v", got, err)
+	}
+	if got, err := ParseBody(`{"Service":"versitygw","Event":"s3:TestEvent","Bucket":"Test-Bucket"}`); err != nil || len(got) != 0 {
+		t.Fatalf("test event: %+v %v", got, err)
 	}
 }

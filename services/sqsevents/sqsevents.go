@@ -421,7 +421,7 @@ func (c *Consumer) work(ctx context.Context, msgs []types.Message, h Handler, sl
 // handle runs h for every object the message announces; true when the message may be deleted.
 func (c *Consumer) handle(ctx context.Context, m types.Message, h Handler) (ok bool) {
 	log := c.log.With("message_id", aws.ToString(m.MessageId), "receive_count", m.Attributes[string(types.MessageSystemAttributeNameApproximateReceiveCount)])
-	objs, err := parseBody(aws.ToString(m.Body))
+	objs, err := ParseBody(aws.ToString(m.Body))
 	if err != nil {
 		// Not deleted: after maxReceiveCount receives the redrive policy moves it to the DLQ,
 		// where an operator can read it.

@@ -223,11 +223,12 @@ func handleWS(cfg Config, acc *accounts.Service, gm *games.Manager, h *hub) http
 			fail(h.log, w, r, err)
 			return
 		}
-		ws, err := up.Upgrade(w, r, nil)
+		bw := &batchingWriter{ResponseWriter: w}
+		ws, err := up.Upgrade(bw, r, nil)
 		if err != nil {
 			return // the upgrader has answered
 		}
-		c := &conn{ws: ws, hub: h, games: gm, player: id.Player, cfg: h.cfg, done: make(chan struct{}),
+		c := &conn{ws: ws, out: bw.conn, hub: h, games: gm, player: id.Player, cfg: h.cfg, done: make(chan struct{}),
 			frames: rate.NewLimiter(rate.Limit(h.cfg.FrameRate), h.cfg.FrameBurst),
 			chat:   rate.NewLimiter(rate.Limit(h.cfg.ChatRate), h.cfg.ChatBurst)}
 		if !h.add(c) {
@@ -250,6 +251,7 @@ type closeReq struct {
 // exists only while there is something to write. Pings come from the hub's pinger.
 type conn struct {
 	ws     *websocket.Conn
+	out    *batchConn // ws writes through it; the writer batches
 	hub    *hub
 	games  *games.Manager
 	player *services.Player
@@ -330,16 +332,24 @@ func (c *conn) writer() {
 			return
 		}
 		c.mu.Unlock()
+		_ = c.ws.SetWriteDeadline(time.Now().Add(c.cfg.WriteWait))
+		c.out.begin()
+		var err error
 		for i, f := range batch {
-			_ = c.ws.SetWriteDeadline(time.Now().Add(c.cfg.WriteWait))
-			if err := c.ws.WriteMessage(websocket.TextMessage, f); err != nil {
-				c.mu.Lock()
-				c.dead, c.writing, c.queue = true, false, nil
-				c.mu.Unlock()
-				c.finish(false)
-				return
+			if err == nil {
+				err = c.ws.WriteMessage(websocket.TextMessage, f)
 			}
 			batch[i] = nil
+		}
+		if eerr := c.out.end(); err == nil {
+			err = eerr
+		}
+		if err != nil {
+			c.mu.Lock()
+			c.dead, c.writing, c.queue = true, false, nil
+			c.mu.Unlock()
+			c.finish(false)
+			return
 		}
 		c.hub.m.framesOut.Add(float64(len(batch)))
 		c.mu.Lock()

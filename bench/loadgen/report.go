@@ -47,6 +47,16 @@ func (r *report) latencies(name string, ds []time.Duration) {
 	r.add(name+" samples", float64(len(s)), "")
 }
 
+// spread adds min, median and max of a few repeated measurements, in milliseconds.
+func (r *report) spread(name string, ds []time.Duration) {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	r.add(name+" min", ms(s[0]), "ms")
+	r.add(name+" median", ms(s[len(s)/2]), "ms")
+	r.add(name+" max", ms(s[len(s)-1]), "ms")
+}
+
 func (r *report) print(w io.Writer) {
 	fmt.Fprintf(w, "scenario %s: %d players in %d game(s), %d CPUs\n", r.Scenario, r.Players, r.Games, r.CPUs)
 	for _, m := range r.Metrics {

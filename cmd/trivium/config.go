@@ -38,6 +38,7 @@ var options = []option{
 	{"seed", "TRIVIUM_SEED", "1", "1 to load sample quizzes on first start"},
 	{"push-contact", "TRIVIUM_PUSH_CONTACT", "mailto:admin@localhost", "VAPID subject (mailto: or https:) push services may contact"},
 	{"push-allow-private", "TRIVIUM_PUSH_ALLOW_PRIVATE", "0", "1 allows push endpoints on loopback/private addresses (tests only)"},
+	{"pprof-addr", "TRIVIUM_PPROF_ADDR", "", "serve Go's pprof profiles on this address (e.g. 127.0.0.1:6060); off when empty"},
 	{"shutdown-timeout", "TRIVIUM_SHUTDOWN_TIMEOUT", "10s", "how long a graceful stop may take"},
 }
 

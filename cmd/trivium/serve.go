@@ -124,6 +124,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 
+	if addr := s["pprof-addr"]; addr != "" {
+		stopPprof, err := servePprof(addr, log)
+		if err != nil {
+			return err
+		}
+		defer stopPprof()
+	}
+
 	workers, stopWorkers := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	// spawn runs a background worker until shutdown.

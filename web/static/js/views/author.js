@@ -1,0 +1,197 @@
+// Quiz authoring: every mode and question kind; the server's 422 `errors` map is shown next to the
+// matching field (keys like `title`, `questions[0].text`, `questions[1].choices[2]`).
+import { h, mount, field, setError, toast } from '../dom.js';
+import { api, listAll } from '../api.js';
+
+const MODES = [['casual', 'Casual: host asks, reveals, scoreboard after every question'], ['competitive', 'Competitive: rounds (groups) of questions'],
+  ['live', 'Live: first right answer wins the question'], ['single', 'Single player: play alone at your own pace']];
+
+function blankQuestion(kind = 'choice') {
+  return { text: '', kind, choices: kind === 'choice' ? ['', ''] : [], answer: kind === 'choice' ? 0 : '', alternatives: [], group: 1, timeLimitSec: 20 };
+}
+
+export function render(root, params, ctx) {
+  const id = params[0];
+  if (!id) return list(root, ctx);
+  const holder = h('div', {}, h('p', { class: 'muted', text: 'Loading…' }));
+  root.append(holder);
+  if (id === 'new') {
+    editor(holder, null, ctx);
+    return null;
+  }
+  api('GET', `quizzes/${encodeURIComponent(id)}`).then((q) => editor(holder, q, ctx))
+    .catch((e) => mount(holder, h('p', { class: 'field-error', role: 'alert', text: e.message })));
+  return null;
+}
+
+function list(root, ctx) {
+  const box = h('div', { 'aria-live': 'polite' }, h('p', { class: 'muted', text: 'Loading your quizzes…' }));
+  root.append(h('div', { class: 'row' }, h('h1', { text: 'Your quizzes' }), h('a', { href: '/author/new', 'data-link': '', class: 'button primary', text: 'New quiz' })), box);
+  listAll('quizzes?owner=me').then((items) => {
+    if (!items.length) { mount(box, h('p', { text: 'No quizzes yet: create your first one.' })); return; }
+    mount(box, h('ul', { class: 'cards' }, items.map((q) => h('li', { class: 'card' },
+      h('h2', { text: q.title }), h('p', { class: 'muted', text: `${q.mode} · ${q.scoring} · ${q.public ? 'public' : 'private'} · ${(q.questions || []).length} questions` }),
+      h('div', { class: 'row' },
+        h('a', { href: `/author/${q.id}`, 'data-link': '', class: 'button', text: 'Edit' }),
+        q.mode === 'single' ? h('a', { href: `/solo/${q.id}`, 'data-link': '', class: 'button', text: 'Play' })
+          : h('a', { href: '/host', 'data-link': '', class: 'button', text: 'Host' }),
+        h('button', { type: 'button', class: 'danger', text: 'Delete', onclick: async () => {
+          if (!confirm(`Delete “${q.title}”?`)) return;
+          try { await api('DELETE', `quizzes/${q.id}`); ctx.go('/author', { replace: true }); } catch (e) { toast('Not deleted', e.message, 'error'); }
+        } }))))));
+  }).catch((e) => mount(box, h('p', { class: 'field-error', role: 'alert', text: e.message })));
+  return null;
+}
+
+function editor(holder, quiz, ctx) {
+  const q = quiz ? structuredClone(quiz) : { title: '', description: '', mode: 'casual', scoring: 'speed', public: false, questions: [blankQuestion()] };
+  q.questions = (q.questions || []).map((x) => ({ ...blankQuestion(x.kind), ...x, choices: x.choices || [], alternatives: x.alternatives || [], group: x.group || 1 }));
+  const errorsBox = h('div', { class: 'error-summary', role: 'alert', tabindex: '-1', hidden: true });
+  const form = h('form', { class: 'author', novalidate: true });
+  const qBox = h('div', { class: 'questions' });
+
+  const title = field('Title', h('input', { name: 'title', value: q.title, maxlength: 120, required: true }), { key: 'title' });
+  title.input.addEventListener('input', () => { q.title = title.input.value; });
+  const desc = field('Description', h('textarea', { name: 'description', rows: 2, maxlength: 1000 }), { key: 'description' });
+  desc.input.value = q.description || '';
+  desc.input.addEventListener('input', () => { q.description = desc.input.value; });
+  const mode = field('Mode', h('select', { name: 'mode' }, MODES.map(([v, l]) => h('option', { value: v, text: l }))), { key: 'mode' });
+  mode.input.value = q.mode;
+  mode.input.addEventListener('change', () => { q.mode = mode.input.value; drawQuestions(); });
+  const scoring = field('Scoring', h('select', { name: 'scoring' },
+    h('option', { value: 'speed', text: 'Speed: up to 1000 points, fewer the longer you take' }), h('option', { value: 'flat', text: 'Flat: 1000 points per right answer' })), { key: 'scoring' });
+  scoring.input.value = q.scoring;
+  scoring.input.addEventListener('change', () => { q.scoring = scoring.input.value; });
+  const pub = h('input', { type: 'checkbox', name: 'public', id: 'quiz-public', checked: q.public });
+  pub.addEventListener('change', () => { q.public = pub.checked; });
+  const questionsErr = h('p', { class: 'field-error', role: 'alert', hidden: true, dataset: { errorFor: 'questions' } });
+
+  function questionEditor(qq, i) {
+    const p = `questions[${i}]`;
+    const text = field(`Question ${i + 1}`, h('textarea', { name: `${p}.text`, rows: 2, maxlength: 500 }), { key: `${p}.text` });
+    text.input.value = qq.text;
+    text.input.addEventListener('input', () => { qq.text = text.input.value; });
+    const kind = field('Kind', h('select', { name: `${p}.kind` }, h('option', { value: 'choice', text: 'Multiple choice' }), h('option', { value: 'open', text: 'Open answer' })), { key: `${p}.kind` });
+    kind.input.value = qq.kind;
+    kind.input.addEventListener('change', () => {
+      qq.kind = kind.input.value;
+      if (qq.kind === 'choice') { if (qq.choices.length < 2) qq.choices = ['', '']; qq.answer = 0; qq.alternatives = []; } else { qq.choices = []; qq.answer = ''; }
+      drawQuestions();
+    });
+    const time = field('Time limit (seconds)', h('input', { type: 'number', name: `${p}.timeLimitSec`, min: 5, max: 120, value: qq.timeLimitSec, inputmode: 'numeric' }), { key: `${p}.timeLimitSec` });
+    time.input.addEventListener('input', () => { qq.timeLimitSec = Number(time.input.value) || 0; });
+    let group = null;
+    if (q.mode === 'competitive') {
+      group = field('Round (group)', h('input', { type: 'number', name: `${p}.group`, min: 1, value: qq.group, inputmode: 'numeric' }), { key: `${p}.group` });
+      group.input.addEventListener('input', () => { qq.group = Number(group.input.value) || 0; });
+    }
+    let kindBody;
+    if (qq.kind === 'choice') {
+      const choicesErr = h('p', { class: 'field-error', role: 'alert', hidden: true, dataset: { errorFor: `${p}.choices` } });
+      const answerErr = h('p', { class: 'field-error', role: 'alert', hidden: true, dataset: { errorFor: `${p}.answer` } });
+      const rows = qq.choices.map((c, j) => {
+        const input = h('input', { name: `${p}.choices[${j}]`, value: c, maxlength: 200, 'aria-label': `Choice ${j + 1} of question ${i + 1}` });
+        const err = h('p', { class: 'field-error', role: 'alert', hidden: true, id: `${input.name}-err`, dataset: { errorFor: `${p}.choices[${j}]` } });
+        input.id = input.name;
+        input.setAttribute('aria-describedby', err.id);
+        input.addEventListener('input', () => { qq.choices[j] = input.value; });
+        const radio = h('input', { type: 'radio', name: `${p}.answer`, value: String(j), checked: qq.answer === j, 'aria-label': `Choice ${j + 1} is the right answer` });
+        radio.addEventListener('change', () => { qq.answer = j; });
+        const remove = qq.choices.length > 2 ? h('button', { type: 'button', class: 'link', 'aria-label': `Remove choice ${j + 1}`, text: 'Remove', onclick: () => {
+          qq.choices.splice(j, 1);
+          if (qq.answer >= qq.choices.length) qq.answer = 0;
+          else if (qq.answer > j) qq.answer--;
+          drawQuestions();
+        } }) : null;
+        return h('li', { class: 'choice-row' }, h('label', { class: 'right-pick' }, radio, h('span', { class: 'sr-only', text: 'Right answer' })), input, remove, err);
+      });
+      kindBody = h('fieldset', { class: 'choices-edit' }, h('legend', { text: 'Choices (pick the right one)' }), h('ol', {}, rows),
+        qq.choices.length < 4 ? h('button', { type: 'button', text: 'Add choice', onclick: () => { qq.choices.push(''); drawQuestions(); } }) : null,
+        choicesErr, answerErr);
+    } else {
+      const ans = field('Right answer', h('input', { name: `${p}.answer`, value: typeof qq.answer === 'string' ? qq.answer : '', maxlength: 200 }), { key: `${p}.answer` });
+      ans.input.addEventListener('input', () => { qq.answer = ans.input.value; });
+      const alts = field('Also accept (one per line)', h('textarea', { name: `${p}.alternatives`, rows: 2 }), { key: `${p}.alternatives`, hint: 'Matching ignores case, accents and extra spaces.' });
+      alts.input.value = qq.alternatives.join('\n');
+      alts.input.addEventListener('input', () => { qq.alternatives = alts.input.value.split('\n').map((s) => s.trim()).filter(Boolean); });
+      kindBody = h('div', {}, ans.wrap, alts.wrap);
+    }
+    const tools = h('div', { class: 'row' },
+      i > 0 ? h('button', { type: 'button', text: 'Move up', 'aria-label': `Move question ${i + 1} up`, onclick: () => { q.questions.splice(i - 1, 0, q.questions.splice(i, 1)[0]); drawQuestions(); } }) : null,
+      q.questions.length > 1 ? h('button', { type: 'button', class: 'danger', text: 'Remove question', 'aria-label': `Remove question ${i + 1}`, onclick: () => { q.questions.splice(i, 1); drawQuestions(); } }) : null);
+    return h('fieldset', { class: 'card question-edit', dataset: { index: String(i) } }, h('legend', { text: `Question ${i + 1}` }),
+      text.wrap, h('div', { class: 'grid3' }, kind.wrap, time.wrap, group && group.wrap), kindBody, tools);
+  }
+
+  function drawQuestions() {
+    mount(qBox, q.questions.map(questionEditor),
+      h('button', { type: 'button', text: 'Add question', onclick: () => {
+        const last = q.questions[q.questions.length - 1];
+        const nq = blankQuestion();
+        if (last) { nq.group = last.group || 1; nq.timeLimitSec = last.timeLimitSec || 20; }
+        q.questions.push(nq);
+        drawQuestions();
+        const t = qBox.querySelectorAll('.question-edit textarea');
+        if (t.length) t[q.questions.length - 1 < t.length ? t.length - 1 : 0].focus();
+      } }));
+  }
+
+  function body() {
+    return {
+      title: q.title, description: q.description, mode: q.mode, scoring: q.scoring, public: q.public,
+      questions: q.questions.map((x) => {
+        const out = { text: x.text, kind: x.kind, timeLimitSec: x.timeLimitSec };
+        if (x.kind === 'choice') { out.choices = x.choices; out.answer = x.answer; } else { out.answer = x.answer; if (x.alternatives.length) out.alternatives = x.alternatives; }
+        if (q.mode === 'competitive') out.group = x.group;
+        return out;
+      }),
+    };
+  }
+
+  function showErrors(errs) {
+    for (const el of form.querySelectorAll('[data-error-for]')) setError(el, '');
+    const unplaced = [];
+    for (const [key, msg] of Object.entries(errs)) {
+      let el = form.querySelector(`[data-error-for="${CSS.escape(key)}"]`);
+      let text = msg;
+      if (!el) {
+        // An item of a list edited as one field (alternatives[2]) goes next to that field.
+        const m = key.match(/^(.*)\[(\d+)\]$/);
+        if (m) { el = form.querySelector(`[data-error-for="${CSS.escape(m[1])}"]`); text = `Item ${Number(m[2]) + 1}: ${msg}`; }
+      }
+      if (el) {
+        setError(el, el.hidden ? text : `${el.textContent} · ${text}`);
+      } else unplaced.push(`${key}: ${msg}`);
+    }
+    const n = Object.keys(errs).length;
+    mount(errorsBox, h('p', { text: n ? `Please fix ${n} problem${n > 1 ? 's' : ''} below.` : '' }), unplaced.length ? h('ul', {}, unplaced.map((u) => h('li', { text: u }))) : null);
+    errorsBox.hidden = !n;
+    if (n) {
+      const first = form.querySelector('[aria-invalid="true"]');
+      (first || errorsBox).focus();
+    }
+  }
+
+  const save = h('button', { type: 'submit', class: 'primary big', text: quiz ? 'Save changes' : 'Create quiz' });
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    save.disabled = true;
+    try {
+      const res = quiz ? await api('PUT', `quizzes/${quiz.id}`, body()) : await api('POST', 'quizzes', body());
+      showErrors({});
+      toast(quiz ? 'Quiz saved' : 'Quiz created', res.title);
+      ctx.go(`/author/${res.id || quiz.id}`, { replace: true });
+    } catch (e) {
+      if (e.status === 422 && Object.keys(e.errors).length) showErrors(e.errors);
+      else { showErrors({}); errorsBox.hidden = false; mount(errorsBox, h('p', { text: e.message })); errorsBox.focus(); }
+    } finally {
+      save.disabled = false;
+    }
+  });
+
+  mount(form, errorsBox, h('div', { class: 'card' }, title.wrap, desc.wrap, h('div', { class: 'grid2' }, mode.wrap, scoring.wrap),
+    h('div', { class: 'field check' }, pub, h('label', { for: 'quiz-public', text: 'Public: anyone can play or host it' }))),
+  h('h2', { text: 'Questions' }), questionsErr, qBox, h('div', { class: 'row sticky-actions' }, save, h('a', { href: '/author', 'data-link': '', text: 'Back to your quizzes' })));
+  drawQuestions();
+  mount(holder, h('h1', { text: quiz ? `Edit “${quiz.title}”` : 'New quiz' }), form);
+}

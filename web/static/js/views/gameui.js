@@ -1,0 +1,145 @@
+// UI pieces shared by the player and host screens.
+import { h, mount, avatar, answerText, toast } from '../dom.js';
+import { socket } from '../socket.js';
+
+/**
+ * Keeps every countdown under root current: [data-deadline] (local ms) and [data-limit] (ms).
+ * Announces the time left at a few points through the polite live region `announce`.
+ */
+export function startTicker(root, announce) {
+  const said = new Set();
+  const id = setInterval(() => {
+    for (const t of root.querySelectorAll('[data-deadline]')) {
+      const deadline = Number(t.dataset.deadline);
+      const limit = Number(t.dataset.limit) || 1;
+      if (t.dataset.paused === '1') continue;
+      const left = Math.max(0, deadline - Date.now());
+      const fill = t.querySelector('.timer-fill');
+      if (fill) fill.style.width = `${Math.min(100, (left / limit) * 100)}%`;
+      t.classList.toggle('timer-low', left < 5000);
+      const secs = Math.ceil(left / 1000);
+      const label = t.querySelector('.timer-secs');
+      if (label && label.textContent !== String(secs)) label.textContent = String(secs);
+      t.setAttribute('aria-valuenow', String(secs));
+      const key = `${t.dataset.deadline}:${secs}`;
+      if (announce && (secs === 10 || secs === 5 || secs === 0) && !said.has(key)) {
+        said.add(key);
+        announce.textContent = secs === 0 ? 'Time is up' : `${secs} seconds left`;
+      }
+      if (left === 0 && !t.dataset.over) {
+        t.dataset.over = '1';
+        t.dispatchEvent(new CustomEvent('timeup', { bubbles: true }));
+      }
+    }
+  }, 100);
+  return () => clearInterval(id);
+}
+
+/** A countdown bar for a question. */
+export function timer(deadline, limitMs, paused = false) {
+  return h('div', { class: 'timer', role: 'progressbar', 'aria-label': 'Time left in seconds', 'aria-valuemin': 0,
+    'aria-valuemax': Math.round(limitMs / 1000), dataset: { deadline: String(deadline), limit: String(limitMs), paused: paused ? '1' : '0' } },
+  h('div', { class: 'timer-track' }, h('div', { class: 'timer-fill' })),
+  h('span', { class: 'timer-secs', 'aria-hidden': 'true', text: String(Math.max(0, Math.ceil((deadline - Date.now()) / 1000))) }));
+}
+
+/** What the reveal says about one question: the right answer, counts, and (for a player) the result. */
+export function revealBlock(q, r, { you = true } = {}) {
+  const right = answerText(q, r.correctAnswer);
+  let counts = null;
+  if (Array.isArray(r.counts) && q && q.choices) {
+    const total = r.counts.reduce((a, b) => a + b, 0) || 1;
+    counts = h('ul', { class: 'counts', 'aria-label': 'How everybody answered' }, q.choices.map((c, i) => {
+      const bar = h('span', { class: 'count-bar' });
+      bar.style.width = `${(r.counts[i] / total) * 100}%`;
+      return h('li', { class: `count c${i}${i === r.correctAnswer ? ' count-right' : ''}` },
+        h('span', { class: 'count-label', text: c }), bar, h('span', { class: 'count-n', text: String(r.counts[i]) }));
+    }));
+  } else if (r.counts && typeof r.counts === 'object') {
+    counts = h('p', { class: 'muted', text: `${r.counts.correct} right · ${r.counts.wrong} wrong · ${r.counts.none} no answer` });
+  }
+  let mine = null;
+  if (you && r.you) {
+    if (r.you.correct) mine = h('p', { class: 'result result-right', text: `Correct! +${r.you.points} points` });
+    else if (r.you.answered) mine = h('p', { class: 'result result-wrong', text: 'Not this time: 0 points' });
+    else mine = h('p', { class: 'result result-none', text: 'No answer: 0 points' });
+  }
+  return h('div', { class: 'reveal', dataset: { index: String(r.index) } },
+    q ? h('p', { class: 'reveal-q', text: q.text }) : null,
+    h('p', { class: 'reveal-answer' }, 'Answer: ', h('strong', { class: 'correct-answer', text: right })),
+    mine, counts);
+}
+
+/** The scoreboard with points gained and rank changes. */
+export function scoreboard(model, { title = 'Scoreboard' } = {}) {
+  return h('section', { class: 'scoreboard', 'aria-labelledby': 'sb-h' },
+    h('h2', { id: 'sb-h', text: title }),
+    h('ol', { class: 'board' }, model.entries.map((e) => {
+      const ch = model.rankChange(e);
+      const move = ch > 0 ? h('span', { class: 'move up', 'aria-label': `up ${ch}`, text: `▲${ch}` })
+        : ch < 0 ? h('span', { class: 'move down', 'aria-label': `down ${-ch}`, text: `▼${-ch}` })
+          : h('span', { class: 'move same', 'aria-label': 'no change', text: '–' });
+      return h('li', { class: `board-row${e.playerId === model.you.playerId ? ' me' : ''}`, dataset: { player: e.playerId } },
+        h('span', { class: 'rank', text: String(e.rank) }), avatar(e.thumbnailUrl, e.displayName),
+        h('span', { class: 'name', text: e.displayName }),
+        e.delta ? h('span', { class: 'delta', text: `+${e.delta}` }) : h('span', { class: 'delta' }),
+        h('span', { class: 'score', text: String(e.score) }), move);
+    })));
+}
+
+/** The final podium (top three) and the full standings. */
+export function podium(model) {
+  const top = model.final.slice(0, 3);
+  const order = [top[1], top[0], top[2]].filter(Boolean);
+  const me = model.final.find((e) => e.playerId === model.you.playerId);
+  return h('section', { class: 'final', 'aria-labelledby': 'final-h' },
+    h('h2', { id: 'final-h', text: 'Final results' }),
+    h('ol', { class: 'podium', 'aria-label': 'Podium' }, order.map((e) => h('li', { class: `step step-${e.rank}`, dataset: { rank: String(e.rank) } },
+      avatar(e.thumbnailUrl, e.displayName, 'md'),
+      h('span', { class: 'name', text: e.displayName }),
+      h('span', { class: 'score', text: `${e.score} pts` }),
+      h('span', { class: 'place', text: ['', '1st', '2nd', '3rd'][e.rank] || `#${e.rank}` })))),
+    me ? h('p', { class: 'my-rank', text: `You finished #${me.rank} with ${me.score} points.` }) : null,
+    model.final.length > 3 ? h('ol', { class: 'board', start: 4 }, model.final.slice(3).map((e) => h('li', { class: 'board-row' },
+      h('span', { class: 'rank', text: String(e.rank) }), h('span', { class: 'name', text: e.displayName }), h('span', { class: 'score', text: String(e.score) })))) : null);
+}
+
+/** The players in the game. */
+export function playerList(model) {
+  const ps = [...model.players.values()];
+  return h('section', { class: 'players', 'aria-labelledby': 'pl-h' },
+    h('h2', { id: 'pl-h', text: `Players (${ps.length})` }),
+    h('ul', { class: 'player-list', 'aria-live': 'polite' }, ps.map((p) => h('li', { class: p.connected === false ? 'away' : '', dataset: { player: p.id } },
+      avatar(p.thumbnailUrl, p.displayName), h('span', { class: 'name', text: p.displayName }),
+      p.connected === false ? h('span', { class: 'muted', text: ' (away)' }) : null))));
+}
+
+/** The chat panel; messages are rendered with textContent only. */
+export function chatPanel(model) {
+  const log = h('ol', { class: 'chat-log', 'aria-live': 'polite', 'aria-label': 'Chat messages' });
+  const draw = () => {
+    mount(log, model.chat.map((m) => h('li', {}, h('strong', { text: `${(m.from && m.from.displayName) || '?'}: ` }), h('span', { class: 'chat-text', text: m.text }))));
+    log.scrollTop = log.scrollHeight;
+  };
+  draw();
+  model.addEventListener('change', (ev) => { if (ev.detail === 'chat' || ev.detail === 'all') draw(); });
+  const input = h('input', { name: 'chat', maxlength: 280, autocomplete: 'off', 'aria-label': 'Chat message' });
+  const form = h('form', { class: 'chat-form', onsubmit: async (ev) => {
+    ev.preventDefault();
+    const text = input.value.trim();
+    if (!text) return;
+    try {
+      await socket.request('chat', { text });
+      input.value = '';
+    } catch (e) {
+      toast('Message not sent', e.message || '', 'error');
+    }
+  } }, input, h('button', { type: 'submit', text: 'Send' }));
+  return h('section', { class: 'chat', 'aria-labelledby': 'chat-h' }, h('h2', { id: 'chat-h', text: 'Chat' }), log, form);
+}
+
+/** Human name of a phase. */
+export function phaseLabel(model) {
+  if (model.paused) return 'Paused: waiting for the host';
+  return { connecting: 'Connecting…', lobby: 'Waiting for the host to start', question: 'Question', reveal: 'Answer', buzz: 'Answer', scoreboard: 'Scoreboard', finished: 'Game over' }[model.phase] || model.phase;
+}

@@ -1,0 +1,73 @@
+// Leaderboards: global, weekly, per quiz, with paging and "around me".
+import { h, mount, avatar } from '../dom.js';
+import { api, session, listAll } from '../api.js';
+
+export function render(root) {
+  const tabs = h('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Boards' });
+  const quizPick = h('select', { id: 'board-quiz', 'aria-label': 'Quiz', hidden: true });
+  const table = h('ol', { class: 'board', 'aria-live': 'polite' });
+  const more = h('button', { type: 'button', text: 'More', hidden: true });
+  const meBox = h('section', { class: 'card', 'aria-labelledby': 'me-h' });
+  const err = h('p', { class: 'field-error', role: 'alert', hidden: true });
+  let board = 'global';
+  let next = '';
+  // Board names are `global`, `weekly` or `quiz:{id}`: the colon must stay a colon in the path.
+  const boardPath = (b) => b.split(':').map(encodeURIComponent).join(':');
+
+  const row = (e, meId) => h('li', { class: `board-row${e.playerId === meId ? ' me' : ''}` },
+    h('span', { class: 'rank', text: String(e.rank) }), avatar(e.thumbnailUrl, e.displayName),
+    h('span', { class: 'name', text: e.displayName }), h('span', { class: 'score', text: String(e.score) }));
+
+  async function load(reset) {
+    err.hidden = true;
+    if (reset) { mount(table); next = ''; }
+    const me = session.player && session.player.id;
+    try {
+      const q = `leaderboards/${boardPath(board)}?limit=20${next ? `&cursor=${encodeURIComponent(next)}` : ''}`;
+      const b = board;
+      const page = await api('GET', q);
+      if (b !== board) return;
+      table.append(...(page.entries || []).map((e) => row(e, me)));
+      if (!table.children.length) table.append(h('li', { class: 'muted', text: 'No scores yet.' }));
+      next = page.next || '';
+      more.hidden = !next;
+    } catch (e) { err.hidden = false; err.textContent = e.message; }
+    if (reset) loadMe();
+  }
+
+  async function loadMe() {
+    if (!session.player) { mount(meBox); return; }
+    const b = board;
+    try {
+      const r = await api('GET', `leaderboards/${boardPath(b)}/me?around=3`);
+      if (b !== board) return;
+      meBox.dataset.board = b;
+      mount(meBox, h('h2', { id: 'me-h', text: `You: #${r.rank} · ${r.score} points` }),
+        h('ol', { class: 'board' }, (r.entries || []).map((e) => row(e, session.player.id))));
+    } catch (e) {
+      if (b !== board) return;
+      meBox.dataset.board = b;
+      mount(meBox, h('h2', { id: 'me-h', text: 'You' }), h('p', { class: 'muted', text: e.status === 404 ? 'No score on this board yet.' : e.message }));
+    }
+  }
+
+  const tab = (id, label) => h('button', { type: 'button', role: 'tab', id: `tab-${id}`, 'aria-selected': id === 'global' ? 'true' : 'false', text: label, onclick: (ev) => {
+    for (const t of tabs.children) t.setAttribute('aria-selected', t === ev.currentTarget ? 'true' : 'false');
+    quizPick.hidden = id !== 'quiz';
+    board = id === 'quiz' ? (quizPick.value ? `quiz:${quizPick.value}` : '') : id;
+    if (board) load(true); else mount(table, h('li', { class: 'muted', text: 'Pick a quiz.' }));
+  } });
+  tabs.append(tab('global', 'All time'), tab('weekly', 'This week'), tab('quiz', 'By quiz'));
+  quizPick.addEventListener('change', () => { board = `quiz:${quizPick.value}`; load(true); });
+  more.addEventListener('click', () => load(false));
+  Promise.all([session.isAccount ? listAll('quizzes?owner=me') : [], listAll('quizzes')]).then(([mine, pub]) => {
+    const seen = new Set();
+    const qs = [...mine, ...pub].filter((q) => !seen.has(q.id) && seen.add(q.id));
+    mount(quizPick, h('option', { value: '', text: 'Choose a quiz…' }), qs.map((q) => h('option', { value: q.id, text: q.title })));
+  }).catch(() => {});
+
+  root.append(h('h1', { text: 'Leaderboards' }), tabs, quizPick, h('div', { class: 'grid2' },
+    h('section', { class: 'card', 'aria-label': 'Top players' }, table, more, err), meBox));
+  load(true);
+  return null;
+}

@@ -1,0 +1,172 @@
+// The player's game screen: lobby, questions with a countdown, reveal, scoreboard, podium, chat.
+import { h, mount, toast, answerText } from '../dom.js';
+import { session } from '../api.js';
+import { socket } from '../socket.js';
+import { GameModel } from '../game.js';
+import { joinForm } from './home.js';
+import { startTicker, timer, revealBlock, scoreboard, podium, playerList, chatPanel, phaseLabel } from './gameui.js';
+
+export function render(root, params, ctx) {
+  let code = (params[0] || '').toUpperCase();
+  if (ctx.join) {
+    if (!session.player) {
+      root.append(h('h1', { text: `Join game ${code}` }),
+        h('section', { class: 'card narrow' }, joinForm(ctx, code),
+          h('p', { class: 'muted' }, 'Have an account? ', h('a', { href: `/login?next=/join/${code}`, 'data-link': '', text: 'Sign in first' }), ' to keep your points.')));
+      return null;
+    }
+    history.replaceState(null, '', `/play/${code}`);
+  }
+  if (!code && socket.game) code = socket.game.code;
+  if (!code || !session.player) {
+    root.append(h('h1', { text: 'Join a game' }), h('section', { class: 'card narrow' }, joinForm(ctx)));
+    return null;
+  }
+  if (!ctx.join) history.replaceState(null, '', `/play/${code}`);
+
+  const model = new GameModel(code);
+  const announce = h('p', { class: 'sr-only', 'aria-live': 'polite', id: 'announce' });
+  const status = h('p', { class: 'phase', 'aria-live': 'polite' });
+  const scoreEl = h('p', { class: 'my-score', 'aria-live': 'off' });
+  const stage = h('section', { class: 'stage', 'aria-live': 'polite', 'aria-label': 'Game' });
+  const side = h('aside', { class: 'side' });
+  const chat = chatPanel(model);
+  root.append(h('div', { class: 'game-head' }, h('h1', {}, 'Game ', h('span', { class: 'code', text: code })), status, scoreEl),
+    h('div', { class: 'game-layout' }, stage, side), announce);
+
+  const drawSide = () => mount(side, playerList(model), chat);
+
+  async function answer(q, value, label) {
+    if (model.answered.has(q.index) || model.paused) return;
+    model.answered.set(q.index, { answer: label, status: 'sent' });
+    draw();
+    try {
+      const ack = await socket.request('answer', { index: q.index, answer: value });
+      const a = model.answered.get(q.index);
+      a.status = ack && ack.correct === false ? 'wrong-live' : 'locked';
+    } catch (e) {
+      const a = model.answered.get(q.index);
+      if (e.code === 'already_answered') a.status = 'locked';
+      else if (e.code === 'too_late' || e.code === 'not_open') a.status = 'late';
+      else {
+        model.answered.delete(q.index);
+        toast('Answer not sent', e.message || '', 'error');
+      }
+    }
+    draw();
+  }
+
+  function questionCard(q) {
+    const a = model.answered.get(q.index);
+    const deadline = model.deadlineOf(q.index);
+    const over = deadline && Date.now() >= deadline;
+    const locked = !!a || over || model.paused;
+    let body;
+    if (q.kind === 'choice') {
+      body = h('div', { class: 'choices', role: 'group', 'aria-label': 'Answers' }, q.choices.map((c, i) => h('button', {
+        type: 'button', class: `choice c${i}${a && a.answer === c ? ' chosen' : ''}`, disabled: locked,
+        'aria-keyshortcuts': String(i + 1), dataset: { choice: String(i) },
+        onclick: () => answer(q, i, c),
+      }, h('span', { class: 'key', 'aria-hidden': 'true', text: String(i + 1) }), h('span', { class: 'choice-text', text: c }))));
+    } else {
+      const input = h('input', { name: 'answer', class: 'open-input', autocomplete: 'off', maxlength: 200, disabled: locked, 'aria-label': 'Your answer' });
+      body = h('form', { class: 'open-form', onsubmit: (ev) => { ev.preventDefault(); if (input.value.trim()) answer(q, input.value, input.value); } },
+        input, h('button', { type: 'submit', class: 'primary big', disabled: locked, text: 'Submit' }));
+    }
+    let note = null;
+    if (a) {
+      const what = a.answer ? `: ${a.answer}` : '';
+      note = {
+        sent: h('p', { class: 'locked', text: `Sending${what}…` }),
+        locked: h('p', { class: 'locked', role: 'status', text: `Answer locked${what}. Waiting for the others…` }),
+        'wrong-live': h('p', { class: 'locked result-wrong', role: 'status', text: `Wrong${what}. Someone else may still get it.` }),
+        late: h('p', { class: 'locked result-wrong', role: 'status', text: 'Too late: time was up.' }),
+      }[a.status] || null;
+    } else if (over) {
+      note = h('p', { class: 'locked', role: 'status', text: 'Time is up.' });
+    }
+    return h('article', { class: 'question-card', dataset: { index: String(q.index) }, 'aria-labelledby': `q${q.index}` },
+      h('p', { class: 'q-meta', text: `Question ${q.index + 1}${model.mode === 'competitive' && q.group ? ` · round ${q.group}` : ''}` }),
+      h('h2', { id: `q${q.index}`, class: 'q-text', text: q.text }),
+      timer(deadline, q.timeLimitMs, model.paused), body, note);
+  }
+
+  function draw() {
+    status.textContent = phaseLabel(model);
+    scoreEl.textContent = `Your score: ${model.you.score}`;
+    const p = model.phase;
+    if (p === 'connecting') {
+      mount(stage, h('p', { class: 'muted', text: 'Connecting to the game…' }));
+    } else if (p === 'lobby') {
+      mount(stage, h('div', { class: 'lobby' }, h('h2', { text: "You're in!" }), h('p', { text: 'The game starts when the host is ready. Watch the big screen.' })));
+    } else if (p === 'question') {
+      mount(stage, model.questions.map(questionCard));
+      const first = stage.querySelector('button.choice:not([disabled]), input.open-input:not([disabled])');
+      if (first && !stage.contains(document.activeElement)) first.focus({ preventScroll: true });
+    } else if (p === 'reveal') {
+      mount(stage, model.questions.filter((q) => model.reveals.has(q.index)).map((q) => revealBlock(q, model.reveals.get(q.index))),
+        model.questions.length === 0 ? [...model.reveals.values()].map((r) => revealBlock(null, r)) : null);
+    } else if (p === 'buzz') {
+      const b = model.buzz || {};
+      const q = model.questions.find((x) => x.index === b.index);
+      const me = b.winner && b.winner.id === model.you.playerId;
+      mount(stage, h('div', { class: 'buzz' },
+        h('p', { class: 'buzz-winner', text: me ? 'You got it first!' : `${(b.winner && b.winner.displayName) || 'Someone'} got it first!` }),
+        h('p', { class: 'reveal-answer' }, 'Answer: ', h('strong', { class: 'correct-answer', text: answerText(q, b.correctAnswer) }))),
+      model.entries.length ? scoreboard(model) : null);
+    } else if (p === 'scoreboard') {
+      mount(stage, scoreboard(model));
+    } else if (p === 'finished') {
+      mount(stage, podium(model), h('p', {}, h('a', { href: '/', 'data-link': '', class: 'button', text: 'Play again' })));
+    }
+  }
+
+  const onFrame = (ev) => {
+    const f = ev.detail;
+    if (f.type === 'state' && f.data && f.data.you && f.data.you.host) {
+      ctx.go(`/host/${code}`, { replace: true });
+      return;
+    }
+    if (model.apply(f)) {
+      if (f.type === 'state') drawSide();
+    }
+  };
+  const onJoinFailed = (ev) => {
+    const e = ev.detail || {};
+    socket.game = null;
+    mount(stage, h('div', { class: 'card' }, h('p', { class: 'field-error', role: 'alert', text: e.code === 'not_found' ? `There is no game ${code} (any more).` : (e.message || 'Could not join.') }), joinForm(ctx)));
+  };
+  const onChange = (ev) => {
+    if (ev.detail === 'players') drawSide();
+    else if (ev.detail === 'all') draw();
+  };
+  const onKey = (ev) => {
+    if (model.phase !== 'question' || ev.altKey || ev.ctrlKey || ev.metaKey) return;
+    if (ev.target && (ev.target.tagName === 'INPUT' || ev.target.tagName === 'TEXTAREA')) return;
+    const n = Number(ev.key);
+    if (!(n >= 1 && n <= 4)) return;
+    const q = model.questions.find((x) => x.kind === 'choice' && !model.answered.has(x.index));
+    if (q && q.choices[n - 1] !== undefined && Date.now() < model.deadlineOf(q.index)) {
+      ev.preventDefault();
+      answer(q, n - 1, q.choices[n - 1]);
+    }
+  };
+  const onTimeUp = () => { if (model.phase === 'question') draw(); };
+
+  model.addEventListener('change', onChange);
+  socket.addEventListener('frame', onFrame);
+  socket.addEventListener('joinfailed', onJoinFailed);
+  document.addEventListener('keydown', onKey);
+  stage.addEventListener('timeup', onTimeUp);
+  const stopTicker = startTicker(stage, announce);
+  draw();
+  drawSide();
+  socket.join(code);
+
+  return () => {
+    stopTicker();
+    socket.removeEventListener('frame', onFrame);
+    socket.removeEventListener('joinfailed', onJoinFailed);
+    document.removeEventListener('keydown', onKey);
+  };
+}

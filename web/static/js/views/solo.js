@@ -1,0 +1,99 @@
+// Single player over HTTP: POST /quizzes/{id}/plays, then POST /plays/{id}/answers per question.
+import { h, mount, toast, answerText } from '../dom.js';
+import { api, listAll } from '../api.js';
+import { startTicker, timer } from './gameui.js';
+
+export function render(root, params, ctx) {
+  const id = params[0];
+  if (!id) {
+    const box = h('div', { 'aria-live': 'polite' }, h('p', { class: 'muted', text: 'Loading quizzes…' }));
+    root.append(h('h1', { text: 'Play alone' }), box);
+    Promise.all([listAll('quizzes?owner=me'), listAll('quizzes')]).then(([mine, pub]) => {
+      const seen = new Set();
+      const all = [...mine, ...pub].filter((q) => !seen.has(q.id) && seen.add(q.id));
+      if (!all.length) { mount(box, h('p', { text: 'No quizzes to play yet.' })); return; }
+      mount(box, h('ul', { class: 'cards' }, all.map((q) => h('li', { class: 'card' }, h('h2', { text: q.title }),
+        h('p', { class: 'muted', text: `${(q.questions || []).length} questions · ${q.scoring}` }),
+        h('a', { href: `/solo/${q.id}`, 'data-link': '', class: 'button primary', text: 'Play', 'aria-label': `Play ${q.title}` })))));
+    }).catch((e) => mount(box, h('p', { class: 'field-error', role: 'alert', text: e.message })));
+    return null;
+  }
+
+  const stage = h('section', { class: 'stage', 'aria-live': 'polite' }, h('p', { class: 'muted', text: 'Starting…' }));
+  const announce = h('p', { class: 'sr-only', 'aria-live': 'polite' });
+  const scoreEl = h('p', { class: 'my-score' });
+  root.append(h('div', { class: 'game-head' }, h('h1', { text: 'Solo play' }), scoreEl), stage, announce);
+  const stopTicker = startTicker(stage, announce);
+  let playId = '';
+  let current = null;
+  let busy = false;
+  let score = 0;
+
+  function ask(q) {
+    current = { q, deadline: Date.now() + q.timeLimitMs };
+    scoreEl.textContent = `Score: ${score}`;
+    let body;
+    if (q.kind === 'choice') {
+      body = h('div', { class: 'choices', role: 'group', 'aria-label': 'Answers' }, q.choices.map((c, i) => h('button', {
+        type: 'button', class: `choice c${i}`, dataset: { choice: String(i) }, 'aria-keyshortcuts': String(i + 1), onclick: () => submit(i),
+      }, h('span', { class: 'key', 'aria-hidden': 'true', text: String(i + 1) }), h('span', { class: 'choice-text', text: c }))));
+    } else {
+      const input = h('input', { name: 'answer', class: 'open-input', maxlength: 200, autocomplete: 'off', 'aria-label': 'Your answer' });
+      body = h('form', { class: 'open-form', onsubmit: (ev) => { ev.preventDefault(); submit(input.value); } }, input, h('button', { type: 'submit', class: 'primary big', text: 'Submit' }));
+    }
+    mount(stage, h('article', { class: 'question-card', dataset: { index: String(q.index) } },
+      h('p', { class: 'q-meta', text: `Question ${q.index + 1}` }), h('h2', { class: 'q-text', text: q.text }),
+      timer(current.deadline, q.timeLimitMs), body));
+    const first = stage.querySelector('button.choice, input.open-input');
+    if (first) first.focus();
+  }
+
+  async function submit(answer) {
+    if (busy || !current) return;
+    busy = true;
+    const q = current.q;
+    for (const b of stage.querySelectorAll('button, input')) b.disabled = true;
+    try {
+      const r = await api('POST', `plays/${playId}/answers`, { index: q.index, answer });
+      score = r.score;
+      scoreEl.textContent = `Score: ${score}`;
+      current = null;
+      const verdict = r.tooLate ? 'Too late: 0 points' : r.correct ? `Correct! +${r.points} points` : 'Not this time: 0 points';
+      const next = h('button', { type: 'button', class: 'primary big', text: r.finished ? 'See result' : 'Next question', onclick: () => {
+        if (r.finished) finish(); else ask(r.next);
+      } });
+      mount(stage, h('div', { class: 'reveal' }, h('p', { class: 'reveal-q', text: q.text }),
+        h('p', { class: `result ${r.correct ? 'result-right' : 'result-wrong'}`, text: verdict }),
+        h('p', { class: 'reveal-answer' }, 'Answer: ', h('strong', { class: 'correct-answer', text: answerText(q, r.correctAnswer) })), next));
+      next.focus();
+    } catch (e) {
+      toast('Answer not sent', e.message, 'error');
+      for (const b of stage.querySelectorAll('button, input')) b.disabled = false;
+    } finally {
+      busy = false;
+    }
+  }
+
+  function finish() {
+    mount(stage, h('div', { class: 'final' }, h('h2', { text: 'Finished!' }), h('p', { class: 'my-rank', text: `Your score: ${score}` }),
+      h('div', { class: 'row' }, h('a', { href: `/solo/${id}`, class: 'button primary', 'data-link': '', text: 'Play again', onclick: (ev) => { ev.preventDefault(); ctx.go(`/solo/${id}`, { replace: true }); } }),
+        h('a', { href: '/leaderboards', 'data-link': '', class: 'button', text: 'Leaderboards' }))));
+  }
+
+  // When time runs out the answer is still sent (it scores 0) so the run moves on.
+  const onTimeUp = () => {
+    if (!current) return;
+    submit(current.q.kind === 'choice' ? 0 : '');
+  };
+  stage.addEventListener('timeup', onTimeUp);
+  const onKey = (ev) => {
+    if (!current || current.q.kind !== 'choice' || ev.altKey || ev.ctrlKey || ev.metaKey) return;
+    const n = Number(ev.key);
+    if (n >= 1 && n <= current.q.choices.length) { ev.preventDefault(); submit(n - 1); }
+  };
+  document.addEventListener('keydown', onKey);
+
+  api('POST', `quizzes/${encodeURIComponent(id)}/plays`).then((r) => { playId = r.playId; ask(r.question); })
+    .catch((e) => mount(stage, h('p', { class: 'field-error', role: 'alert', text: e.message })));
+  return () => { stopTicker(); document.removeEventListener('keydown', onKey); };
+}

@@ -175,9 +175,21 @@ func TestPlayersOnAnotherNodePlayTheOwnersGame(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sub.Unsubscribe()
+	if err := b.nc.Flush(); err != nil { // the server knows the subscription before anything is sent
+		t.Fatal(err)
+	}
 	submit(t, a.gm, code, host, games.CmdStart, nil)
 	q, _ := p1.wait(t, "question", 0)
 	p2.wait(t, "question", 0)
+	// The test's own subscription sees the message asynchronously: wait for it, then make sure
+	// nothing else of that broadcast followed.
+	deadline := time.Now().Add(5 * time.Second)
+	for msgs.Load() < 1 && time.Now().Before(deadline) {
+		<-time.After(2 * time.Millisecond)
+	}
+	if err := b.nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
 	if n := msgs.Load(); n != 1 {
 		t.Errorf("question reached node B in %d messages, want 1", n)
 	}

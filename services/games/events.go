@@ -34,6 +34,9 @@ type Event struct {
 	Seq  int64
 	Data any
 	You  map[string]any
+	// HostOnly events go to the host alone (answer progress, for the projector): in a large
+	// room they would otherwise be most of the frames sent while a question is open.
+	HostOnly bool
 }
 
 // PlayerRef identifies a player in events.

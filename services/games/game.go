@@ -572,7 +572,10 @@ func (g *Game) progress(now time.Time, oq *openQuestion, force bool) (Event, boo
 	}
 	oq.progressSent, oq.lastProgress, oq.pending = true, now, false
 	d := ProgressData{Index: oq.index, Answered: len(oq.answers), Total: len(oq.answers) + g.connected - oq.answeredConnected}
-	return g.emit(EventProgress, d, nil), true
+	ev := g.emit(EventProgress, d, nil)
+	ev.HostOnly = true
+	g.ring[ev.Seq%RingSize] = ev
+	return ev, true
 }
 
 // checkAllAnswered closes the round once every connected player answered every open question

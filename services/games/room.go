@@ -332,8 +332,9 @@ func (r *Room) deliver(c Client, replies [][]byte, evs []Event, skip Client) {
 
 func (r *Room) broadcast(ev Event, skip Client, drops []dropped) []dropped {
 	shared := encodeShared(ev)
+	host := r.game.HostID()
 	for c, id := range r.subs {
-		if c == skip {
+		if c == skip || ev.HostOnly && id != host {
 			continue
 		}
 		if !c.Send(encodeFor(ev, shared, id)) {
@@ -504,7 +505,9 @@ func (r *Room) handleJoin(now time.Time, cmd Command) {
 	if d.LastSeq != nil {
 		if missed, ok := g.EventsSince(*d.LastSeq); ok {
 			for _, ev := range missed {
-				replies = append(replies, encodeFor(ev, encodeShared(ev), identity))
+				if !ev.HostOnly || identity == g.HostID() {
+					replies = append(replies, encodeFor(ev, encodeShared(ev), identity))
+				}
 			}
 		}
 	}

@@ -669,3 +669,20 @@ func TestRoomLeaveAfterFinishJustUnsubscribes(t *testing.T) {
 	e.submit(t, p1, info("p1"), CmdLeave, "l", nil)
 	p1.waitFrame(t, FrameAck, "l")
 }
+
+func TestRoomSendsAnswerProgressToTheHostOnly(t *testing.T) {
+	e := newEnv(t, quiz(services.ModeCasual, choice(1, 20, 0)), nil)
+	p1, p2 := e.player(t, "p1"), e.player(t, "p2")
+	e.submit(t, e.host, info("host"), CmdStart, "s", nil)
+	p1.waitFrame(t, EventQuestion, "")
+	e.submit(t, p1, info("p1"), CmdAnswer, "a1", map[string]any{"index": 0, "answer": 1})
+	p1.waitFrame(t, FrameAck, "a1")
+	if f := e.host.waitFrame(t, EventProgress, ""); !strings.Contains(string(f.Data), `"answered":1`) {
+		t.Fatalf("host progress %s", f.raw)
+	}
+	e.submit(t, p2, info("p2"), CmdAnswer, "a2", map[string]any{"index": 0, "answer": 0})
+	p2.waitFrame(t, EventReveal, "") // everyone answered: revealed, after any progress
+	if n1, n2 := p1.count(EventProgress), p2.count(EventProgress); n1 != 0 || n2 != 0 {
+		t.Fatalf("players got %d and %d progress frames, want none", n1, n2)
+	}
+}

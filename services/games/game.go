@@ -800,9 +800,13 @@ func (g *Game) NextWake() (time.Time, bool) {
 	if !g.hostConnected {
 		consider(g.hostGoneAt.Add(HostTimeout))
 	}
-	for _, pl := range g.tokens {
-		if !pl.connected {
-			consider(pl.disconnectedAt.Add(ResumeWindow))
+	// Every connected player holds a token: only when some holder is away is there a resume
+	// window to watch. (NextWake runs after every command; the scan is O(players).)
+	if len(g.tokens) > g.connected {
+		for _, pl := range g.tokens {
+			if !pl.connected {
+				consider(pl.disconnectedAt.Add(ResumeWindow))
+			}
 		}
 	}
 	return at, found

@@ -102,8 +102,14 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	return nil
 }
 
-// raiseFDLimit lifts the soft open-files limit to the hard one: every player is a socket.
+// raiseFDLimit lifts the open-files limit — every player is a socket, twice over when the
+// server runs here too (it inherits the limit): to 1,048,576 where allowed (root), else to the
+// hard limit.
 func raiseFDLimit() {
+	want := syscall.Rlimit{Cur: 1 << 20, Max: 1 << 20}
+	if syscall.Setrlimit(syscall.RLIMIT_NOFILE, &want) == nil {
+		return
+	}
 	var l syscall.Rlimit
 	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l) == nil && l.Cur < l.Max {
 		l.Cur = l.Max

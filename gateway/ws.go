@@ -268,8 +268,14 @@ type conn struct {
 	done    chan struct{}
 	closed  atomic.Bool // a close was requested; the reader only drains
 
-	room       *games.Room // the joined game; touched only by the reader
-	violations int
+	// Frames waiting for the handler goroutine; it owns room while it runs, and the reader
+	// waits for it (proc) before its own last use of room.
+	inMu       sync.Mutex
+	inQ        []inbound
+	handling   bool
+	proc       sync.WaitGroup
+	room       *games.Room
+	violations atomic.Int32
 }
 
 var _ games.Client = (*conn)(nil)
@@ -404,14 +410,14 @@ func (c *conn) refuse(ref, code, msg string) {
 
 // violation counts abuse; past the limit the connection is closed with 1008.
 func (c *conn) violation() {
-	c.violations++
-	if c.violations > c.cfg.MaxViolations {
+	if int(c.violations.Add(1)) > c.cfg.MaxViolations {
 		c.Close(websocket.ClosePolicyViolation, "too many invalid or excess frames")
 	}
 }
 
 func (c *conn) reader() {
 	defer func() {
+		c.proc.Wait() // the frame handler is done with c.room
 		if c.room != nil {
 			c.room.Submit(games.Command{Type: "disconnect", Client: c, Player: c.info()})
 		}
@@ -425,6 +431,9 @@ func (c *conn) reader() {
 	c.ws.SetPongHandler(func(string) error {
 		return c.ws.SetReadDeadline(time.Now().Add(c.cfg.PongWait))
 	})
+	// The reader only reads, counts and queues: decoding and dispatch run on a handler goroutine
+	// that exists while frames wait (like the writer), so this long-lived goroutine's stack stays
+	// small — on an idle connection it is most of what the server pays.
 	for {
 		typ, b, err := c.ws.ReadMessage()
 		if c.closed.Load() {
@@ -442,31 +451,80 @@ func (c *conn) reader() {
 		_ = c.ws.SetReadDeadline(time.Now().Add(c.cfg.PongWait))
 		c.hub.m.framesIn.Inc()
 		if !c.frames.Allow() {
-			c.refuse("", "rate_limited", "slow down")
+			if !c.Send(rateLimitedFrame) {
+				c.Close(websocket.CloseTryAgainLater, "slow consumer")
+			}
 			c.violation() // past the limit this closes; the loop then only drains
 			continue
 		}
-		if typ != websocket.TextMessage {
-			c.refuse("", "invalid", "frames must be JSON text")
-			c.violation() // past the limit this closes; the loop then only drains
-			continue
-		}
-		if len(b) > c.cfg.MaxFrame {
-			c.refuse("", "too_large", "frames are limited to 4 KiB")
-			c.violation() // past the limit this closes; the loop then only drains
-			continue
-		}
-		var f inFrame
-		if err := json.Unmarshal(b, &f); err != nil || f.Type == "" {
-			c.refuse("", "invalid", "a frame is a JSON object {type, ref, data}")
-			c.violation() // past the limit this closes; the loop then only drains
-			continue
-		}
-		if len(f.Ref) > 64 {
-			f.Ref = f.Ref[:64]
-		}
-		c.dispatch(f)
+		c.enqueue(inbound{typ, b})
 	}
+}
+
+// rateLimitedFrame answers frames over the connection's rate; built once.
+var rateLimitedFrame = []byte(`{"type":"error","data":{"code":"rate_limited","message":"slow down"}}`)
+
+type inbound struct {
+	typ  int
+	data []byte
+}
+
+// enqueue hands a frame to the handler goroutine, starting one if none runs. The rate limit
+// bounds the queue; the bound here only guards against a handler that cannot keep up.
+func (c *conn) enqueue(f inbound) {
+	c.inMu.Lock()
+	defer c.inMu.Unlock()
+	if len(c.inQ) >= c.cfg.FrameBurst {
+		c.Close(websocket.CloseTryAgainLater, "too many frames waiting")
+		return
+	}
+	c.inQ = append(c.inQ, f)
+	if !c.handling {
+		c.handling = true
+		c.proc.Add(1)
+		go c.handleFrames()
+	}
+}
+
+func (c *conn) handleFrames() {
+	defer c.proc.Done()
+	for {
+		c.inMu.Lock()
+		if len(c.inQ) == 0 {
+			c.handling, c.inQ = false, nil
+			c.inMu.Unlock()
+			return
+		}
+		f := c.inQ[0]
+		c.inQ = c.inQ[1:]
+		c.inMu.Unlock()
+		if !c.closed.Load() {
+			c.handleFrame(f)
+		}
+	}
+}
+
+func (c *conn) handleFrame(in inbound) {
+	if in.typ != websocket.TextMessage {
+		c.refuse("", "invalid", "frames must be JSON text")
+		c.violation()
+		return
+	}
+	if len(in.data) > c.cfg.MaxFrame {
+		c.refuse("", "too_large", "frames are limited to 4 KiB")
+		c.violation()
+		return
+	}
+	var f inFrame
+	if err := json.Unmarshal(in.data, &f); err != nil || f.Type == "" {
+		c.refuse("", "invalid", "a frame is a JSON object {type, ref, data}")
+		c.violation()
+		return
+	}
+	if len(f.Ref) > 64 {
+		f.Ref = f.Ref[:64]
+	}
+	c.dispatch(f)
 }
 
 func (c *conn) info() games.PlayerInfo { return playerInfo(c.player, c.cfg.CDNURL) }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -156,6 +155,7 @@ func waitUntil(ctx context.Context, cond func() bool) error {
 
 func idle(ctx context.Context, o options, srv *server) (*report, error) {
 	w := &world{o: o, srv: srv}
+	srv.collectGarbage()
 	before := sample(srv.pid)
 	goBefore := goMemory(srv.url)
 	start := time.Now()
@@ -165,9 +165,11 @@ func idle(ctx context.Context, o options, srv *server) (*report, error) {
 		return nil, err
 	}
 	connectTime := time.Since(start)
-	// Let the server settle (GC, goroutine stacks) before reading its memory.
-	time.Sleep(3 * time.Second)
-	runtime.GC()
+	// Let the server settle, then collect its garbage (twice: the first GC shrinks goroutine
+	// stacks, the second frees what that released) before reading its memory.
+	time.Sleep(2 * time.Second)
+	srv.collectGarbage()
+	srv.collectGarbage()
 	after := sample(srv.pid)
 	goAfter := goMemory(srv.url)
 	rep := newReport("idle", o)

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -14,10 +16,32 @@ import (
 
 // server is the trivium under test: started by us (so /proc can be read) or reached by URL.
 type server struct {
-	url  string
-	pid  int
-	cmd  *exec.Cmd
-	data string
+	url   string
+	pprof string // the server's pprof listener, when we started it
+	pid   int
+	cmd   *exec.Cmd
+	data  string
+}
+
+// collectGarbage asks the server for a heap profile with gc=1, which runs a full GC first, so
+// memory readings count live objects rather than garbage not yet collected.
+func (s *server) collectGarbage() {
+	if s.pprof == "" {
+		return
+	}
+	if resp, err := http.Get(s.pprof + "/debug/pprof/heap?gc=1"); err == nil {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+}
+
+func freeAddr() string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return ""
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
 
 func serverEnv(data string) []string {
@@ -42,7 +66,8 @@ func connect(ctx context.Context, o options) (*server, error) {
 func startServer(ctx context.Context, bin, data string) (*server, time.Duration, error) {
 	start := time.Now()
 	cmd := exec.CommandContext(ctx, bin, "serve")
-	cmd.Env = serverEnv(data)
+	pprofAddr := freeAddr()
+	cmd.Env = append(serverEnv(data), "TRIVIUM_PPROF_ADDR="+pprofAddr)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -51,7 +76,7 @@ func startServer(ctx context.Context, bin, data string) (*server, time.Duration,
 	if err := cmd.Start(); err != nil {
 		return nil, 0, fmt.Errorf("start %s: %w (run `make build` first)", bin, err)
 	}
-	s := &server{pid: cmd.Process.Pid, cmd: cmd, data: data}
+	s := &server{pid: cmd.Process.Pid, cmd: cmd, data: data, pprof: "http://" + pprofAddr}
 	sc := bufio.NewScanner(out)
 	for sc.Scan() {
 		if _, after, ok := strings.Cut(sc.Text(), "Trivium is up: open "); ok {

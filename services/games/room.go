@@ -134,7 +134,7 @@ type Room struct {
 	id, code string
 	clock    Clock
 	log      *slog.Logger
-	inbox    chan Command
+	inbox    mailbox
 	wake     chan struct{}
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -170,7 +170,7 @@ type roomConfig struct {
 func newRoom(cfg roomConfig) *Room {
 	r := &Room{
 		id: cfg.game.ID(), code: cfg.game.Code(), clock: cfg.clock, log: cfg.log,
-		inbox: make(chan Command, cfg.inboxSize), wake: make(chan struct{}, 1),
+		inbox: mailbox{max: cfg.inboxSize, ready: make(chan struct{}, 1)}, wake: make(chan struct{}, 1),
 		stop: make(chan struct{}), done: make(chan struct{}), onFinish: cfg.onFinish, onCommit: cfg.onCommit,
 		game: cfg.game, subs: map[Client]string{}, attached: map[string]Client{},
 	}
@@ -205,12 +205,7 @@ func (r *Room) Submit(cmd Command) bool {
 		return false
 	default:
 	}
-	select {
-	case r.inbox <- cmd:
-		return true
-	default:
-		return false
-	}
+	return r.inbox.push(cmd)
 }
 
 // shutdown asks the room goroutine to close every subscribed client with code and stop.
@@ -236,8 +231,10 @@ func (r *Room) run() {
 		case <-r.stop:
 			r.closeAll()
 			return
-		case cmd := <-r.inbox:
-			r.handle(cmd)
+		case <-r.inbox.ready:
+			for _, cmd := range r.inbox.take() {
+				r.handle(cmd)
+			}
 		case <-r.wake:
 			// The armed timer is spent: forget it so afterChange arms the next one even if the
 			// wake time did not change (a timer may fire a hair early on a real clock).
@@ -513,4 +510,49 @@ func (r *Room) handleJoin(now time.Time, cmd Command) {
 	}
 	// The joiner's state already reflects its own join.
 	r.deliver(cmd.Client, replies, evs, cmd.Client)
+}
+
+// mailbox is the room's bounded inbox. Unlike a buffered channel of the same bound it holds
+// memory only for what is queued: thousands of quiet rooms cost nothing, a busy one grows to
+// its bound and is then refused (the caller answers "busy").
+type mailbox struct {
+	mu    sync.Mutex
+	q     []Command
+	spare []Command
+	max   int
+	ready chan struct{} // signalled when q goes from empty to non-empty
+}
+
+func (m *mailbox) push(cmd Command) bool {
+	m.mu.Lock()
+	if len(m.q) >= m.max {
+		m.mu.Unlock()
+		return false
+	}
+	m.q = append(m.q, cmd)
+	first := len(m.q) == 1
+	m.mu.Unlock()
+	if first {
+		select {
+		case m.ready <- struct{}{}:
+		default:
+		}
+	}
+	return true
+}
+
+// take returns everything queued. The slice stays valid until the next take.
+func (m *mailbox) take() []Command {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	batch := m.q
+	m.q = m.spare[:0]
+	clear(m.spare[:cap(m.spare)])
+	if cap(batch) > 1024 {
+		// A burst grew the queue: let it go rather than keep it for a quiet room.
+		m.spare = nil
+	} else {
+		m.spare = batch
+	}
+	return batch
 }

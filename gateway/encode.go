@@ -145,6 +145,11 @@ var statusOf = map[string]int{
 
 // fail writes err as problem+json; internal errors are logged once here and never shown.
 func fail(log *slog.Logger, w http.ResponseWriter, r *http.Request, err error) {
+	if r.Context().Err() != nil && errors.Is(err, r.Context().Err()) {
+		// The client went away mid-request: nobody is left to answer and nothing is wrong here.
+		log.Debug("request abandoned by the client", "method", r.Method, "path", r.URL.Path, "request_id", requestID(r.Context()))
+		return
+	}
 	code := services.ErrorCode(err)
 	status, ok := statusOf[code]
 	if !ok {

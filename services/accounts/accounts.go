@@ -32,6 +32,10 @@ type Config struct {
 	TicketTTL  time.Duration // DefaultTicketTTL
 	LoginBurst int           // failed logins allowed per username or IP before limiting; DefaultLoginBurst
 	LoginEvery time.Duration // one more attempt allowed per interval; DefaultLoginEvery
+	// CacheTTL is how long a resolved token is reused without reading the database: the bound
+	// on how late another process sees a logout, role or name change (this process sees its own
+	// at once). DefaultCacheTTL; negative disables the cache.
+	CacheTTL time.Duration
 }
 
 // Defaults.
@@ -41,6 +45,8 @@ const (
 	DefaultTicketTTL  = 30 * time.Second
 	DefaultLoginBurst = 5
 	DefaultLoginEvery = 20 * time.Second
+	DefaultCacheTTL   = 2 * time.Second
+	maxCachedTokens   = 100_000
 )
 
 // Service is the accounts domain service.
@@ -49,6 +55,14 @@ type Service struct {
 	mu       sync.Mutex
 	limiters map[string]*limiter
 	dummy    string // a hash compared when the user does not exist, so timing does not tell
+
+	cacheMu sync.Mutex
+	cache   map[string]cachedIdentity // by session id
+}
+
+type cachedIdentity struct {
+	id      Identity
+	expires time.Time
 }
 
 type limiter struct {
@@ -79,7 +93,10 @@ func New(cfg Config) (*Service, error) {
 	if cfg.LoginEvery == 0 {
 		cfg.LoginEvery = DefaultLoginEvery
 	}
-	s := &Service{cfg: cfg, limiters: map[string]*limiter{}}
+	if cfg.CacheTTL == 0 {
+		cfg.CacheTTL = DefaultCacheTTL
+	}
+	s := &Service{cfg: cfg, limiters: map[string]*limiter{}, cache: map[string]cachedIdentity{}}
 	s.dummy = hashPassword("not-a-real-password")
 	return s, nil
 }
@@ -229,6 +246,10 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Identity, er
 	if !ok {
 		return nil, unauth
 	}
+	now := s.cfg.Now()
+	if hit, ok := s.cached(id, now); ok {
+		return hit, nil
+	}
 	sess, err := s.cfg.Store.SessionByID(ctx, id)
 	if services.ErrorCode(err) == services.ENotFound {
 		return nil, unauth
@@ -236,18 +257,67 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Identity, er
 	if err != nil {
 		return nil, err
 	}
-	if sess.Revoked || !s.cfg.Now().Before(sess.ExpiresAt) {
+	if sess.Revoked || !now.Before(sess.ExpiresAt) {
 		return nil, unauth
 	}
 	p, err := s.cfg.Store.PlayerByID(ctx, sess.PlayerID)
 	if err != nil {
 		return nil, err
 	}
-	return &Identity{Player: p, SessionID: sess.ID}, nil
+	ident := &Identity{Player: p, SessionID: sess.ID}
+	until := now.Add(s.cfg.CacheTTL)
+	if sess.ExpiresAt.Before(until) {
+		until = sess.ExpiresAt
+	}
+	s.remember(ident, until)
+	return ident, nil
 }
 
-// Logout revokes the session behind a token.
+// cached returns a copy of a recently resolved identity, so a caller changing its player
+// (PATCH /me) never changes what another request sees.
+func (s *Service) cached(sessionID string, now time.Time) (*Identity, bool) {
+	if s.cfg.CacheTTL < 0 {
+		return nil, false
+	}
+	s.cacheMu.Lock()
+	defer s.cacheMu.Unlock()
+	e, ok := s.cache[sessionID]
+	if !ok || !now.Before(e.expires) {
+		return nil, false
+	}
+	p := *e.id.Player
+	return &Identity{Player: &p, SessionID: e.id.SessionID}, true
+}
+
+func (s *Service) remember(id *Identity, expires time.Time) {
+	if s.cfg.CacheTTL < 0 {
+		return
+	}
+	p := *id.Player
+	s.cacheMu.Lock()
+	defer s.cacheMu.Unlock()
+	if len(s.cache) >= maxCachedTokens {
+		clear(s.cache) // entries live seconds: starting over is cheaper than tracking age
+	}
+	s.cache[id.SessionID] = cachedIdentity{Identity{Player: &p, SessionID: id.SessionID}, expires}
+}
+
+// Forget drops cached identities of a player (after this process changed the player).
+func (s *Service) Forget(playerID string) {
+	s.cacheMu.Lock()
+	defer s.cacheMu.Unlock()
+	for k, e := range s.cache {
+		if e.id.Player.ID == playerID {
+			delete(s.cache, k)
+		}
+	}
+}
+
+// Logout revokes the session behind a token; this process stops accepting it at once.
 func (s *Service) Logout(ctx context.Context, sessionID string) error {
+	s.cacheMu.Lock()
+	delete(s.cache, sessionID)
+	s.cacheMu.Unlock()
 	return s.cfg.Store.RevokeSession(ctx, sessionID)
 }
 

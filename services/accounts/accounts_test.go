@@ -18,6 +18,12 @@ func (c *clock) now() time.Time { return c.t }
 
 func newService(t *testing.T) (*accounts.Service, *clock) {
 	t.Helper()
+	s, c, _ := newServiceWithStore(t)
+	return s, c
+}
+
+func newServiceWithStore(t *testing.T) (*accounts.Service, *clock, services.PlayerStore) {
+	t.Helper()
 	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "a.db"), c.now)
 	if err != nil {
@@ -28,7 +34,7 @@ func newService(t *testing.T) (*accounts.Service, *clock) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s, c
+	return s, c, db
 }
 
 func TestTokensAuthenticateUntilRevokedOrExpired(t *testing.T) {
@@ -102,5 +108,36 @@ func TestLoginFailuresAreLimitedPerUsernameAndIP(t *testing.T) {
 	// Guests cannot log in with a password, and unknown users look like wrong passwords.
 	if _, _, err := s.Login(ctx, "nobody", "whatever pw", "10.0.0.3"); services.ErrorCode(err) != services.EUnauthenticated {
 		t.Fatalf("unknown user: %v", err)
+	}
+}
+
+func TestResolvedTokensAreCachedBrieflyAndLogoutIsImmediate(t *testing.T) {
+	s, c, store := newServiceWithStore(t)
+	ctx := context.Background()
+	a, _ := s.Register(ctx, "wes", "long enough pw")
+	id, err := s.Authenticate(ctx, a.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another process revokes the session in the database: this one notices within the TTL.
+	b, _ := s.Register(ctx, "vic", "long enough pw")
+	bid, _ := s.Authenticate(ctx, b.Token)
+	other, _ := accounts.New(accounts.Config{Store: store, TokenKey: []byte(strings.Repeat("k", 32)), Now: c.now})
+	if err := other.Logout(ctx, bid.SessionID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Authenticate(ctx, b.Token); err != nil {
+		t.Fatalf("within the cache TTL the cached identity is used: %v", err)
+	}
+	c.t = c.t.Add(accounts.DefaultCacheTTL)
+	if _, err := s.Authenticate(ctx, b.Token); services.ErrorCode(err) != services.EUnauthenticated {
+		t.Fatalf("after the TTL the revocation must hold: %v", err)
+	}
+	// This process's own logout holds at once, cache or not.
+	if err := s.Logout(ctx, id.SessionID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Authenticate(ctx, a.Token); services.ErrorCode(err) != services.EUnauthenticated {
+		t.Fatalf("own logout: %v", err)
 	}
 }

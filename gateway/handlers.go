@@ -107,7 +107,7 @@ func handleMe(log *slog.Logger, cdn string) http.Handler {
 	})
 }
 
-func handleMeUpdate(log *slog.Logger, players services.PlayerStore, acc *accounts.Service, cdn string) http.Handler {
+func handleMeUpdate(log *slog.Logger, players services.PlayerStore, cdn string) http.Handler {
 	type request struct {
 		DisplayName string `json:"displayName"`
 	}
@@ -127,7 +127,6 @@ func handleMeUpdate(log *slog.Logger, players services.PlayerStore, acc *account
 			fail(log, w, r, err)
 			return
 		}
-		acc.Forget(p.ID)
 		p.DisplayName = name
 		encode(w, http.StatusOK, present(p, cdn))
 	})

@@ -32,9 +32,9 @@ type Config struct {
 	TicketTTL  time.Duration // DefaultTicketTTL
 	LoginBurst int           // failed logins allowed per username or IP before limiting; DefaultLoginBurst
 	LoginEvery time.Duration // one more attempt allowed per interval; DefaultLoginEvery
-	// CacheTTL is how long a resolved token is reused without reading the database: the bound
-	// on how late another process sees a logout, role or name change (this process sees its own
-	// at once). DefaultCacheTTL; negative disables the cache.
+	// CacheTTL is how long a checked session is trusted without reading it again: the bound on
+	// how late another process sees a logout (this process sees its own at once). The player is
+	// always read fresh. DefaultCacheTTL; negative disables the cache.
 	CacheTTL time.Duration
 }
 
@@ -57,12 +57,12 @@ type Service struct {
 	dummy    string // a hash compared when the user does not exist, so timing does not tell
 
 	cacheMu sync.Mutex
-	cache   map[string]cachedIdentity // by session id
+	cache   map[string]cachedSession // by session id
 }
 
-type cachedIdentity struct {
-	id      Identity
-	expires time.Time
+type cachedSession struct {
+	playerID string
+	until    time.Time
 }
 
 type limiter struct {
@@ -96,7 +96,7 @@ func New(cfg Config) (*Service, error) {
 	if cfg.CacheTTL == 0 {
 		cfg.CacheTTL = DefaultCacheTTL
 	}
-	s := &Service{cfg: cfg, limiters: map[string]*limiter{}, cache: map[string]cachedIdentity{}}
+	s := &Service{cfg: cfg, limiters: map[string]*limiter{}, cache: map[string]cachedSession{}}
 	s.dummy = hashPassword("not-a-real-password")
 	return s, nil
 }
@@ -247,8 +247,12 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Identity, er
 		return nil, unauth
 	}
 	now := s.cfg.Now()
-	if hit, ok := s.cached(id, now); ok {
-		return hit, nil
+	if playerID, ok := s.cached(id, now); ok {
+		p, err := s.cfg.Store.PlayerByID(ctx, playerID)
+		if err != nil {
+			return nil, err
+		}
+		return &Identity{Player: p, SessionID: id}, nil
 	}
 	sess, err := s.cfg.Store.SessionByID(ctx, id)
 	if services.ErrorCode(err) == services.ENotFound {
@@ -264,53 +268,38 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Identity, er
 	if err != nil {
 		return nil, err
 	}
-	ident := &Identity{Player: p, SessionID: sess.ID}
 	until := now.Add(s.cfg.CacheTTL)
 	if sess.ExpiresAt.Before(until) {
 		until = sess.ExpiresAt
 	}
-	s.remember(ident, until)
-	return ident, nil
+	s.remember(sess.ID, p.ID, until)
+	return &Identity{Player: p, SessionID: sess.ID}, nil
 }
 
-// cached returns a copy of a recently resolved identity, so a caller changing its player
-// (PATCH /me) never changes what another request sees.
-func (s *Service) cached(sessionID string, now time.Time) (*Identity, bool) {
+// cached returns the player of a recently checked, unrevoked session.
+func (s *Service) cached(sessionID string, now time.Time) (string, bool) {
 	if s.cfg.CacheTTL < 0 {
-		return nil, false
+		return "", false
 	}
 	s.cacheMu.Lock()
 	defer s.cacheMu.Unlock()
 	e, ok := s.cache[sessionID]
-	if !ok || !now.Before(e.expires) {
-		return nil, false
+	if !ok || !now.Before(e.until) {
+		return "", false
 	}
-	p := *e.id.Player
-	return &Identity{Player: &p, SessionID: e.id.SessionID}, true
+	return e.playerID, true
 }
 
-func (s *Service) remember(id *Identity, expires time.Time) {
+func (s *Service) remember(sessionID, playerID string, until time.Time) {
 	if s.cfg.CacheTTL < 0 {
 		return
 	}
-	p := *id.Player
 	s.cacheMu.Lock()
 	defer s.cacheMu.Unlock()
 	if len(s.cache) >= maxCachedTokens {
 		clear(s.cache) // entries live seconds: starting over is cheaper than tracking age
 	}
-	s.cache[id.SessionID] = cachedIdentity{Identity{Player: &p, SessionID: id.SessionID}, expires}
-}
-
-// Forget drops cached identities of a player (after this process changed the player).
-func (s *Service) Forget(playerID string) {
-	s.cacheMu.Lock()
-	defer s.cacheMu.Unlock()
-	for k, e := range s.cache {
-		if e.id.Player.ID == playerID {
-			delete(s.cache, k)
-		}
-	}
+	s.cache[sessionID] = cachedSession{playerID, until}
 }
 
 // Logout revokes the session behind a token; this process stops accepting it at once.

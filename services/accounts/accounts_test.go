@@ -111,7 +111,7 @@ func TestLoginFailuresAreLimitedPerUsernameAndIP(t *testing.T) {
 	}
 }
 
-func TestResolvedTokensAreCachedBrieflyAndLogoutIsImmediate(t *testing.T) {
+func TestCheckedSessionsAreTrustedBrieflyAndLogoutIsImmediate(t *testing.T) {
 	s, c, store := newServiceWithStore(t)
 	ctx := context.Background()
 	a, _ := s.Register(ctx, "wes", "long enough pw")

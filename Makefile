@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO    ?= go
 BIN   := bin/trivium
 
-.PHONY: run build test test-e2e test-cluster screenshots bench vet fmt config clean
+.PHONY: run build test test-e2e test-cluster screenshots bench bench-full vet fmt config clean
 
 build:
 	$(GO) build -trimpath -o $(BIN) ./cmd/trivium
@@ -33,9 +33,12 @@ test-cluster:
 	command -v nginx >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends nginx)
 	eval "$$(infra/test-env.sh)" && $(GO) test -tags cluster -count=1 -run TestCluster ./cmd/trivium/
 
-## bench: quick benchmark pass (CI smoke); bench-full: the documented full run
+## bench: every benchmark scenario, small (~2 minutes); bench-full: the sizes in BENCHMARKS.md
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 200x ./services/games/... ./leaderboard/...
+	bench/run.sh quick
+
+bench-full:
+	bench/run.sh full
 
 vet:
 	$(GO) vet ./...

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The benchmark harness. `bench/run.sh quick` (make bench, CI smoke: ~2 minutes) runs every
+# scenario small; `bench/run.sh full` (make bench-full) runs the sizes BENCHMARKS.md reports.
+# Figures are printed, never asserted: compare them with BENCHMARKS.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode=${1:-quick}
+eval "$(infra/test-env.sh)"
+go build -o bin/trivium ./cmd/trivium
+go build -o bin/loadgen ./bench/loadgen
+go build -o bin/thumb ./bench/thumb
+command -v vipsthumbnail >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends libvips-tools; }
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+
+if [ "$mode" = full ]; then
+	idle=18000 fan=1000 ans=10000 games=100 q=10 lbn=1000000 lbx=20000 push=50 secs=10
+else
+	idle=2000 fan=200 ans=1000 games=10 q=3 lbn=10000 lbx=2000 push=10 secs=3
+fi
+
+echo "== start-up"; bin/loadgen -scenario startup
+echo "== idle connections"; bin/loadgen -scenario idle -players $idle -games $games
+echo "== question fan-out"; bin/loadgen -scenario fanout -players $fan -questions $q
+echo "== answers, 100 ms think time"; bin/loadgen -scenario answers -players $ans -games $games -questions $q -think 100ms
+echo "== answers, no think time (capacity)"; bin/loadgen -scenario answers -players $ans -games $games -questions $q -think 1ms
+echo "== presign (wrk)"; bench/presign.sh $secs 64
+echo "== thumbnail 12 MP JPEG: Trivium vs vipsthumbnail"
+img=$(mktemp --suffix .jpg); bin/thumb -gen "$img"
+for i in 1 2 3; do /usr/bin/time -f "trivium thumbnail step: %e s, peak RSS %M KB" bin/thumb -thumb-only -in "$img" >/dev/null; done
+for i in 1 2 3; do /usr/bin/time -f "trivium validate+thumbnail: %e s, peak RSS %M KB" bin/thumb -in "$img" >/dev/null; done
+for i in 1 2 3; do /usr/bin/time -f "vipsthumbnail: %e s, peak RSS %M KB" vipsthumbnail "$img" -s 256x256 --smartcrop centre -o "${img%.jpg}-v.jpg[Q=85,strip]"; done
+rm -f "$img" "${img%.jpg}-v.jpg"
+echo "== avatar upload → push decrypted"
+go test -run '^$' -bench AvatarUploadToPush -benchtime ${push}x ./cmd/trivium | grep Benchmark
+echo "== leaderboards: embedded vs Redis engine vs raw Redis ($lbn players)"
+TRIVIUM_BENCH_PLAYERS=$lbn go test -run '^$' -bench . -benchtime ${lbx}x -timeout 30m ./leaderboard/ | grep Benchmark

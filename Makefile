@@ -6,7 +6,7 @@ BIN   := bin/trivium
 .PHONY: run build test test-e2e test-cluster screenshots bench bench-full vet fmt config clean
 
 build:
-	$(GO) build -trimpath -o $(BIN) ./cmd/trivium
+	$(GO) build -o $(BIN) ./cmd/trivium
 
 ## run: start every role on the embedded default and print the URL to open
 run: build

@@ -149,6 +149,7 @@ type PlayerView struct {
 // State is the data of the state frame: a full snapshot for one recipient.
 type State struct {
 	GameID  string       `json:"gameId"`
+	QuizID  string       `json:"quizId"` // the final standings link to the quiz's leaderboard
 	Code    string       `json:"code"`
 	Mode    string       `json:"mode"`
 	Phase   string       `json:"phase"`

@@ -824,7 +824,7 @@ func (g *Game) playerViews() []PlayerView {
 // Snapshot is the state frame for playerID (the host, a player, or anyone else as a spectator).
 // It never holds the answer of an open question.
 func (g *Game) Snapshot(playerID string) State {
-	s := State{GameID: g.id, Code: g.code, Mode: g.quiz.Mode, Phase: g.phase, Players: g.playerViews(),
+	s := State{GameID: g.id, QuizID: g.quiz.ID, Code: g.code, Mode: g.quiz.Mode, Phase: g.phase, Players: g.playerViews(),
 		Paused: g.paused, Seq: g.seq, You: StateYou{PlayerID: playerID, Host: playerID == g.hostID}}
 	pl := g.players[playerID]
 	if pl != nil {

@@ -120,5 +120,12 @@ test('a host and three players play a full casual game', { timeout: 120000 }, as
   assert.match(await bob.page.textContent('.my-rank'), /#2 with 2000/);
   await screenshot(ann.page, 'podium');
   await screenshot(host.page, 'host-podium');
+
+  // The final standings link to the quiz's board; guests never appear on boards.
+  await ann.page.click('a.quiz-board-link');
+  await ann.page.waitForSelector('h1:has-text("Leaderboards")');
+  assert.equal(new URL(ann.page.url()).pathname, `/leaderboards/quiz:${quiz.id}`);
+  await ann.page.waitForSelector('ol.board li.muted:has-text("No scores yet.")');
+  await eventually(async () => (await ann.page.inputValue('#board-quiz')) === quiz.id, { what: 'the quiz picked on the board' });
   assertClean(host, ann, bob, cat);
 });

@@ -24,7 +24,7 @@ const routes = [
   [/^\/author(?:\/([^/]+))?$/, author, { account: true }],
   [/^\/solo(?:\/([^/]+))?$/, solo, { signedIn: true }],
   [/^\/profile$/, profile, { account: true }],
-  [/^\/leaderboards$/, boards, {}],
+  [/^\/leaderboards(?:\/([^/]+))?$/, boards, {}],
   [/^\/moderation$/, moderation, { staff: true }],
   [/^\/inbox$/, inbox, { account: true }],
 ];

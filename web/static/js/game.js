@@ -112,6 +112,7 @@ export class GameModel extends EventTarget {
 
   applyState(s) {
     this.gameId = s.gameId;
+    this.quizId = s.quizId || '';
     this.code = s.code || this.code;
     this.mode = s.mode;
     this.phase = s.phase;

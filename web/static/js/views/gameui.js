@@ -101,7 +101,8 @@ export function podium(model) {
       h('span', { class: 'place', text: ['', '1st', '2nd', '3rd'][e.rank] || `#${e.rank}` })))),
     me ? h('p', { class: 'my-rank', text: `You finished #${me.rank} with ${me.score} points.` }) : null,
     model.final.length > 3 ? h('ol', { class: 'board', start: 4 }, model.final.slice(3).map((e) => h('li', { class: 'board-row' },
-      h('span', { class: 'rank', text: String(e.rank) }), h('span', { class: 'name', text: e.displayName }), h('span', { class: 'score', text: String(e.score) })))) : null);
+      h('span', { class: 'rank', text: String(e.rank) }), h('span', { class: 'name', text: e.displayName }), h('span', { class: 'score', text: String(e.score) })))) : null,
+    model.quizId ? h('p', {}, h('a', { href: `/leaderboards/quiz:${encodeURIComponent(model.quizId)}`, 'data-link': '', class: 'quiz-board-link', text: 'See the leaderboard for this quiz' })) : null);
 }
 
 /** The players in the game. */

@@ -2,14 +2,16 @@
 import { h, mount, avatar } from '../dom.js';
 import { api, session, listAll } from '../api.js';
 
-export function render(root) {
+export function render(root, params = []) {
   const tabs = h('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Boards' });
   const quizPick = h('select', { id: 'board-quiz', 'aria-label': 'Quiz', hidden: true });
   const table = h('ol', { class: 'board', 'aria-live': 'polite' });
   const more = h('button', { type: 'button', text: 'More', hidden: true });
   const meBox = h('section', { class: 'card', 'aria-labelledby': 'me-h' });
   const err = h('p', { class: 'field-error', role: 'alert', hidden: true });
-  let board = 'global';
+  // /leaderboards/quiz:{id} opens one quiz's board (the link under a game's final standings).
+  const initial = decodeURIComponent(params[0] || '');
+  let board = /^(global|weekly|quiz:.+)$/.test(initial) ? initial : 'global';
   let next = '';
   // Board names are `global`, `weekly` or `quiz:{id}`: the colon must stay a colon in the path.
   const boardPath = (b) => b.split(':').map(encodeURIComponent).join(':');
@@ -51,7 +53,8 @@ export function render(root) {
     }
   }
 
-  const tab = (id, label) => h('button', { type: 'button', role: 'tab', id: `tab-${id}`, 'aria-selected': id === 'global' ? 'true' : 'false', text: label, onclick: (ev) => {
+  const initialTab = board.startsWith('quiz:') ? 'quiz' : board;
+  const tab = (id, label) => h('button', { type: 'button', role: 'tab', id: `tab-${id}`, 'aria-selected': id === initialTab ? 'true' : 'false', text: label, onclick: (ev) => {
     for (const t of tabs.children) t.setAttribute('aria-selected', t === ev.currentTarget ? 'true' : 'false');
     quizPick.hidden = id !== 'quiz';
     board = id === 'quiz' ? (quizPick.value ? `quiz:${quizPick.value}` : '') : id;
@@ -64,7 +67,14 @@ export function render(root) {
     const seen = new Set();
     const qs = [...mine, ...pub].filter((q) => !seen.has(q.id) && seen.add(q.id));
     mount(quizPick, h('option', { value: '', text: 'Choose a quiz…' }), qs.map((q) => h('option', { value: q.id, text: q.title })));
+    if (board.startsWith('quiz:')) {
+      const id = board.slice(5);
+      // A private quiz is not in the lists; the board is still readable from the game's link.
+      if (!qs.some((q) => q.id === id)) quizPick.append(h('option', { value: id, text: 'This game’s quiz' }));
+      quizPick.value = id;
+    }
   }).catch(() => {});
+  quizPick.hidden = !board.startsWith('quiz:');
 
   root.append(h('h1', { text: 'Leaderboards' }), tabs, quizPick, h('div', { class: 'grid2' },
     h('section', { class: 'card', 'aria-label': 'Top players' }, table, more, err), meBox));

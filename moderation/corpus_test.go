@@ -4,13 +4,14 @@ import (
 	"archive/zip"
 	"bytes"
 	"encoding/binary"
-	"hash/crc32"
 	"image"
 	"image/color"
 	"image/jpeg"
 	"image/png"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/trivium-game/trivium/moderation/corpus"
 )
 
 // The test corpus is generated, not stored: every file below is built from its definition, so
@@ -125,27 +126,11 @@ func exifBlock(order binary.ByteOrder, orientation uint16) []byte {
 	return append([]byte("Exif\x00\x00"), t.Bytes()...)
 }
 
-func pngChunk(typ string, data []byte) []byte {
-	out := binary.BigEndian.AppendUint32(nil, uint32(len(data)))
-	out = append(out, typ...)
-	out = append(out, data...)
-	return binary.BigEndian.AppendUint32(out, crc32.ChecksumIEEE(append([]byte(typ), data...)))
-}
-
 // insertPNGChunk puts a chunk right after IHDR (8-byte signature + 25-byte IHDR chunk).
 func insertPNGChunk(p []byte, typ string, data []byte) []byte {
 	out := append([]byte{}, p[:33]...)
-	out = append(out, pngChunk(typ, data)...)
+	out = append(out, corpus.PNGChunk(typ, data)...)
 	return append(out, p[33:]...)
-}
-
-// pngHeaderOnly is a decompression bomb's header: a valid IHDR announcing w×h RGBA pixels and
-// no pixel data at all.
-func pngHeaderOnly(w, h uint32) []byte {
-	ihdr := binary.BigEndian.AppendUint32(nil, w)
-	ihdr = binary.BigEndian.AppendUint32(ihdr, h)
-	ihdr = append(ihdr, 8, 6, 0, 0, 0) // 8-bit RGBA, deflate, no filter, no interlace
-	return append([]byte("\x89PNG\r\n\x1a\n"), pngChunk("IHDR", ihdr)...)
 }
 
 // jpegHeaderOnly is SOI, a JFIF APP0 and a baseline SOF0 announcing w×h with three components,
@@ -174,100 +159,12 @@ func zipArchive(t testing.TB) []byte {
 	return buf.Bytes()
 }
 
-// bitWriter packs bits least-significant first, as VP8L reads them.
-type bitWriter struct {
-	buf []byte
-	acc uint64
-	n   uint
-}
-
-func (w *bitWriter) write(v uint64, bits uint) {
-	w.acc |= v << w.n
-	w.n += bits
-	for w.n >= 8 {
-		w.buf = append(w.buf, byte(w.acc))
-		w.acc >>= 8
-		w.n -= 8
-	}
-}
-
-func (w *bitWriter) bytes() []byte {
-	if w.n > 0 {
-		return append(w.buf, byte(w.acc))
-	}
-	return w.buf
-}
-
-// webpLossless encodes img as a lossless (VP8L) WebP, since x/image has no encoder. It uses the
-// smallest part of the format: no transforms, no colour cache, one group of "simple" prefix codes.
-// A simple code holds at most two symbols, so each channel may take at most two values across
-// the image; a channel with one value costs no bits per pixel, with two values one bit.
+// webpLossless encodes img as a lossless WebP (corpus.WebPLossless) or fails the test.
 func webpLossless(t testing.TB, img *image.NRGBA) []byte {
 	t.Helper()
-	b := img.Bounds()
-	// Channel order in the pixel stream and in the codes: green, red, blue, alpha.
-	channel := [4]int{1, 0, 2, 3}
-	var symbols [4][]uint8
-	for ci, off := range channel {
-		seen := map[uint8]bool{}
-		for i := off; i < len(img.Pix); i += 4 {
-			seen[img.Pix[i]] = true
-		}
-		for v := range 256 {
-			if seen[uint8(v)] {
-				symbols[ci] = append(symbols[ci], uint8(v))
-			}
-		}
-		if len(symbols[ci]) > 2 {
-			t.Fatalf("webpLossless: channel %d has %d values, at most 2 are supported", off, len(symbols[ci]))
-		}
+	out, err := corpus.WebPLossless(img)
+	if err != nil {
+		t.Fatal(err)
 	}
-	var w bitWriter
-	w.write(0x2f, 8)
-	w.write(uint64(b.Dx()-1), 14)
-	w.write(uint64(b.Dy()-1), 14)
-	w.write(1, 1) // alpha hint
-	w.write(0, 3) // version
-	w.write(0, 1) // no transform
-	w.write(0, 1) // no colour cache
-	w.write(0, 1) // no meta prefix codes
-	simple := func(syms []uint8) {
-		w.write(1, 1) // simple code
-		w.write(uint64(len(syms)-1), 1)
-		if syms[0] < 2 {
-			w.write(0, 1)
-			w.write(uint64(syms[0]), 1)
-		} else {
-			w.write(1, 1)
-			w.write(uint64(syms[0]), 8)
-		}
-		if len(syms) == 2 {
-			w.write(uint64(syms[1]), 8)
-		}
-	}
-	for _, s := range symbols {
-		simple(s)
-	}
-	simple([]uint8{0}) // distance code, unused
-	for i := 0; i < len(img.Pix); i += 4 {
-		for ci, off := range channel {
-			if len(symbols[ci]) == 2 {
-				// Canonical codes give the smaller symbol the code 0.
-				bit := uint64(0)
-				if img.Pix[i+off] == symbols[ci][1] {
-					bit = 1
-				}
-				w.write(bit, 1)
-			}
-		}
-	}
-	vp8l := w.bytes()
-	chunk := append([]byte("VP8L"), binary.LittleEndian.AppendUint32(nil, uint32(len(vp8l)))...)
-	chunk = append(chunk, vp8l...)
-	if len(vp8l)%2 == 1 {
-		chunk = append(chunk, 0)
-	}
-	out := append([]byte("RIFF"), binary.LittleEndian.AppendUint32(nil, uint32(4+len(chunk)))...)
-	out = append(out, "WEBP"...)
-	return append(out, chunk...)
+	return out
 }

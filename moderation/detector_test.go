@@ -9,6 +9,8 @@ import (
 	"reflect"
 	"runtime"
 	"testing"
+
+	"github.com/trivium-game/trivium/moderation/corpus"
 )
 
 var (
@@ -92,7 +94,7 @@ func TestLocalDetectorFailsPermanentlyOnWhatItCannotRead(t *testing.T) {
 		data []byte
 	}{
 		{"text", []byte("just some text")},
-		{"bomb header", pngHeaderOnly(30000, 30000)},
+		{"bomb header", corpus.BombPNG(30000, 30000)},
 		{"truncated png", encodePNG(t, noiseImage(64, 64, skinLo, skinHi, 4))[:200]},
 	}
 	for _, tc := range tests {

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/disintegration/imaging"
+	"github.com/trivium-game/trivium/moderation/corpus"
 )
 
 func validThumbnails(t *testing.T, data []byte, declared string) []Derived {
@@ -234,7 +235,7 @@ func TestThumbnailRefusesDataThatDoesNotMatchItsInfo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bomb := pngHeaderOnly(30000, 30000)
+	bomb := corpus.BombPNG(30000, 30000)
 	if _, err := Thumbnail(bomb, info); err == nil {
 		t.Fatal("Thumbnail decoded an image its info does not describe")
 	}

@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/trivium-game/trivium/moderation/corpus"
 )
 
 func mustReject(t *testing.T, data []byte, declared string, limits Limits, wantReason string) *Rejection {
@@ -130,10 +132,10 @@ func TestValidateRefusesDecompressionBombsFromTheHeaderWithoutAllocating(t *test
 		limits         Limits
 		reason         string
 	}{
-		{"png 30000×30000", "image/png", pngHeaderOnly(30000, 30000), Limits{}, "image is 30000×30000, the limit is 4096×4096 and 25 MP"},
+		{"png 30000×30000", "image/png", corpus.BombPNG(30000, 30000), Limits{}, "image is 30000×30000, the limit is 4096×4096 and 25 MP"},
 		{"jpeg 30000×30000", "image/jpeg", jpegHeaderOnly(30000, 30000), Limits{}, "image is 30000×30000"},
-		{"png over the pixel budget only", "image/png", pngHeaderOnly(6000, 5000), Limits{MaxWidth: 10000, MaxHeight: 10000}, "image is 6000×5000, the limit is 10000×10000 and 25 MP"},
-		{"png one pixel too wide", "image/png", pngHeaderOnly(4097, 10), Limits{}, "image is 4097×10"},
+		{"png over the pixel budget only", "image/png", corpus.BombPNG(6000, 5000), Limits{MaxWidth: 10000, MaxHeight: 10000}, "image is 6000×5000, the limit is 10000×10000 and 25 MP"},
+		{"png one pixel too wide", "image/png", corpus.BombPNG(4097, 10), Limits{}, "image is 4097×10"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"hash/crc32"
 	"image"
 	"image/color"
@@ -109,41 +110,88 @@ func TransparentPNG(w, h int) []byte {
 	return PNG(img)
 }
 
-// WebP is a lossless w×h WebP, left half Blue, right half Green. x/image has no encoder, so it
-// writes the smallest VP8L it can: no transforms, no colour cache, "simple" prefix codes of at
-// most two symbols per channel (one bit per pixel per two-valued channel).
+// WebP is a lossless w×h WebP, left half Blue, right half Green.
 func WebP(w, h int) []byte {
-	var bw bitWriter
-	bw.write(0x2f, 8)
-	bw.write(uint64(w-1), 14)
-	bw.write(uint64(h-1), 14)
-	bw.write(0, 1) // alpha unused
-	bw.write(0, 3) // version
-	bw.write(0, 1) // no transform
-	bw.write(0, 1) // no colour cache
-	bw.write(0, 1) // no meta prefix codes
-	// Codes in stream order green, red, blue, alpha, distance; each value pair sorted.
-	codes := [][]uint8{{Blue.G, Green.G}, {Blue.R}, {Green.B, Blue.B}, {255}, {0}}
-	for _, syms := range codes {
-		bw.write(1, 1) // simple code
-		bw.write(uint64(len(syms)-1), 1)
-		bw.write(1, 1) // first symbol takes 8 bits
-		bw.write(uint64(syms[0]), 8)
-		if len(syms) == 2 {
-			bw.write(uint64(syms[1]), 8)
-		}
-	}
-	for range h {
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
 		for x := range w {
-			right := uint64(0)
+			c := Blue
 			if x >= w/2 {
-				right = 1
+				c = Green
 			}
-			bw.write(right, 1)   // green: Blue.G (40) < Green.G (180)
-			bw.write(1-right, 1) // blue: Green.B (40) < Blue.B (220)
+			img.SetNRGBA(x, y, c)
 		}
 	}
-	vp8l := bw.bytes()
+	out, err := WebPLossless(img)
+	if err != nil {
+		panic(err) // two colours always fit
+	}
+	return out
+}
+
+// WebPLossless encodes img as a lossless (VP8L) WebP, since x/image has no encoder. It uses the
+// smallest part of the format: no transforms, no colour cache, one group of "simple" prefix codes.
+// A simple code holds at most two symbols, so each channel may take at most two values across
+// the image; a channel with one value costs no bits per pixel, with two values one bit.
+func WebPLossless(img *image.NRGBA) ([]byte, error) {
+	b := img.Bounds()
+	// Channel order in the pixel stream and in the codes: green, red, blue, alpha.
+	channel := [4]int{1, 0, 2, 3}
+	var symbols [4][]uint8
+	for ci, off := range channel {
+		seen := map[uint8]bool{}
+		for i := off; i < len(img.Pix); i += 4 {
+			seen[img.Pix[i]] = true
+		}
+		for v := range 256 {
+			if seen[uint8(v)] {
+				symbols[ci] = append(symbols[ci], uint8(v))
+			}
+		}
+		if len(symbols[ci]) > 2 {
+			return nil, fmt.Errorf("WebPLossless: channel %d has %d values, at most 2 are supported", off, len(symbols[ci]))
+		}
+	}
+	var w bitWriter
+	w.write(0x2f, 8)
+	w.write(uint64(b.Dx()-1), 14)
+	w.write(uint64(b.Dy()-1), 14)
+	w.write(1, 1) // alpha hint
+	w.write(0, 3) // version
+	w.write(0, 1) // no transform
+	w.write(0, 1) // no colour cache
+	w.write(0, 1) // no meta prefix codes
+	simple := func(syms []uint8) {
+		w.write(1, 1) // simple code
+		w.write(uint64(len(syms)-1), 1)
+		if syms[0] < 2 {
+			w.write(0, 1)
+			w.write(uint64(syms[0]), 1)
+		} else {
+			w.write(1, 1)
+			w.write(uint64(syms[0]), 8)
+		}
+		if len(syms) == 2 {
+			w.write(uint64(syms[1]), 8)
+		}
+	}
+	for _, s := range symbols {
+		simple(s)
+	}
+	simple([]uint8{0}) // distance code, unused
+	for i := 0; i < len(img.Pix); i += 4 {
+		for ci, off := range channel {
+			if len(symbols[ci]) == 2 {
+				// Canonical codes give the smaller symbol the code 0.
+				bit := uint64(0)
+				if img.Pix[i+off] == symbols[ci][1] {
+					bit = 1
+				}
+				w.write(bit, 1)
+			}
+		}
+	}
+	vp8l := w.bytes()
 	chunk := append([]byte("VP8L"), binary.LittleEndian.AppendUint32(nil, uint32(len(vp8l)))...)
 	chunk = append(chunk, vp8l...)
 	if len(vp8l)%2 == 1 {
@@ -151,7 +199,7 @@ func WebP(w, h int) []byte {
 	}
 	out := append([]byte("RIFF"), binary.LittleEndian.AppendUint32(nil, uint32(4+len(chunk)))...)
 	out = append(out, "WEBP"...)
-	return append(out, chunk...)
+	return append(out, chunk...), nil
 }
 
 // bitWriter packs bits least-significant first, as VP8L reads them.
@@ -178,7 +226,8 @@ func (w *bitWriter) bytes() []byte {
 	return w.buf
 }
 
-func pngChunk(typ string, data []byte) []byte {
+// PNGChunk is one PNG chunk: length, type, data and CRC.
+func PNGChunk(typ string, data []byte) []byte {
 	out := binary.BigEndian.AppendUint32(nil, uint32(len(data)))
 	out = append(out, typ...)
 	out = append(out, data...)
@@ -191,7 +240,7 @@ func BombPNG(w, h uint32) []byte {
 	ihdr := binary.BigEndian.AppendUint32(nil, w)
 	ihdr = binary.BigEndian.AppendUint32(ihdr, h)
 	ihdr = append(ihdr, 8, 6, 0, 0, 0)
-	return append([]byte("\x89PNG\r\n\x1a\n"), pngChunk("IHDR", ihdr)...)
+	return append([]byte("\x89PNG\r\n\x1a\n"), PNGChunk("IHDR", ihdr)...)
 }
 
 // Truncated is the first two thirds of b, as an interrupted upload leaves it.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/trivium-game/trivium/services"
+	"github.com/trivium-game/trivium/services/sqlstore"
 )
 
 // store keeps the workflow's progress per upload (moderation_jobs) and the review cases
@@ -174,18 +175,7 @@ type execer interface {
 
 // tx runs fn in a transaction and commits it.
 func (s *store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
+	return sqlstore.InTx(ctx, s.db, fn)
 }
 
 // Case kinds.

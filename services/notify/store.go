@@ -8,10 +8,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/trivium-game/trivium/services"
+	"github.com/trivium-game/trivium/services/sqlstore"
 	"github.com/trivium-game/trivium/services/webpush"
 )
 
@@ -101,18 +101,7 @@ func newID() string {
 }
 
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
+	return sqlstore.InTx(ctx, s.db, fn)
 }
 
 // Subscription is a stored push subscription.
@@ -281,7 +270,7 @@ func (s *Store) notificationBySource(ctx context.Context, source string) (*Notif
 func (s *Store) Notifications(ctx context.Context, playerID, cursor string, limit int) (items []Notification, next string, err error) {
 	where, args := "player_id = $1", []any{playerID}
 	if cursor != "" {
-		at, id, err := decodeCursor(cursor)
+		at, id, err := sqlstore.DecodeCursor(cursor)
 		if err != nil {
 			return nil, "", err
 		}
@@ -308,7 +297,7 @@ func (s *Store) Notifications(ctx context.Context, playerID, cursor string, limi
 	if len(items) > limit {
 		items = items[:limit]
 		last := items[len(items)-1]
-		next = encodeCursor(ms(last.CreatedAt), last.ID)
+		next = sqlstore.EncodeCursor(ms(last.CreatedAt), last.ID)
 	}
 	return items, next, nil
 }
@@ -336,24 +325,6 @@ func (s *Store) MarkAllRead(ctx context.Context, playerID string) (int, error) {
 	}
 	n, _ := res.RowsAffected()
 	return int(n), nil
-}
-
-func encodeCursor(at int64, id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at, 10) + "|" + id))
-}
-
-func decodeCursor(c string) (int64, string, error) {
-	bad := services.Invalid(map[string]string{"cursor": "is not a cursor this server issued"})
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil {
-		return 0, "", bad
-	}
-	at, id, ok := strings.Cut(string(b), "|")
-	n, err := strconv.ParseInt(at, 10, 64)
-	if !ok || err != nil {
-		return 0, "", bad
-	}
-	return n, id, nil
 }
 
 // DeliveryKey names one delivery: a notification to one subscription endpoint.

@@ -76,8 +76,12 @@ func b2i(b bool) int {
 }
 
 // tx runs fn in a transaction and commits it.
-func (d *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := d.db.BeginTx(ctx, nil)
+func (d *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error { return InTx(ctx, d.db, fn) }
+
+// InTx runs fn in a transaction of db and commits it, rolling back when fn fails. Packages that
+// keep their own tables in the same database (moderation, notify) use it too.
+func InTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}

@@ -86,7 +86,7 @@ func (d *DB) ListQuizzes(ctx context.Context, f services.QuizFilter) ([]services
 		where, args = "owner_id = $1", append(args, f.OwnerID)
 	}
 	if f.Cursor != "" {
-		at, id, err := decodeCursor(f.Cursor)
+		at, id, err := DecodeCursor(f.Cursor)
 		if err != nil {
 			return nil, "", err
 		}
@@ -116,17 +116,20 @@ func (d *DB) ListQuizzes(ctx context.Context, f services.QuizFilter) ([]services
 	if len(items) > f.Limit {
 		items = items[:f.Limit]
 		last := items[len(items)-1]
-		next = encodeCursor(ms(last.CreatedAt), last.ID)
+		next = EncodeCursor(ms(last.CreatedAt), last.ID)
 	}
 	return items, next, nil
 }
 
-func encodeCursor(at int64, id string) string {
+// EncodeCursor is an opaque keyset cursor: the (time, id) of the last item of a page, so rows
+// added between pages never shift them.
+func EncodeCursor(at int64, id string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at, 10) + "|" + id))
 }
 
-func decodeCursor(c string) (int64, string, error) {
-	bad := services.Errorf(services.EInvalid, "invalid cursor")
+// DecodeCursor reads an EncodeCursor value; anything else is EInvalid on the field "cursor".
+func DecodeCursor(c string) (int64, string, error) {
+	bad := services.Invalid(map[string]string{"cursor": "is not a cursor this server issued"})
 	b, err := base64.RawURLEncoding.DecodeString(c)
 	if err != nil {
 		return 0, "", bad

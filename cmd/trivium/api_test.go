@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -221,4 +222,21 @@ func TestLeaderboardsFromPlayedGames(t *testing.T) {
 		t.Fatal("guest on a board")
 	}
 	_ = http.StatusOK
+}
+
+func TestStartRefusesSettingsThatCannotWorkTogether(t *testing.T) {
+	for _, env := range []map[string]string{
+		{"TRIVIUM_ROLES": "api,gateway"}, // memory boards without their consumer
+		{"TRIVIUM_ROLES": "gateway,teleporter"},
+		{"TRIVIUM_BUS": "kafka://x"},
+		{"TRIVIUM_DB": "mysql://x"},
+		{"TRIVIUM_LOG_LEVEL": "chatty"},
+	} {
+		env["TRIVIUM_ADDR"], env["TRIVIUM_DATA"] = "127.0.0.1:0", t.TempDir()
+		var out, errOut syncBuffer
+		err := run(context.Background(), []string{"serve"}, func(k string) string { return env[k] }, &out, &errOut)
+		if err == nil || !strings.Contains(err.Error(), "TRIVIUM_") {
+			t.Errorf("%v: err = %v, want a message naming the setting", env, err)
+		}
+	}
 }

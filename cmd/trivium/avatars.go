@@ -191,7 +191,7 @@ func (b splitBlob) Delete(ctx context.Context, key string) error { return b.pick
 func runUploadEvents(ctx context.Context, a *app, uploads *avatars.Service) error {
 	v := a.s["upload-events"]
 	if subject, ok := strings.CutPrefix(v, "nats:"); ok {
-		return a.bus.ListenRaw(ctx, subject, "trivium-upload-events", func(ctx context.Context, data []byte) error {
+		return a.bus.ListenRaw(ctx, subject, "trivium-upload-events", func(ctx context.Context, data []byte, _ string) error {
 			evs, err := sqsevents.ParseBody(string(data))
 			if err != nil {
 				return err

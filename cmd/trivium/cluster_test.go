@@ -490,7 +490,9 @@ func TestClusterFromComposePlaysThroughNginxAndSurvivesTheOwnerDying(t *testing.
 	}
 
 	// An avatar: presigned PUT to the S3 API, moderated by the moderation process, then served
-	// through nginx, from its cache the second time.
+	// through nginx, from its cache the second time. The host watches on a WebSocket held by
+	// whichever gateway nginx picked: the outcome's in-band copy comes from the notifier process.
+	watch := dial(t, s, host)
 	photo := corpus.JPEG(corpus.Quadrants(600, 400))
 	var in struct {
 		UploadID string
@@ -528,6 +530,10 @@ func TestClusterFromComposePlaysThroughNginxAndSurvivesTheOwnerDying(t *testing.
 		expect(t, call(t, "GET", top.url+"/api/v1/avatars/uploads/"+in.UploadID, host.Token, nil), 200).decode(t, &st)
 		return st.Status == "accepted"
 	})
+	if nf := watch.waitFrame("notification", ""); !strings.Contains(string(nf.Data), `"topic":"avatar"`) ||
+		!strings.Contains(string(nf.Data), in.UploadID) {
+		t.Fatalf("in-band notification from the notifier process: %s", nf.Data)
+	}
 	if !strings.HasPrefix(st.Avatar.ThumbnailURL, top.url+"/avatars/") {
 		t.Fatalf("thumbnail URL %q is not on the CDN %s", st.Avatar.ThumbnailURL, top.url)
 	}

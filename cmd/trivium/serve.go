@@ -51,6 +51,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := checkRoles(s); err != nil {
 		return err
 	}
+	if s["leaderboard"] == "memory" && roleOn(s, "api") && !roleOn(s, "leaderboard") {
+		// The in-memory boards are fed by this process's own consumer; an API process without
+		// it would serve boards that never change.
+		return fmt.Errorf("TRIVIUM_LEADERBOARD=memory needs the leaderboard role in every process that serves the API: add it to TRIVIUM_ROLES or use TRIVIUM_LEADERBOARD=redis://…")
+	}
 	apiRate, err1 := strconv.ParseFloat(s["api-rate"], 64)
 	apiBurst, err2 := strconv.Atoi(s["api-burst"])
 	if err1 != nil || err2 != nil || apiRate <= 0 || apiBurst <= 0 {
@@ -180,6 +185,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		},
 	})
 	push.mirrorTo(srv.SendToPlayer)
+	if roleOn(s, "gateway") {
+		spawn("inband-relay", func(ctx context.Context) error { return push.relayInband(ctx, a.bus, srv.SendToPlayer) })
+	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
 		MaxHeaderBytes: 32 << 10, ErrorLog: nil}
 	errc := make(chan error, 1)

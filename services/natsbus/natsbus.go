@@ -344,19 +344,33 @@ func (b *Bus) Close() error {
 	return err
 }
 
-// ListenRaw delivers plain (non-JetStream) NATS messages on subject — such as an S3 API's
-// object-created notifications — to h, one queue-group member per message, until ctx ends.
+// ListenRaw delivers plain (non-JetStream) NATS messages on subject (wildcards allowed) — such as
+// an S3 API's object-created notifications — to h until ctx ends: to one member of queue per
+// message, or to every listener when queue is empty.
 // Core NATS does not keep messages nobody was listening for; callers must have another way to
 // catch up (for uploads: the completion call and the status endpoint).
-func (b *Bus) ListenRaw(ctx context.Context, subject, queue string, h func(ctx context.Context, data []byte) error) error {
-	sub, err := b.nc.QueueSubscribe(subject, queue, func(m *nats.Msg) {
-		if err := h(ctx, m.Data); err != nil && ctx.Err() == nil {
+func (b *Bus) ListenRaw(ctx context.Context, subject, queue string, h func(ctx context.Context, data []byte, subject string) error) error {
+	handle := func(m *nats.Msg) {
+		if err := h(ctx, m.Data, m.Subject); err != nil && ctx.Err() == nil {
 			b.log.Warn("bus: raw message handler", "subject", subject, "err", err)
 		}
-	})
+	}
+	var sub *nats.Subscription
+	var err error
+	if queue == "" { // every listener gets every message
+		sub, err = b.nc.Subscribe(subject, handle)
+	} else { // one member of the group gets each message
+		sub, err = b.nc.QueueSubscribe(subject, queue, handle)
+	}
 	if err != nil {
 		return fmt.Errorf("subscribe %s: %w", subject, err)
 	}
 	<-ctx.Done()
 	return sub.Unsubscribe()
+}
+
+// PublishRaw sends a plain NATS message: fire-and-forget, for listeners that are up right now
+// (in-band copies of notifications to whichever node holds the player's WebSocket).
+func (b *Bus) PublishRaw(subject string, data []byte) error {
+	return b.nc.Publish(subject, data)
 }

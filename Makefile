@@ -31,6 +31,8 @@ screenshots:
 ## versitygw, PostgreSQL, Redis, NATS): a game across gateways, failover, avatars, boards
 test-cluster:
 	command -v nginx >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends nginx)
+	command -v docker-compose >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends docker-compose)
+	docker-compose -f docker-compose.yml config -q
 	eval "$$(infra/test-env.sh)" && $(GO) test -tags cluster -count=1 -run TestCluster ./cmd/trivium/
 
 ## bench: every benchmark scenario, small (~2 minutes); bench-full: the sizes in BENCHMARKS.md

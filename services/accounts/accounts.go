@@ -160,7 +160,10 @@ func ValidateDisplayName(name, field string) error {
 // Login checks a password. The answer is the same whether the user exists or not, and failed
 // attempts are limited per username and per client IP.
 func (s *Service) Login(ctx context.Context, username, password, ip string) (*Auth, time.Duration, error) {
-	if wait := s.limited("u:"+username, "ip:"+ip); wait > 0 {
+	// The attempt is counted before the password is checked, so concurrent guesses cannot all get
+	// past the limit before the first failure is recorded; only a success gives it back.
+	refund, wait := s.attempt("u:"+username, "ip:"+ip)
+	if wait > 0 {
 		return nil, wait, services.Errorf(services.ERateLimited, "too many login attempts; try again later")
 	}
 	p, err := s.cfg.Store.PlayerByUsername(ctx, username)
@@ -168,13 +171,14 @@ func (s *Service) Login(ctx context.Context, username, password, ip string) (*Au
 	if err == nil {
 		hash = p.PasswordHash
 	} else if services.ErrorCode(err) != services.ENotFound {
+		refund()
 		return nil, 0, err
 	}
 	ok := checkPassword(hash, password)
 	if err != nil || !ok || p.Guest {
-		s.fail("u:"+username, "ip:"+ip)
 		return nil, 0, services.Errorf(services.EUnauthenticated, "wrong username or password")
 	}
+	refund()
 	a, err := s.issue(ctx, p, s.cfg.TokenTTL)
 	return a, 0, err
 }
@@ -197,32 +201,29 @@ func (s *Service) limiterFor(key string, now time.Time) *limiter {
 	return l
 }
 
-// limited returns how long to wait if any key is out of attempts.
-func (s *Service) limited(keys ...string) time.Duration {
+// attempt takes one login attempt from the allowance of every key, or from none when a key has
+// run out, and then says how long to wait. refund gives the attempt back.
+func (s *Service) attempt(keys ...string) (refund func(), wait time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.cfg.Now()
-	var wait time.Duration
+	rs := make([]*rate.Reservation, 0, len(keys))
 	for _, k := range keys {
-		l := s.limiterFor(k, now)
-		if l.l.TokensAt(now) < 1 {
-			r := l.l.ReserveN(now, 1)
-			if d := r.DelayFrom(now); d > wait {
-				wait = d
-			}
+		r := s.limiterFor(k, now).l.ReserveN(now, 1)
+		rs = append(rs, r)
+		wait = max(wait, r.DelayFrom(now))
+	}
+	refund = func() {
+		now := s.cfg.Now()
+		for _, r := range rs {
 			r.CancelAt(now)
 		}
 	}
-	return wait
-}
-
-func (s *Service) fail(keys ...string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.cfg.Now()
-	for _, k := range keys {
-		s.limiterFor(k, now).l.AllowN(now, 1)
+	if wait > 0 {
+		refund()
+		return nil, wait
 	}
+	return refund, 0
 }
 
 func (s *Service) issue(ctx context.Context, p *services.Player, ttl time.Duration) (*Auth, error) {

@@ -141,3 +141,62 @@ func TestCheckedSessionsAreTrustedBrieflyAndLogoutIsImmediate(t *testing.T) {
 		t.Fatalf("own logout: %v", err)
 	}
 }
+
+// gatedStore holds every username lookup until released, so a test can line up concurrent logins.
+type gatedStore struct {
+	services.PlayerStore
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (g *gatedStore) PlayerByUsername(ctx context.Context, username string) (*services.Player, error) {
+	g.entered <- struct{}{}
+	<-g.release
+	return g.PlayerStore.PlayerByUsername(ctx, username)
+}
+
+func TestConcurrentLoginGuessesCannotOutrunTheLimit(t *testing.T) {
+	reg, c, db := newServiceWithStore(t)
+	ctx := context.Background()
+	if _, err := reg.Register(ctx, "uma", "long enough pw"); err != nil {
+		t.Fatal(err)
+	}
+	const n = 4 * accounts.DefaultLoginBurst
+	gs := &gatedStore{PlayerStore: db, entered: make(chan struct{}, n), release: make(chan struct{})}
+	s, err := accounts.New(accounts.Config{Store: gs, TokenKey: []byte(strings.Repeat("k", 32)), Now: c.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	results := make(chan error, n)
+	for range n {
+		go func() {
+			_, _, err := s.Login(ctx, "uma", "wrong password", "10.0.0.9")
+			results <- err
+		}()
+	}
+	// Until the gate opens, an attempt either waits at the password check or has been refused.
+	checked, refused := 0, 0
+	deadline := time.After(10 * time.Second)
+	for checked+refused < n {
+		select {
+		case <-gs.entered:
+			checked++
+		case err := <-results:
+			if services.ErrorCode(err) != services.ERateLimited {
+				t.Fatalf("an attempt answered before the gate opened: %v", err)
+			}
+			refused++
+		case <-deadline:
+			t.Fatalf("attempts stuck: %d checked, %d refused of %d", checked, refused, n)
+		}
+	}
+	close(gs.release)
+	for range checked {
+		if err := <-results; services.ErrorCode(err) != services.EUnauthenticated {
+			t.Fatalf("checked attempt: %v", err)
+		}
+	}
+	if checked > accounts.DefaultLoginBurst {
+		t.Fatalf("%d concurrent guesses reached the password check; the limit allows %d", checked, accounts.DefaultLoginBurst)
+	}
+}

@@ -96,7 +96,7 @@ func (s *Store) Create(ctx context.Context, u *Upload) error {
 	s.flushing = true
 	s.mu.Unlock()
 	if lead {
-		s.flush()
+		s.flush(true)
 	}
 	select {
 	case err := <-p.done:
@@ -106,9 +106,10 @@ func (s *Store) Create(ctx context.Context, u *Upload) error {
 	}
 }
 
-// flush commits queued inserts batch by batch until the queue is empty. It runs on the leading
-// caller's goroutine and outlives that caller's context: others wait on the same commit.
-func (s *Store) flush() {
+// flush commits queued inserts batch by batch. The leading caller (handOff) commits the batch
+// holding its own row, then hands any rows queued meanwhile to a background flusher, so a
+// request never waits on other requests' rows under steady load.
+func (s *Store) flush(handOff bool) {
 	for {
 		s.mu.Lock()
 		batch := s.queue
@@ -124,10 +125,14 @@ func (s *Store) flush() {
 			for _, p := range batch { // one bad row must not fail its neighbours
 				p.done <- s.insert([]pendingInsert{p})
 			}
-			continue
+		} else {
+			for _, p := range batch {
+				p.done <- err
+			}
 		}
-		for _, p := range batch {
-			p.done <- err
+		if handOff {
+			go s.flush(false)
+			return
 		}
 	}
 }

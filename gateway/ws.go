@@ -372,7 +372,7 @@ func (c *conn) writer() {
 func (c *conn) finish(graceful bool) {
 	wait := time.Duration(0)
 	if graceful {
-		wait = 2 * time.Second
+		wait = closeDrain
 	}
 	_ = c.ws.UnderlyingConn().SetReadDeadline(time.Now().Add(wait))
 	close(c.done)
@@ -428,9 +428,7 @@ func (c *conn) reader() {
 	}()
 	c.ws.SetReadLimit(c.cfg.HardMaxFrame)
 	_ = c.ws.SetReadDeadline(time.Now().Add(c.cfg.PongWait))
-	c.ws.SetPongHandler(func(string) error {
-		return c.ws.SetReadDeadline(time.Now().Add(c.cfg.PongWait))
-	})
+	c.ws.SetPongHandler(func(string) error { c.renewReadDeadline(); return nil })
 	// The reader only reads, counts and queues: decoding and dispatch run on a handler goroutine
 	// that exists while frames wait (like the writer), so this long-lived goroutine's stack stays
 	// small — on an idle connection it is most of what the server pays.
@@ -448,7 +446,7 @@ func (c *conn) reader() {
 			}
 			return
 		}
-		_ = c.ws.SetReadDeadline(time.Now().Add(c.cfg.PongWait))
+		c.renewReadDeadline()
 		c.hub.m.framesIn.Inc()
 		if !c.frames.Allow() {
 			if !c.Send(rateLimitedFrame) {
@@ -460,6 +458,19 @@ func (c *conn) reader() {
 		c.enqueue(inbound{typ, b})
 	}
 }
+
+// renewReadDeadline gives a live peer another PongWait; once a close is under way it must not
+// undo the short drain deadline the writer set, so it checks again after renewing (Close sets
+// closed before the writer shortens the deadline).
+func (c *conn) renewReadDeadline() {
+	_ = c.ws.SetReadDeadline(time.Now().Add(c.cfg.PongWait))
+	if c.closed.Load() {
+		_ = c.ws.SetReadDeadline(time.Now().Add(closeDrain))
+	}
+}
+
+// closeDrain is how long the reader keeps reading after a close frame for the peer's reply.
+const closeDrain = 2 * time.Second
 
 // rateLimitedFrame answers frames over the connection's rate; built once.
 var rateLimitedFrame = []byte(`{"type":"error","data":{"code":"rate_limited","message":"slow down"}}`)

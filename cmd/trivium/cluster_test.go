@@ -433,19 +433,30 @@ func (top *topology) activeGames(t *testing.T, gateway string) int {
 }
 
 // dialOn dials through nginx until the connection lands on the wanted gateway (nginx balances
-// round robin; the gateway's own connection gauge says where a socket went).
+// round robin; the gateways' own connection gauges say where a socket went). The gauges move
+// asynchronously, so each try waits until the total has settled before judging it.
 func (top *topology) dialOn(t *testing.T, s *server, a *account, gateway string) *wsClient {
 	t.Helper()
-	for range 12 {
-		before := top.wsConns(t, gateway)
+	gateways := []string{"gateway1", "gateway2"}
+	total := func() int {
+		n := 0
+		for _, g := range gateways {
+			n += top.wsConns(t, g)
+		}
+		return n
+	}
+	for range 20 {
+		before, sum := top.wsConns(t, gateway), total()
 		c := dial(t, s, a)
+		waitFor(t, "the new socket to be counted", 5*time.Second, func() bool { return total() == sum+1 })
 		if top.wsConns(t, gateway) > before {
 			return c
 		}
 		c.ws.Close()
-		waitFor(t, "the stray socket to close", 5*time.Second, func() bool {
-			return c.closeErr() != nil
-		})
+		waitFor(t, "the stray socket to be closed on its gateway", 10*time.Second, func() bool { return total() == sum })
+		// Each try is two requests (ticket, upgrade); with two gateways in round robin the
+		// upgrade would land on the same one every time. One more request shifts the turn.
+		call(t, "GET", s.URL+"/healthz", "", nil)
 	}
 	t.Fatalf("no WebSocket of %s landed on %s", a.Name, gateway)
 	return nil

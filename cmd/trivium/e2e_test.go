@@ -267,3 +267,23 @@ func TestWebSocketRefusesBadInput(t *testing.T) {
 		t.Fatalf("huge frame closed with %v, want 1009", c3.closeErr())
 	}
 }
+
+func TestShutdownClosesSocketsWithGoingAwayAndKeepsResults(t *testing.T) {
+	data := t.TempDir()
+	s := startServer(t, map[string]string{"TRIVIUM_DATA": data})
+	a := register(t, s, "leaver")
+	c := dial(t, s, a)
+	c.waitFrame("pong", c.send("ping", struct{}{}))
+	s.Stop(t)
+	waitFor(t, "the socket to close", 10*time.Second, func() bool { return c.closeErr() != nil })
+	if !websocket.IsCloseError(c.closeErr(), websocket.CloseGoingAway) {
+		t.Fatalf("socket closed with %v, want 1001 going away", c.closeErr())
+	}
+	// Everything accepted before the stop is still there after a restart on the same data.
+	s2 := startServer(t, map[string]string{"TRIVIUM_DATA": data})
+	var me struct{ Username string }
+	expect(t, call(t, "GET", s2.URL+"/api/v1/me", a.Token, nil), 200).decode(t, &me)
+	if me.Username != "leaver" {
+		t.Fatalf("after restart /me = %+v", me)
+	}
+}

@@ -266,7 +266,7 @@ func requireRole(roles ...string) func(http.Handler) http.Handler {
 					return
 				}
 			}
-			writeProblem(w, http.StatusForbidden, services.EForbidden, "this needs the moderator role", nil)
+			writeProblem(w, http.StatusForbidden, services.EForbidden, "this needs the "+roles[0]+" role", nil)
 		}))
 	}
 }

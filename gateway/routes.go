@@ -51,6 +51,9 @@ func routes(cfg Config, d Deps, h *hub) http.Handler {
 		r.Method("GET", "/games/{code}", handleGameGet(d.Games))
 		r.With(requireAuth).Method("POST", "/ws-tickets", handleTicket(log, d.Accounts))
 
+		r.With(requireRole(services.RoleAdmin)).Method("GET", "/admin/dead-letters", handleDeadLetters(log, d.Bus))
+		r.With(requireRole(services.RoleAdmin)).Method("POST", "/admin/dead-letters/{seq}/redrive", handleRedrive(log, d.Bus))
+
 		r.Method("GET", "/leaderboards/{board}", handleLeaderboard(log, d.Leaderboards))
 		r.With(requireAuth).Method("GET", "/leaderboards/{board}/me", handleLeaderboardMe(log, d.Leaderboards))
 

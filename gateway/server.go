@@ -47,6 +47,8 @@ type Deps struct {
 	Players  services.PlayerStore
 	Quizzes  *quizzes.Service
 	Games    *games.Manager
+	// Bus serves the operators' dead-letter endpoints.
+	Bus services.Bus
 	// Leaderboards serves board reads (the leaderboard role consumes scores into it).
 	Leaderboards *leaderboard.Service
 	Web          http.Handler                    // the embedded browser client

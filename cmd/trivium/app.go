@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -87,6 +88,12 @@ func open(ctx context.Context, s settings, log *slog.Logger, withBus bool) (*app
 	cfg := natsbus.Config{Logger: log}
 	switch {
 	case busURL == "embedded":
+		// One process at a time may own the embedded JetStream store: two would corrupt it.
+		var unlock func() error
+		if unlock, err = lockDir(filepath.Join(data, "nats.lock")); err != nil {
+			break
+		}
+		a.closers = append(a.closers, unlock)
 		a.bus, err = natsbus.OpenEmbedded(ctx, filepath.Join(data, "nats"), cfg)
 	case strings.HasPrefix(busURL, "nats://"):
 		a.bus, err = natsbus.Open(ctx, busURL, cfg)
@@ -193,4 +200,19 @@ func openSecrets(ctx context.Context, s settings, data string) (secrets.Store, e
 	default:
 		return nil, fmt.Errorf("TRIVIUM_SECRETS %q: use file, env or ssm:///prefix/?kms_key=…", v)
 	}
+}
+
+// lockDir takes an exclusive advisory lock on path for the life of the process (released on
+// exit even after a crash), so a second process cannot open the same embedded store.
+func lockDir(path string) (unlock func() error, err error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("another trivium process is using the embedded bus in %s (%w): stop it first, "+
+			"or use the running server's admin API (GET /api/v1/admin/dead-letters)", filepath.Dir(path), err)
+	}
+	return f.Close, nil
 }

@@ -75,7 +75,12 @@ func openAvatars(ctx context.Context, a *app, bus services.Bus, publicURL, cdn s
 		return nil, err
 	}
 	uploads.Store(p.uploads)
+	attempts, backoff, err := a.s.retryPolicy()
+	if err != nil {
+		return nil, err
+	}
 	p.workflow, err = moderation.NewWorkflow(moderation.Config{DB: a.db.SQL(), Blob: blob, Bus: bus, Players: a.db,
+		MaxDeliver: attempts, Backoff: backoff,
 		Uploads: store, Detector: detector, Policy: policy, CDNURL: cdn, Logger: a.log})
 	if err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image"
 	_ "image/jpeg"
 	"io"
@@ -261,4 +262,62 @@ func TestAvatarUploadRefusals(t *testing.T) {
 		t.Fatalf("an original was served publicly")
 	}
 	expect(t, call(t, "GET", s.URL+"/api/v1/moderation/cases?status=bogus", alice.Token, nil), 403)
+}
+
+func TestOperatorsSeeAndRedriveDeadLettersWhileTheServerRuns(t *testing.T) {
+	var healthy atomic.Bool
+	classifier := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		if !healthy.Load() {
+			http.Error(w, "classifier down", http.StatusServiceUnavailable) // transient: retried, then dead-lettered
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"labels":[]}`)
+	}))
+	defer classifier.Close()
+	data := t.TempDir()
+	s := startServer(t, map[string]string{"TRIVIUM_DATA": data, "TRIVIUM_MODERATION": classifier.URL, "TRIVIUM_API_RATE": "100000", "TRIVIUM_API_BURST": "100000",
+		"TRIVIUM_MAX_ATTEMPTS": "2", "TRIVIUM_RETRY_BACKOFF": "10ms"})
+	player, op := register(t, s, "dlqplayer"), register(t, s, "operator")
+	expectProblem(t, call(t, "GET", s.URL+"/api/v1/admin/dead-letters", op.Token, nil), 403, "")
+	env := map[string]string{"TRIVIUM_DATA": data}
+	var out, errOut syncBuffer
+	if err := run(context.Background(), []string{"users", "role", "operator", "admin"}, func(k string) string { return env[k] }, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	// The CLI must not open the embedded bus under a running server: it says to use the API.
+	err := run(context.Background(), []string{"dlq", "list"}, func(k string) string { return env[k] }, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "/api/v1/admin/dead-letters") {
+		t.Fatalf("dlq list beside a running server: %v", err)
+	}
+
+	photo := corpus.JPEG(corpus.Quadrants(320, 240))
+	in := presign(t, s, player, "image/jpeg", len(photo))
+	if code := putBytes(t, in.URL, in.Headers, photo); code != 200 {
+		t.Fatalf("PUT %d", code)
+	}
+	pollStatus(t, s, player, in.UploadID, "failed")
+	var dl struct {
+		Items []struct {
+			Seq      uint64
+			Consumer string
+			Subject  string
+			Error    string
+		}
+	}
+	waitFor(t, "the dead letter", 10*time.Second, func() bool {
+		expect(t, call(t, "GET", s.URL+"/api/v1/admin/dead-letters", op.Token, nil), 200).decode(t, &dl)
+		return len(dl.Items) == 1
+	})
+	if dl.Items[0].Consumer != "moderation" || dl.Items[0].Subject != "avatar.uploaded" || dl.Items[0].Error == "" {
+		t.Fatalf("dead letter %+v", dl.Items[0])
+	}
+	healthy.Store(true)
+	expect(t, call(t, "POST", fmt.Sprintf("%s/api/v1/admin/dead-letters/%d/redrive", s.URL, dl.Items[0].Seq), op.Token, nil), 204)
+	pollStatus(t, s, player, in.UploadID, "accepted")
+	expect(t, call(t, "GET", s.URL+"/api/v1/admin/dead-letters", op.Token, nil), 200).decode(t, &dl)
+	if len(dl.Items) != 0 {
+		t.Fatalf("dead letters after redrive: %+v", dl.Items)
+	}
 }

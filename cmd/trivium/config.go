@@ -4,7 +4,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // option is one setting: a flag and a TRIVIUM_* environment variable with a named default.
@@ -30,6 +32,8 @@ var options = []option{
 	{"moderation-review-at", "TRIVIUM_MODERATION_REVIEW_AT", "50", "label confidence (0–100) from which an avatar goes to human review"},
 	{"moderation-reject-at", "TRIVIUM_MODERATION_REJECT_AT", "90", "label confidence (0–100) from which an avatar is rejected"},
 	{"roles", "TRIVIUM_ROLES", "all", "comma-separated roles to run: gateway,api,moderation,notifier,leaderboard or all"},
+	{"max-attempts", "TRIVIUM_MAX_ATTEMPTS", "6", "deliveries of an event (avatar workflow, leaderboard) before it is dead-lettered"},
+	{"retry-backoff", "TRIVIUM_RETRY_BACKOFF", "100ms,500ms,2s,10s,30s", "delays between those attempts (±20% jitter; the last repeats)"},
 	{"log-level", "TRIVIUM_LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"log-format", "TRIVIUM_LOG_FORMAT", "json", "json or text"},
 	{"api-rate", "TRIVIUM_API_RATE", "50", "API requests per second per client IP"},
@@ -85,4 +89,23 @@ func configTable(w io.Writer) {
 	for _, o := range options {
 		fmt.Fprintf(w, "| `--%s` | `%s` | `%s` | %s |\n", o.flag, o.env, o.def, o.help)
 	}
+}
+
+// retryPolicy reads TRIVIUM_MAX_ATTEMPTS and TRIVIUM_RETRY_BACKOFF.
+func (s settings) retryPolicy() (attempts int, backoff []time.Duration, err error) {
+	attempts, err = strconv.Atoi(s["max-attempts"])
+	if err != nil || attempts < 1 {
+		return 0, nil, fmt.Errorf("TRIVIUM_MAX_ATTEMPTS %q: want a whole number ≥ 1", s["max-attempts"])
+	}
+	for _, v := range s.list("retry-backoff") {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return 0, nil, fmt.Errorf("TRIVIUM_RETRY_BACKOFF %q: want durations such as 100ms,2s", s["retry-backoff"])
+		}
+		backoff = append(backoff, d)
+	}
+	if len(backoff) == 0 {
+		return 0, nil, fmt.Errorf("TRIVIUM_RETRY_BACKOFF is empty: want durations such as 100ms,2s")
+	}
+	return attempts, backoff, nil
 }

@@ -151,8 +151,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	spawn("outbox", func(ctx context.Context) error { relay.Run(ctx); return nil })
 	if roleOn(s, "leaderboard") {
+		attempts, backoff, err := s.retryPolicy()
+		if err != nil {
+			stopWorkers()
+			return err
+		}
 		spawn("leaderboard", func(ctx context.Context) error {
-			return bus.Consume(ctx, services.ConsumerConfig{Name: "leaderboard", Subjects: []string{services.SubjectScoreRecorded}}, lb.HandleScore)
+			return bus.Consume(ctx, services.ConsumerConfig{Name: "leaderboard", Subjects: []string{services.SubjectScoreRecorded},
+				MaxDeliver: attempts, Backoff: backoff}, lb.HandleScore)
 		})
 	}
 	if roleOn(s, "notifier") {
@@ -171,7 +177,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		PublicURL: publicURL, AllowedOrigins: s.list("allowed-origins"), CDNURL: s["cdn-url"],
 		TrustProxy: s.bool("trust-proxy"), WS: gateway.WSConfig{CDNURL: s["cdn-url"]},
 	}, gateway.Deps{
-		Logger: log, Registry: reg, Metrics: metrics, Accounts: acc, Players: a.db, Quizzes: qs, Games: gm, Leaderboards: lb,
+		Logger: log, Registry: reg, Metrics: metrics, Bus: bus, Accounts: acc, Players: a.db, Quizzes: qs, Games: gm, Leaderboards: lb,
 		Avatars: av.uploads, Moderation: av.workflow, Blob: av.blob, PublicImages: av.public,
 		Web: web.Handler(), Notify: push.service, OnLogout: []gateway.LogoutHook{gateway.PushLogoutHook(log, push.service)},
 		Ready: func(ctx context.Context) error {

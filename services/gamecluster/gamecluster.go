@@ -279,6 +279,13 @@ func (c *Cluster) own(code string, leaseRev, snapRev uint64) error {
 	if err != nil {
 		return fmt.Errorf("gamecluster: subscribe %s: %w", code, err)
 	}
+	// Core NATS drops messages nobody is subscribed to yet: make sure the server has the
+	// subscription before other nodes can be told (by Claim or Locate returning) that this node
+	// runs the game, or the first forwarded join could vanish.
+	if err := c.nc.FlushTimeout(requestTimeout); err != nil {
+		_ = sub.Unsubscribe()
+		return fmt.Errorf("gamecluster: subscribe %s: %w", code, err)
+	}
 	o.sub = sub
 	c.mu.Lock()
 	if old := c.owned[code]; old != nil {

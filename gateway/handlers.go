@@ -107,7 +107,7 @@ func handleMe(log *slog.Logger, cdn string) http.Handler {
 	})
 }
 
-func handleMeUpdate(log *slog.Logger, players services.PlayerStore, cdn string) http.Handler {
+func handleMeUpdate(log *slog.Logger, players services.PlayerStore, cdn string, changed func(playerID string)) http.Handler {
 	type request struct {
 		DisplayName string `json:"displayName"`
 	}
@@ -126,6 +126,9 @@ func handleMeUpdate(log *slog.Logger, players services.PlayerStore, cdn string) 
 		if err := players.UpdateDisplayName(r.Context(), p.ID, name); err != nil {
 			fail(log, w, r, err)
 			return
+		}
+		if changed != nil {
+			changed(p.ID)
 		}
 		p.DisplayName = name
 		encode(w, http.StatusOK, present(p, cdn))

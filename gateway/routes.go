@@ -35,7 +35,7 @@ func routes(cfg Config, d Deps, h *hub) http.Handler {
 		r.Method("POST", "/auth/guest", handleGuest(log, d.Accounts, cfg.CDNURL))
 		r.With(requireAuth).Method("POST", "/auth/logout", handleLogout(log, d.Accounts, d.OnLogout...))
 		r.With(requireAuth).Method("GET", "/me", handleMe(log, cfg.CDNURL))
-		r.With(requireAuth).Method("PATCH", "/me", handleMeUpdate(log, d.Players, cfg.CDNURL))
+		r.With(requireAuth).Method("PATCH", "/me", handleMeUpdate(log, d.Players, cfg.CDNURL, d.ProfileChanged))
 		r.Method("GET", "/players/{id}", handlePlayer(log, d.Players, cfg.CDNURL))
 
 		r.Method("GET", "/quizzes", handleQuizList(log, d.Quizzes))

@@ -54,6 +54,8 @@ type Deps struct {
 	Web          http.Handler                    // the embedded browser client
 	Ready        func(ctx context.Context) error // storage, bus and workers
 	OnLogout     []LogoutHook                    // run after a token is revoked
+	// ProfileChanged is told when a player renames, so caches of names (boards) drop them.
+	ProfileChanged func(playerID string)
 
 	// Notify serves push subscriptions and the notifications inbox; nil leaves those routes out.
 	Notify *notify.Service

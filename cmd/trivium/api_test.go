@@ -240,3 +240,24 @@ func TestStartRefusesSettingsThatCannotWorkTogether(t *testing.T) {
 		}
 	}
 }
+
+func TestBoardsFollowARenameWithoutWaitingForTheirCache(t *testing.T) {
+	s := startServer(t, nil)
+	a := register(t, s, "renamer")
+	q := createQuiz(t, s, a, "single", []map[string]any{{"text": "1+1?", "kind": "choice", "choices": []string{"2", "3"}, "answer": 0}})
+	var st struct{ PlayID string }
+	expect(t, call(t, "POST", s.URL+"/api/v1/quizzes/"+q+"/plays", a.Token, nil), 201).decode(t, &st)
+	expect(t, call(t, "POST", s.URL+"/api/v1/plays/"+st.PlayID+"/answers", a.Token, map[string]any{"index": 0, "answer": 0}), 200)
+	name := func() string {
+		var b struct{ Entries []struct{ DisplayName string } }
+		expect(t, call(t, "GET", s.URL+"/api/v1/leaderboards/global", "", nil), 200).decode(t, &b)
+		if len(b.Entries) == 0 {
+			return ""
+		}
+		return b.Entries[0].DisplayName
+	}
+	waitFor(t, "the score on the board", 10*time.Second, func() bool { return name() == "renamer" })
+	expect(t, call(t, "PATCH", s.URL+"/api/v1/me", a.Token, map[string]string{"displayName": "Renée"}), 200)
+	// The profile cache lives minutes; the rename must show long before that.
+	waitFor(t, "the new name on the board", 5*time.Second, func() bool { return name() == "Renée" })
+}

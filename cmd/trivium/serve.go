@@ -150,6 +150,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}()
 	}
 	spawn("outbox", func(ctx context.Context) error { relay.Run(ctx); return nil })
+	spawn("board-profiles", func(ctx context.Context) error { return forgetChangedProfiles(ctx, a.bus, lb) })
 	if roleOn(s, "leaderboard") {
 		attempts, backoff, err := s.retryPolicy()
 		if err != nil {
@@ -178,7 +179,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		TrustProxy: s.bool("trust-proxy"), WS: gateway.WSConfig{CDNURL: s["cdn-url"]},
 	}, gateway.Deps{
 		Logger: log, Registry: reg, Metrics: metrics, Bus: bus, Accounts: acc, Players: a.db, Quizzes: qs, Games: gm, Leaderboards: lb,
-		Avatars: av.uploads, Moderation: av.workflow, Blob: av.blob, PublicImages: av.public,
+		ProfileChanged: announceProfileChange(a.bus, log),
+		Avatars:        av.uploads, Moderation: av.workflow, Blob: av.blob, PublicImages: av.public,
 		Web: web.Handler(), Notify: push.service, OnLogout: []gateway.LogoutHook{gateway.PushLogoutHook(log, push.service)},
 		Ready: func(ctx context.Context) error {
 			if err := a.db.Ping(ctx); err != nil {

@@ -249,7 +249,9 @@ func TestBoardsFollowARenameWithoutWaitingForTheirCache(t *testing.T) {
 	expect(t, call(t, "POST", s.URL+"/api/v1/quizzes/"+q+"/plays", a.Token, nil), 201).decode(t, &st)
 	expect(t, call(t, "POST", s.URL+"/api/v1/plays/"+st.PlayID+"/answers", a.Token, map[string]any{"index": 0, "answer": 0}), 200)
 	name := func() string {
-		var b struct{ Entries []struct{ DisplayName string } }
+		var b struct {
+			Entries []struct{ DisplayName string }
+		}
 		expect(t, call(t, "GET", s.URL+"/api/v1/leaderboards/global", "", nil), 200).decode(t, &b)
 		if len(b.Entries) == 0 {
 			return ""

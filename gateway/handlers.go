@@ -151,31 +151,13 @@ func quizView(q *services.Quiz, owner bool) any {
 	if owner {
 		return q
 	}
-	type publicQ struct {
-		Text         string   `json:"text"`
-		Kind         string   `json:"kind"`
-		Choices      []string `json:"choices,omitempty"`
-		Group        int      `json:"group,omitempty"`
-		TimeLimitSec int      `json:"timeLimitSec"`
+	out := *q
+	out.Questions = make([]services.Question, len(q.Questions))
+	for i, qq := range q.Questions {
+		qq.Answer, qq.Alternatives = services.Answer{}, nil // an unset answer is omitted from JSON
+		out.Questions[i] = qq
 	}
-	type publicQuiz struct {
-		ID          string    `json:"id"`
-		OwnerID     string    `json:"ownerId"`
-		Title       string    `json:"title"`
-		Description string    `json:"description"`
-		Mode        string    `json:"mode"`
-		Scoring     string    `json:"scoring"`
-		Public      bool      `json:"public"`
-		Questions   []publicQ `json:"questions"`
-		CreatedAt   time.Time `json:"createdAt"`
-		UpdatedAt   time.Time `json:"updatedAt"`
-	}
-	out := publicQuiz{ID: q.ID, OwnerID: q.OwnerID, Title: q.Title, Description: q.Description, Mode: q.Mode,
-		Scoring: q.Scoring, Public: q.Public, CreatedAt: q.CreatedAt, UpdatedAt: q.UpdatedAt}
-	for _, qq := range q.Questions {
-		out.Questions = append(out.Questions, publicQ{qq.Text, qq.Kind, qq.Choices, qq.Group, qq.TimeLimitSec})
-	}
-	return out
+	return &out
 }
 
 // quizInput is the writable part of a quiz.

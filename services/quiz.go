@@ -63,7 +63,7 @@ type Question struct {
 	Text         string   `json:"text"`
 	Kind         string   `json:"kind"`
 	Choices      []string `json:"choices,omitempty"`
-	Answer       Answer   `json:"answer"`
+	Answer       Answer   `json:"answer,omitzero"`
 	Alternatives []string `json:"alternatives,omitempty"`
 	Group        int      `json:"group,omitempty"`
 	TimeLimitSec int      `json:"timeLimitSec"`

@@ -4,8 +4,11 @@
 package games
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"sort"
 	"strings"
 	"time"
@@ -21,6 +24,8 @@ const (
 	PhaseReveal     = "reveal"
 	PhaseScoreboard = "scoreboard"
 	PhaseFinished   = "finished"
+	// PhaseFailed is the phase of a game whose log could not be read back (see CodeGameFailed).
+	PhaseFailed = "failed"
 )
 
 // Error codes of the game protocol, beyond the shared services codes (invalid, not_found,
@@ -33,6 +38,7 @@ const (
 	CodeFinished        = "finished"
 	CodeResumeExpired   = "resume_expired"
 	CodeBusy            = "busy"
+	CodeGameFailed      = "game_failed"
 )
 
 // Rules of the game protocol.
@@ -67,6 +73,9 @@ type GameConfig struct {
 	HostID string
 	Quiz   services.Quiz
 	Now    time.Time
+	// Secret derives the resume tokens, so that replaying the game's log issues the same tokens
+	// again; random when empty. It is as secret as the tokens themselves.
+	Secret []byte
 }
 
 // Game is the state of one multiplayer game. It has no goroutines, no clock and no channels:
@@ -95,6 +104,8 @@ type Game struct {
 	round *round
 
 	arrival int64 // orders joins and answers: "who reached a score first"
+	secret  []byte
+	tokenN  uint64 // tokens issued so far
 	seq     int64
 	ring    [RingSize]Event
 	ringLen int
@@ -123,13 +134,13 @@ type round struct {
 }
 
 type openQuestion struct {
-	index             int
-	q                 services.Question
-	answers           map[string]*answerRec
-	answeredConnected int // answers by players connected now
-	progressSent      bool
-	lastProgress      time.Time
-	pending           bool // a progress is due but throttled
+	index           int
+	q               services.Question
+	answers         map[string]*answerRec
+	answeredAwaited int // answers by players the round still waits for (see awaited)
+	progressSent    bool
+	lastProgress    time.Time
+	pending         bool // a progress is due but throttled
 }
 
 type answerRec struct {
@@ -148,11 +159,17 @@ func NewGame(cfg GameConfig) *Game {
 	q := cfg.Quiz
 	q.Questions = append([]services.Question(nil), cfg.Quiz.Questions...)
 	q.Normalize()
+	secret := cfg.Secret
+	if len(secret) == 0 {
+		secret = make([]byte, 32)
+		_, _ = rand.Read(secret) // crypto/rand.Read never fails since Go 1.24
+	}
 	g := &Game{
 		id: cfg.ID, code: cfg.Code, hostID: cfg.HostID, quiz: q, phase: PhaseLobby,
 		players: map[string]*player{}, tokens: map[string]*player{},
 		host:       PlayerInfo{ID: cfg.HostID},
-		hostGoneAt: cfg.Now,
+		hostGoneAt: wall(cfg.Now),
+		secret:     secret,
 	}
 	for i, qq := range q.Questions {
 		if q.Mode == services.ModeCompetitive && i > 0 && qq.Group == q.Questions[i-1].Group {
@@ -220,20 +237,51 @@ func (p *player) ref() PlayerRef {
 	return PlayerRef{ID: p.info.ID, DisplayName: p.info.DisplayName, ThumbnailURL: p.info.ThumbnailURL}
 }
 
-func newToken() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails since Go 1.24
-	return base64.RawURLEncoding.EncodeToString(b)
+// wall is t as the game keeps it: wall-clock reading only, in UTC, so that a time taken from
+// the log (Unix nanoseconds) is equal to the one the live game used.
+func wall(t time.Time) time.Time { return t.Round(0).UTC() }
+
+// newToken derives the next resume token from the game's secret: unguessable without it, and
+// the same again when the log is replayed.
+func (g *Game) newToken() string {
+	g.tokenN++
+	m := hmac.New(sha256.New, g.secret)
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], g.tokenN)
+	m.Write(n[:])
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:16])
 }
 
 // rotateToken gives p a fresh resume token; the old one stops working so a token seen by
-// someone else is useless after the next join.
+// someone else is useless after the next join. A player who had no token (it expired, or the
+// player left) becomes awaited again: its answers to the open questions count once more.
 func (g *Game) rotateToken(p *player) {
 	if p.token != "" {
 		delete(g.tokens, p.token)
+	} else {
+		g.awaitAnswers(p, 1)
 	}
-	p.token = newToken()
+	p.token = g.newToken()
 	g.tokens[p.token] = p
+}
+
+// clearToken invalidates p's resume token: the round stops waiting for p.
+func (g *Game) clearToken(p *player) {
+	if p.token == "" {
+		return
+	}
+	delete(g.tokens, p.token)
+	p.token = ""
+	g.awaitAnswers(p, -1)
+}
+
+// awaitAnswers adds d to the awaited-answer count of every open question p answered.
+func (g *Game) awaitAnswers(p *player, d int) {
+	for _, oq := range g.openQuestions() {
+		if _, ok := oq.answers[p.info.ID]; ok {
+			oq.answeredAwaited += d
+		}
+	}
 }
 
 func (g *Game) openQuestions() []*openQuestion {
@@ -294,11 +342,6 @@ func (g *Game) reconnect(pl *player) []Event {
 	}
 	pl.connected = true
 	g.connected++
-	for _, oq := range g.openQuestions() {
-		if _, ok := oq.answers[pl.info.ID]; ok {
-			oq.answeredConnected++
-		}
-	}
 	return []Event{g.emit(EventPlayerJoined, PlayerJoinedData{Player: pl.ref()}, nil)}
 }
 
@@ -333,20 +376,16 @@ func (g *Game) Disconnect(now time.Time, playerID string) []Event {
 	if pl == nil || !pl.connected {
 		return nil
 	}
+	// The round keeps waiting for the player through its resume window (a reload or a second
+	// without signal must not close the question for everyone): no early close here.
 	g.drop(now, pl)
-	evs := []Event{g.emit(EventPlayerLeft, PlayerLeftData{Player: pl.ref(), Reason: ReasonDisconnected}, nil)}
-	return append(evs, g.checkAllAnswered(now)...)
+	return []Event{g.emit(EventPlayerLeft, PlayerLeftData{Player: pl.ref(), Reason: ReasonDisconnected}, nil)}
 }
 
 func (g *Game) drop(now time.Time, pl *player) {
 	pl.connected = false
 	pl.disconnectedAt = now
 	g.connected--
-	for _, oq := range g.openQuestions() {
-		if _, ok := oq.answers[pl.info.ID]; ok {
-			oq.answeredConnected--
-		}
-	}
 }
 
 func (g *Game) hostGone(now time.Time) []Event {
@@ -369,6 +408,28 @@ func (g *Game) hostGone(now time.Time) []Event {
 	return append(evs, g.emit(EventPaused, PausedData{}, nil))
 }
 
+// restored marks every participant disconnected after the game was read back from its log: their
+// sockets were on a process that is gone, and they come back with join or their resume token.
+// The host's absence does not pause the game here: an open question keeps its deadline (one that
+// passed during the outage is revealed at once), and the host has HostTimeout to come back.
+func (g *Game) restored(now time.Time) []Event {
+	if g.Finished() {
+		return nil
+	}
+	var evs []Event
+	if g.hostConnected {
+		g.hostConnected = false
+		g.hostGoneAt = now
+	}
+	for _, pl := range g.order {
+		if pl.connected {
+			g.drop(now, pl)
+			evs = append(evs, g.emit(EventPlayerLeft, PlayerLeftData{Player: pl.ref(), Reason: ReasonDisconnected}, nil))
+		}
+	}
+	return evs
+}
+
 // Leave removes a player on purpose: it stays in the standings with its points, but its resume
 // token is invalidated. The host leaving is treated as a disconnect (the game pauses and ends if
 // the host does not come back within HostTimeout).
@@ -386,10 +447,7 @@ func (g *Game) Leave(now time.Time, playerID string) ([]Event, error) {
 	if pl.left {
 		return nil, nil
 	}
-	if pl.token != "" {
-		delete(g.tokens, pl.token)
-		pl.token = ""
-	}
+	g.clearToken(pl)
 	if pl.connected {
 		g.drop(now, pl)
 	}
@@ -522,8 +580,8 @@ func (g *Game) Answer(now time.Time, playerID string, index int, a services.Answ
 	}
 	rec := &answerRec{answer: a, correct: oq.q.Correct(a), elapsed: now.Sub(r.start), arrival: g.nextArrival()}
 	oq.answers[playerID] = rec
-	if pl.connected {
-		oq.answeredConnected++
+	if pl.token != "" {
+		oq.answeredAwaited++
 	}
 	ack := AnswerAck{Index: index, Accepted: true}
 	if g.quiz.Mode == services.ModeLive {
@@ -559,8 +617,10 @@ func validAnswer(q services.Question, a services.Answer) error {
 	return nil
 }
 
+// everyoneAnswered: every awaited player answered oq. A player is awaited while it holds a
+// resume token: connected, or disconnected for less than ResumeWindow (and not left).
 func (g *Game) everyoneAnswered(oq *openQuestion) bool {
-	return len(oq.answers) > 0 && oq.answeredConnected >= g.connected
+	return len(oq.answers) > 0 && oq.answeredAwaited >= len(g.tokens)
 }
 
 // progress emits a progress event unless one went out less than ProgressInterval ago, in which
@@ -571,7 +631,7 @@ func (g *Game) progress(now time.Time, oq *openQuestion, force bool) (Event, boo
 		return Event{}, false
 	}
 	oq.progressSent, oq.lastProgress, oq.pending = true, now, false
-	d := ProgressData{Index: oq.index, Answered: len(oq.answers), Total: len(oq.answers) + g.connected - oq.answeredConnected}
+	d := ProgressData{Index: oq.index, Answered: len(oq.answers), Total: len(oq.answers) + len(g.tokens) - oq.answeredAwaited}
 	ev := g.emit(EventProgress, d, nil)
 	ev.HostOnly = true
 	g.ring[ev.Seq%RingSize] = ev
@@ -768,11 +828,16 @@ func (g *Game) Tick(now time.Time) []Event {
 	if !g.hostConnected && !now.Before(g.hostGoneAt.Add(HostTimeout)) {
 		evs = append(evs, g.finish(now)...)
 	}
-	for tok, pl := range g.tokens {
+	expired := false
+	for _, pl := range g.tokens {
 		if g.tokenExpired(pl, now) {
-			delete(g.tokens, tok)
-			pl.token = ""
+			g.clearToken(pl)
+			expired = true
 		}
+	}
+	if expired {
+		// Whoever did not come back within the window no longer holds the round open.
+		evs = append(evs, g.checkAllAnswered(now)...)
 	}
 	return evs
 }

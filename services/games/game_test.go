@@ -154,21 +154,46 @@ func TestCasualRevealsAutomaticallyAtDeadline(t *testing.T) {
 	}
 }
 
-func TestCasualRevealsWhenAllConnectedPlayersAnswered(t *testing.T) {
+func TestCasualRevealsWhenAllAwaitedPlayersAnswered(t *testing.T) {
 	g := newGame(t, quiz(services.ModeCasual, choice(0, 20, 0), choice(0, 20, 0)), 3)
 	mustEvents(t)(g.Start(t0, "host"))
-	g.Disconnect(at(time.Second), "p3") // p3 is away: the others suffice
+	mustEvents(t)(g.Leave(at(time.Second), "p3")) // p3 left for good: the others suffice
 	mustAnswer(t, g, at(2*time.Second), "p1", 0, idx(0))
 	evs := mustAnswer(t, g, at(3*time.Second), "p2", 0, idx(1))
 	wantTypes(t, evs, EventProgress, EventReveal)
 	if evs[0].Data.(ProgressData).Total != 2 {
-		t.Fatalf("total counts connected players: %+v", evs[0].Data)
+		t.Fatalf("total counts awaited players: %+v", evs[0].Data)
 	}
+}
 
-	// The last player who has not answered disconnecting closes the question too.
-	mustEvents(t)(g.Next(at(4*time.Second), "host"))
-	mustAnswer(t, g, at(5*time.Second), "p1", 1, idx(0))
-	wantTypes(t, g.Disconnect(at(6*time.Second), "p2"), EventPlayerLeft, EventReveal)
+// Issue 21: the last player who has not answered reloading the page must not close the question
+// for everyone; it is awaited through its resume window.
+func TestDisconnectOfTheLastPlayerToAnswerDoesNotCloseTheQuestion(t *testing.T) {
+	g := newGame(t, quiz(services.ModeCasual, choice(0, 600, 0)), 2)
+	mustEvents(t)(g.Start(t0, "host"))
+	mustAnswer(t, g, at(time.Second), "p1", 0, idx(0))
+	wantTypes(t, g.Disconnect(at(2*time.Second), "p2"), EventPlayerLeft)
+	if g.Phase() != PhaseQuestion {
+		t.Fatalf("phase after the disconnect: %s, want question", g.Phase())
+	}
+	if at, ok := g.NextWake(); !ok || !at.Equal(t0.Add(2*time.Second+ResumeWindow)) {
+		t.Fatalf("next wake %v %v, want the end of p2's resume window", at, ok)
+	}
+	// p2 comes back and answers: the round closes because everyone awaited answered.
+	tok := g.players["p2"].token
+	if _, _, err := g.Resume(at(3*time.Second), tok, PlayerInfo{}); err != nil {
+		t.Fatal(err)
+	}
+	evs := mustAnswer(t, g, at(4*time.Second), "p2", 0, idx(0))
+	wantTypes(t, evs, EventProgress, EventReveal)
+}
+
+func TestAPlayerWhoseResumeWindowEndsNoLongerHoldsTheRound(t *testing.T) {
+	g := newGame(t, quiz(services.ModeCasual, choice(0, 600, 0)), 2)
+	mustEvents(t)(g.Start(t0, "host"))
+	mustAnswer(t, g, at(time.Second), "p1", 0, idx(0))
+	g.Disconnect(at(2*time.Second), "p2")
+	wantTypes(t, g.Tick(at(2*time.Second+ResumeWindow)), EventReveal)
 }
 
 func TestOpenQuestionIsScoredAndCounted(t *testing.T) {

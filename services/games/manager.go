@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	mrand "math/rand/v2"
@@ -42,6 +43,10 @@ type ManagerConfig struct {
 	RetryMin, RetryMax time.Duration
 	// Cluster spreads games over several nodes; nil keeps every game in this process.
 	Cluster Cluster
+	// Journal is the durable game log: every accepted command is in it before its ack leaves,
+	// and games are restored from it after a restart or a failover. nil keeps games in memory
+	// only (benchmarks and engine tests).
+	Journal Journal
 }
 
 // Manager creates, finds and removes rooms.
@@ -136,12 +141,121 @@ func (m *Manager) Create(quiz services.Quiz, host PlayerInfo) (*Room, error) {
 	if m.closed {
 		return nil, services.Errorf(services.EUnavailable, "the game server is shutting down")
 	}
-	code, err := m.claimCodeLocked()
+	for range maxCodeAttempts {
+		code, err := m.claimCodeLocked()
+		if err != nil {
+			return nil, err
+		}
+		now := m.cfg.Clock.Now()
+		g := NewGame(GameConfig{ID: m.cfg.NewID(), Code: code, HostID: host.ID, Quiz: quiz, Now: now})
+		if m.cfg.Journal == nil {
+			return m.newRoomLocked(g, 0, false), nil
+		}
+		first, err := createEntry(g, now)
+		if err != nil {
+			return nil, err
+		}
+		ctx, cancel := context.WithTimeout(m.ctx, journalTimeout)
+		pos, err := m.cfg.Journal.Create(ctx, code, first)
+		cancel()
+		if errors.Is(err, ErrLogExists) {
+			// The code's log from an earlier game is still kept: its code is not reused yet.
+			if m.cfg.Cluster != nil {
+				m.cfg.Cluster.Release(code)
+			}
+			continue
+		}
+		if err != nil {
+			if m.cfg.Cluster != nil {
+				m.cfg.Cluster.Release(code)
+			}
+			return nil, services.Errorf(services.EUnavailable, "the game log is unavailable: %v", err)
+		}
+		return m.newRoomLocked(g, pos, false), nil
+	}
+	return nil, fmt.Errorf("create game: no join code without a kept log after %d attempts", maxCodeAttempts)
+}
+
+// journalTimeout bounds the log reads and writes made on behalf of a request.
+const journalTimeout = 5 * time.Second
+
+// restoreLocked reads a game back from its log and starts its Room (m.mu held). A log that
+// cannot be read back leaves a broken Room that tells players why.
+func (m *Manager) restoreLocked(code string) (*Room, error) {
+	if m.cfg.Journal == nil {
+		return nil, errf(services.ENotFound, "no game with code %q", code)
+	}
+	ctx, cancel := context.WithTimeout(m.ctx, journalTimeout)
+	rec, err := m.cfg.Journal.Load(ctx, code)
+	cancel()
 	if err != nil {
 		return nil, err
 	}
-	g := NewGame(GameConfig{ID: m.cfg.NewID(), Code: code, HostID: host.ID, Quiz: quiz, Now: m.cfg.Clock.Now()})
-	return m.newRoomLocked(g), nil
+	g, err := safeReplay(rec)
+	if err != nil {
+		m.cfg.Logger.Error("game log cannot be replayed: the game is marked failed", "code", code, "err", err)
+		r := brokenRoom(code, err)
+		m.rooms[code] = r
+		return r, nil
+	}
+	m.cfg.Logger.Info("game restored from its log", "code", code, "seq", g.Seq(), "batches", len(rec.Batches))
+	r := m.newRoomLocked(g, rec.Last(), true)
+	return r, nil
+}
+
+// safeReplay is Replay that turns an engine panic on bad data into an error, so that one bad
+// log cannot take the server down (or into a crash loop at every start).
+func safeReplay(rec Recovered) (g *Game, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			g, err = nil, fmt.Errorf("replay game: %v", p)
+		}
+	}()
+	return Replay(rec)
+}
+
+// Recover restores every game whose log is open and has no Room here: at start, so that a
+// restarted server serves its games at once. It returns how many it restored.
+func (m *Manager) Recover(ctx context.Context) (int, error) {
+	if m.cfg.Journal == nil {
+		return 0, nil
+	}
+	codes, err := m.cfg.Journal.Open(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("recover games: %w", err)
+	}
+	n := 0
+	var errs []error
+	for _, code := range codes {
+		m.mu.Lock()
+		if m.closed {
+			m.mu.Unlock()
+			break
+		}
+		if m.rooms[code] == nil {
+			if _, err := m.restoreLocked(code); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", code, err))
+			} else {
+				n++
+			}
+		}
+		m.mu.Unlock()
+	}
+	return n, errors.Join(errs...)
+}
+
+// failed runs on the room goroutine when the log refused a batch: forget the Room, so that the
+// next lookup restores the game from what the log holds.
+func (m *Manager) failed(r *Room) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.rooms[r.code] == r {
+		delete(m.rooms, r.code)
+		if t := m.lingers[r.code]; t != nil {
+			t.Stop()
+			delete(m.lingers, r.code)
+		}
+	}
 }
 
 // Lookup finds a room by join code, case-insensitively.
@@ -150,10 +264,24 @@ func (m *Manager) Lookup(code string) (*Room, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r, ok := m.rooms[code]
-	if !ok && m.cfg.Cluster != nil && !m.closed {
+	if ok || m.closed || code == "" {
+		return r, ok
+	}
+	if m.cfg.Cluster != nil {
 		return m.locateLocked(code)
 	}
-	return r, ok
+	if m.cfg.Journal != nil {
+		// The game may have stopped here (its log failed for a while): read it back.
+		ctx, cancel := context.WithTimeout(m.ctx, journalTimeout)
+		open, err := m.cfg.Journal.Exists(ctx, code)
+		cancel()
+		if err == nil && open {
+			if r, err := m.restoreLocked(code); err == nil {
+				return r, true
+			}
+		}
+	}
+	return nil, false
 }
 
 // Info returns the public summary of a game; safe from any goroutine.
@@ -221,6 +349,7 @@ func (m *Manager) record(r *Room, res services.GameFinished) {
 	for attempt := 1; ; attempt++ {
 		err := m.cfg.Results.GameFinished(m.ctx, res)
 		if err == nil {
+			m.closeLog(r)
 			return
 		}
 		if last || m.ctx.Err() != nil {
@@ -238,6 +367,18 @@ func (m *Manager) record(r *Room, res services.GameFinished) {
 			last = true
 		}
 		wait = min(wait*2, m.cfg.RetryMax)
+	}
+}
+
+// closeLog closes the log of a game whose result is recorded: it is not restored any more.
+func (m *Manager) closeLog(r *Room) {
+	if m.cfg.Journal == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(m.ctx, journalTimeout)
+	defer cancel()
+	if err := m.cfg.Journal.Close(ctx, r.code); err != nil {
+		r.log.Warn("close game log (the game is restored once more at the next start)", "err", err)
 	}
 }
 

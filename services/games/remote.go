@@ -13,12 +13,10 @@ import (
 type Cluster interface {
 	// Claim takes the lease of a new game's code for this node; false when another node holds it.
 	Claim(code string) (bool, error)
-	// Locate finds a game that has no Room here. A non-nil snapshot means this node has just taken
-	// the game over (its owner is gone) and must restore it; otherwise link forwards to the owner.
-	// ok is false when no node has the game.
-	Locate(code string) (snapshot []byte, link Link, ok bool, err error)
-	// Commit records a game's latest snapshot; it runs on the room goroutine and must not block.
-	Commit(code string, snapshot []byte)
+	// Locate finds a game that has no Room here: link forwards to its owner, or takeover says
+	// this node has just taken the lease of a game whose owner is gone and must restore it from
+	// the game log. ok is false when no node has the game.
+	Locate(code string) (link Link, takeover bool, ok bool, err error)
 	// Release gives up the lease of a game whose Room was removed here.
 	Release(code string)
 	// Info is the summary of a game another node runs.
@@ -34,7 +32,7 @@ type Link interface {
 }
 
 // commitKey is what makes a new snapshot worth writing: a phase change (scores move only at
-// reveal, buzz and finish), a new question, or a new player (whose resume token must survive).
+// reveal, buzz and finish), a new question, or a new player.
 type commitKey struct {
 	phase   string
 	asked   int
@@ -46,53 +44,18 @@ func (g *Game) commitKey() commitKey {
 	return commitKey{phase: g.phase, asked: g.asked, players: len(g.order), paused: g.paused}
 }
 
-// commit hands the cluster a snapshot when the game moved on since the last one.
-func (r *Room) commit() {
-	if r.onCommit == nil {
-		return
-	}
-	k := r.game.commitKey()
-	if k == r.committed {
-		return
-	}
-	b, err := r.game.MarshalSnapshot()
-	if err != nil {
-		r.log.Error("game snapshot", "err", err)
-		return
-	}
-	r.committed = k
-	r.onCommit(r.code, b)
-}
-
-// Adopt restores a game this node has just taken over from another and starts its Room. The
-// participants the snapshot counts as connected are disconnected at once: their sockets were on
-// the node that is gone, and they come back with join (same account) or their resume token.
-func (m *Manager) Adopt(snapshot []byte) (*Room, error) {
+// TakeOver restores, from its log, a game whose lease this node has just taken from a node that
+// is gone, and starts its Room.
+func (m *Manager) TakeOver(code string) (*Room, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
 		return nil, errf(services.EUnavailable, "the game server is shutting down")
 	}
-	return m.adoptLocked(snapshot)
-}
-
-func (m *Manager) adoptLocked(snapshot []byte) (*Room, error) {
-	g, err := RestoreGame(snapshot)
-	if err != nil {
-		return nil, err
-	}
-	if r := m.rooms[g.Code()]; r != nil {
+	if r := m.rooms[code]; r != nil {
 		return r, nil
 	}
-	now := m.cfg.Clock.Now()
-	for _, id := range g.Connected() {
-		g.Disconnect(now, id)
-	}
-	// committed stays zero: the takeover writes its own snapshot at once, which also fences the
-	// previous owner out of the snapshot store.
-	r := m.newRoomLocked(g)
-	m.cfg.Logger.Info("took game over", "code", g.Code(), "seq", g.Seq())
-	return r, nil
+	return m.restoreLocked(code)
 }
 
 // Drop stops a game's Room here without recording anything, because another node now holds its
@@ -128,7 +91,7 @@ func (m *Manager) proxy(code string, l Link) *Room {
 
 // locateLocked asks the cluster for a game that has no Room here (m.mu held).
 func (m *Manager) locateLocked(code string) (*Room, bool) {
-	snap, link, ok, err := m.cfg.Cluster.Locate(code)
+	link, takeover, ok, err := m.cfg.Cluster.Locate(code)
 	if err != nil {
 		m.cfg.Logger.Warn("locate game", "code", code, "err", err)
 		return nil, false
@@ -136,8 +99,8 @@ func (m *Manager) locateLocked(code string) (*Room, bool) {
 	if !ok {
 		return nil, false
 	}
-	if snap != nil {
-		r, err := m.adoptLocked(snap)
+	if takeover {
+		r, err := m.restoreLocked(code)
 		if err != nil {
 			m.cfg.Logger.Error("take over game", "code", code, "err", err)
 			return nil, false
@@ -168,13 +131,11 @@ func (m *Manager) claimCodeLocked() (string, error) {
 	return "", fmt.Errorf("create game: no free join code after %d attempts", maxCodeAttempts)
 }
 
-// newRoomLocked registers and starts a Room for g (m.mu held).
-func (m *Manager) newRoomLocked(g *Game) *Room {
-	cfg := roomConfig{game: g, clock: m.cfg.Clock, inboxSize: m.cfg.InboxSize, onFinish: m.finished,
-		log: m.cfg.Logger.With("game", g.ID(), "code", g.Code())}
-	if m.cfg.Cluster != nil {
-		cfg.onCommit = m.cfg.Cluster.Commit
-	}
+// newRoomLocked registers and starts a Room for g (m.mu held). logPos is the position of its
+// log so far; restore says it was read back from there.
+func (m *Manager) newRoomLocked(g *Game, logPos uint64, restore bool) *Room {
+	cfg := roomConfig{game: g, clock: m.cfg.Clock, inboxSize: m.cfg.InboxSize, onFinish: m.finished, onFail: m.failed,
+		log: m.cfg.Logger.With("game", g.ID(), "code", g.Code()), journal: m.cfg.Journal, logPos: logPos, restore: restore}
 	r := newRoom(cfg)
 	delete(m.proxies, g.Code())
 	m.rooms[g.Code()] = r

@@ -2,6 +2,7 @@ package games
 
 import (
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"strings"
 	"sync"
@@ -35,14 +36,18 @@ const (
 
 // WebSocket close codes and reasons a Room uses.
 const (
-	CloseNormal        = 1000 // the finished game was removed
-	CloseGoingAway     = 1001 // the server is shutting down
-	CloseTryAgainLater = 1013 // a slow consumer was dropped
-	CloseReplaced      = 4001 // a newer connection of the same player took over
-	ReasonSlowConsumer = "slow consumer"
-	ReasonReplaced     = "replaced"
-	ReasonShuttingDown = "server shutting down"
-	ReasonGameRemoved  = "game over"
+	CloseNormal         = 1000 // the finished game was removed
+	CloseGoingAway      = 1001 // the server is shutting down
+	CloseTryAgainLater  = 1013 // a slow consumer was dropped
+	CloseReplaced       = 4001 // a newer connection of the same player took over
+	CloseInternal       = 1011 // the game's log failed: reconnect to have it restored
+	CloseServiceRestart = 1012 // another node runs the game now: reconnect
+	ReasonSlowConsumer  = "slow consumer"
+	ReasonReplaced      = "replaced"
+	ReasonShuttingDown  = "server shutting down"
+	ReasonGameRemoved   = "game over"
+	ReasonLogFailed     = "game log unavailable; reconnect"
+	ReasonMoved         = "game moved to another server"
 )
 
 // Client is one WebSocket connection as the gateway exposes it. Every method must be safe to
@@ -144,8 +149,11 @@ type Room struct {
 	info     atomic.Pointer[GameInfo]
 	finished atomic.Bool
 	onFinish func(*Room, services.GameFinished)
-	onCommit func(code string, snapshot []byte) // set in a cluster
-	link     Link                               // set when the game runs on another node: Submit forwards
+	onFail   func(*Room) // the log refused a batch: the room stopped
+	link     Link        // set when the game runs on another node: Submit forwards
+	broken   error       // set when the game's log could not be read back: Submit says so
+	journal  Journal     // nil: the game lives in memory only
+	appended chan appendResult
 
 	// Owned by the room goroutine.
 	game      *Game
@@ -156,7 +164,51 @@ type Room struct {
 	infoSeq   int64
 	reported  bool
 	committed commitKey
+	logPos    uint64 // position of the last durable batch
+	sinceSnap int    // entries logged since the last snapshot
+	restore   bool   // log a restore entry first: the game was read back from its log
+	pend      batch  // what happened since the last batch left, held until it is durable
+	flight    *batch // the batch being appended
+	failed    bool
 }
+
+// batch is the engine calls of one turn of the room (or more, while the previous batch is
+// being appended) with the frames they produced. The frames leave only once the calls are
+// durable in the log: an ack is a promise that the answer counts whatever happens next.
+type batch struct {
+	entries  []byte // newline-separated entries
+	n        int
+	outs     []out
+	snapshot []byte // compaction point: the game after this batch, written once it is durable
+	finished bool   // the game finished in this batch: report it once durable
+}
+
+// out is one frame for one client. The recipients of a broadcast are resolved when the event
+// happens, so a client joining later never receives an event its state frame already holds.
+type out struct {
+	c     Client
+	frame []byte
+}
+
+type appendResult struct {
+	pos uint64
+	err error
+}
+
+// brokenRoom stands for a game whose log cannot be replayed: every command is answered with an
+// error that says so, and nothing else runs.
+func brokenRoom(code string, cause error) *Room {
+	r := &Room{code: code, stop: make(chan struct{}), done: make(chan struct{}),
+		broken: services.Errorf(CodeGameFailed, "this game could not be restored after a server restart and cannot go on (%v)", cause)}
+	info := GameInfo{Code: code, Phase: PhaseFailed}
+	r.info.Store(&info)
+	r.finished.Store(true)
+	close(r.done)
+	return r
+}
+
+// snapshotEvery bounds the entries replayed at a restore between phase changes (answers).
+const snapshotEvery = 2000
 
 type roomConfig struct {
 	game      *Game
@@ -164,15 +216,23 @@ type roomConfig struct {
 	log       *slog.Logger
 	inboxSize int
 	onFinish  func(*Room, services.GameFinished)
-	onCommit  func(code string, snapshot []byte)
+	onFail    func(*Room)
+	journal   Journal
+	logPos    uint64 // the log's last position (a new game: its create entry)
+	restore   bool   // the game was read back from its log
 }
 
 func newRoom(cfg roomConfig) *Room {
 	r := &Room{
 		id: cfg.game.ID(), code: cfg.game.Code(), clock: cfg.clock, log: cfg.log,
 		inbox: mailbox{max: cfg.inboxSize, ready: make(chan struct{}, 1)}, wake: make(chan struct{}, 1),
-		stop: make(chan struct{}), done: make(chan struct{}), onFinish: cfg.onFinish, onCommit: cfg.onCommit,
+		stop: make(chan struct{}), done: make(chan struct{}), onFinish: cfg.onFinish, onFail: cfg.onFail,
+		journal: cfg.journal, appended: make(chan appendResult, 1), logPos: cfg.logPos, restore: cfg.restore,
 		game: cfg.game, subs: map[Client]string{}, attached: map[string]Client{},
+	}
+	if cfg.journal != nil {
+		// The log so far is the compaction point of this state, written or replayed.
+		r.committed = r.game.commitKey()
 	}
 	info := r.game.Info()
 	r.info.Store(&info)
@@ -200,6 +260,12 @@ func (r *Room) Submit(cmd Command) bool {
 	if r.link != nil {
 		return r.link.Forward(cmd)
 	}
+	if r.broken != nil {
+		if cmd.Client != nil && cmd.Type != CmdDisconnect {
+			cmd.Client.Send(ErrorFrame(cmd.Ref, r.broken))
+		}
+		return true
+	}
 	select {
 	case <-r.stop:
 		return false
@@ -225,8 +291,13 @@ func (r *Room) poke() {
 
 func (r *Room) run() {
 	defer close(r.done)
+	if r.restore {
+		// Logged first, so that a writer that still thinks it owns the game is fenced out.
+		r.deliver(nil, nil, r.exec(entry{Op: opRestore}).events, nil)
+	}
 	r.afterChange()
-	for {
+	r.flush()
+	for !r.failed {
 		select {
 		case <-r.stop:
 			r.closeAll()
@@ -239,8 +310,114 @@ func (r *Room) run() {
 			// The armed timer is spent: forget it so afterChange arms the next one even if the
 			// wake time did not change (a timer may fire a hair early on a real clock).
 			r.timer, r.timerAt = nil, time.Time{}
-			r.deliver(nil, nil, r.game.Tick(r.clock.Now()), nil)
+			r.deliver(nil, nil, r.exec(entry{Op: opTick}).events, nil)
+		case res := <-r.appended:
+			r.appendDone(res)
 		}
+		r.flush()
+	}
+	r.closeAll()
+}
+
+// exec runs one engine call at the room's clock and logs it when it succeeded.
+func (r *Room) exec(e entry) appliedCall {
+	res, _ := r.execErr(e)
+	return res
+}
+
+func (r *Room) execErr(e entry) (appliedCall, error) {
+	e.At = wall(r.clock.Now()).UnixNano()
+	res, err := r.game.apply(e)
+	if err == nil && r.journal != nil {
+		b, merr := json.Marshal(e)
+		if merr != nil {
+			// Only the engine's own types are encoded; failing is a programming error.
+			panic("games: encode log entry: " + merr.Error())
+		}
+		r.pend.entries = append(append(r.pend.entries, b...), '\n')
+		r.pend.n++
+	}
+	return res, err
+}
+
+// flush lets out what is held: at once when nothing needs the log, else as the next batch once
+// the one in flight is durable.
+func (r *Room) flush() {
+	for !r.failed && r.flight == nil && (len(r.pend.outs) > 0 || r.pend.n > 0 || r.pend.finished) {
+		b := r.pend
+		r.pend = batch{}
+		if b.n == 0 {
+			r.complete(&b)
+			continue
+		}
+		r.sinceSnap += b.n
+		if k := r.game.commitKey(); k != r.committed || r.sinceSnap >= snapshotEvery {
+			if snap, err := r.game.MarshalSnapshot(); err == nil {
+				b.snapshot, r.committed, r.sinceSnap = snap, k, 0
+			} else {
+				r.log.Error("game snapshot", "err", err)
+			}
+		}
+		r.flight = &b
+		r.journal.Append(r.code, r.logPos, b.entries, func(pos uint64, err error) {
+			r.appended <- appendResult{pos, err}
+		})
+	}
+}
+
+func (r *Room) appendDone(res appendResult) {
+	b := r.flight
+	r.flight = nil
+	if res.err != nil {
+		r.failed = true
+		code, why := CloseInternal, ReasonLogFailed
+		if errors.Is(res.err, ErrFenced) {
+			code, why = CloseServiceRestart, ReasonMoved
+			r.log.Warn("game log fenced: another node owns the game", "err", res.err)
+		} else {
+			r.log.Error("game log append failed: the game stops here until it is restored", "err", res.err)
+		}
+		r.stopCode, r.stopWhy = code, why
+		if r.onFail != nil {
+			r.onFail(r)
+		}
+		return
+	}
+	r.logPos = res.pos
+	if b.snapshot != nil {
+		r.journal.Snapshot(r.code, res.pos, b.snapshot)
+	}
+	r.complete(b)
+}
+
+// complete sends a durable batch's frames and reports a game it finished. Clients whose queue
+// is full are dropped as disconnected; the events that causes go into the next batch.
+func (r *Room) complete(b *batch) {
+	var full map[Client]bool
+	for _, o := range b.outs {
+		if full[o.c] {
+			continue
+		}
+		if o.c.Send(o.frame) {
+			continue
+		}
+		if full == nil {
+			full = map[Client]bool{}
+		}
+		full[o.c] = true
+		o.c.Close(CloseTryAgainLater, ReasonSlowConsumer)
+		id, sub := r.subs[o.c]
+		if !sub {
+			continue
+		}
+		delete(r.subs, o.c)
+		if r.attached[id] == o.c {
+			delete(r.attached, id)
+			r.deliver(nil, nil, r.exec(entry{Op: opDisconnect, By: id}).events, nil)
+		}
+	}
+	if b.finished && r.onFinish != nil {
+		r.onFinish(r, r.game.Result())
 	}
 }
 
@@ -275,71 +452,33 @@ func (r *Room) afterChange() {
 		r.info.Store(&info)
 		r.infoSeq = s
 	}
-	r.commit()
 	if r.game.Finished() && !r.reported {
 		r.reported = true
 		r.finished.Store(true)
-		if r.onFinish != nil {
-			r.onFinish(r, r.game.Result())
-		}
+		r.pend.finished = true
 	}
 }
 
-type dropped struct {
-	c  Client
-	id string
-}
-
-// deliver sends replies to c, then broadcasts evs to every subscriber but skip. Clients whose
-// queue is full are dropped as disconnected, and the events that causes are broadcast in turn.
+// deliver queues replies to c, then the events for every subscriber but skip; flush sends them.
 func (r *Room) deliver(c Client, replies [][]byte, evs []Event, skip Client) {
 	r.afterChange()
-	var drops []dropped
 	for _, f := range replies {
-		if !c.Send(f) {
-			id, sub := r.subs[c]
-			delete(r.subs, c)
-			if sub {
-				drops = append(drops, dropped{c, id})
-			} else {
-				c.Close(CloseTryAgainLater, ReasonSlowConsumer)
-			}
-			break
-		}
+		r.pend.outs = append(r.pend.outs, out{c, f})
 	}
-	for len(evs) > 0 || len(drops) > 0 {
-		for _, ev := range evs {
-			drops = r.broadcast(ev, skip, drops)
-		}
-		evs = nil
-		now := r.clock.Now()
-		for _, d := range drops {
-			d.c.Close(CloseTryAgainLater, ReasonSlowConsumer)
-			if r.attached[d.id] == d.c {
-				delete(r.attached, d.id)
-				evs = append(evs, r.game.Disconnect(now, d.id)...)
-			}
-		}
-		drops = nil
-		if len(evs) > 0 {
-			r.afterChange()
-		}
+	for _, ev := range evs {
+		r.broadcast(ev, skip)
 	}
 }
 
-func (r *Room) broadcast(ev Event, skip Client, drops []dropped) []dropped {
+func (r *Room) broadcast(ev Event, skip Client) {
 	shared := encodeShared(ev)
 	host := r.game.HostID()
 	for c, id := range r.subs {
 		if c == skip || ev.HostOnly && id != host {
 			continue
 		}
-		if !c.Send(encodeFor(ev, shared, id)) {
-			delete(r.subs, c)
-			drops = append(drops, dropped{c, id})
-		}
+		r.pend.outs = append(r.pend.outs, out{c, encodeFor(ev, shared, id)})
 	}
-	return drops
 }
 
 func (r *Room) replyErr(cmd Command, err error) {
@@ -382,59 +521,65 @@ func (r *Room) handle(cmd Command) {
 		return
 	}
 	var (
-		evs []Event
-		err error
+		e   = entry{By: id}
 		ack any
+		err error
 	)
-	g := r.game
 	switch cmd.Type {
 	case CmdStart:
-		evs, err = g.Start(now, id)
+		e.Op = opStart
 	case CmdNext:
-		evs, err = g.Next(now, id)
+		e.Op = opNext
 	case CmdReveal:
-		evs, err = g.Reveal(now, id)
+		e.Op = opReveal
 	case CmdScoreboard:
-		evs, err = g.Scoreboard(now, id)
+		e.Op = opScoreboard
 	case CmdEnd:
-		evs, err = g.End(now, id)
+		e.Op = opEnd
 	case CmdAnswer:
 		var d struct {
 			Index  *int            `json:"index"`
 			Answer services.Answer `json:"answer"`
 		}
-		if err = decodeData(cmd.Data, &d); err == nil {
-			if d.Index == nil {
-				err = errf(services.EInvalid, "index is required")
-			} else {
-				var a AnswerAck
-				a, evs, err = g.Answer(now, id, *d.Index, d.Answer)
-				ack = a
-			}
+		if err = decodeData(cmd.Data, &d); err == nil && d.Index == nil {
+			err = errf(services.EInvalid, "index is required")
+		}
+		if err == nil {
+			e.Op, e.Index, e.Answer = opAnswer, *d.Index, d.Answer
 		}
 	case CmdChat:
 		var d struct {
 			Text string `json:"text"`
 		}
 		if err = decodeData(cmd.Data, &d); err == nil {
-			evs, err = g.Chat(now, id, d.Text)
+			e.Op, e.Text = opChat, d.Text
 		}
 	case CmdLeave:
 		delete(r.subs, cmd.Client)
 		if r.attached[id] == cmd.Client {
 			delete(r.attached, id)
 		}
-		if evs, err = g.Leave(now, id); services.ErrorCode(err) == CodeFinished {
-			err = nil // leaving a finished game just unsubscribes
+		if r.game.Finished() {
+			// Leaving a finished game just unsubscribes.
+			r.deliver(cmd.Client, [][]byte{EncodeFrame(Frame{Type: FrameAck, Ref: cmd.Ref})}, nil, nil)
+			return
 		}
+		e.Op = opLeave
 	default:
 		err = errf(services.EInvalid, "unknown message type %q", cmd.Type)
+	}
+	var res appliedCall
+	if err == nil {
+		res, err = r.execErr(e)
+		if e.Op == opAnswer {
+			ack = res.ack
+		}
 	}
 	if err != nil {
 		r.replyErr(cmd, err)
 		return
 	}
-	r.deliver(cmd.Client, [][]byte{EncodeFrame(Frame{Type: FrameAck, Ref: cmd.Ref, Data: ack})}, evs, nil)
+	r.deliver(cmd.Client, [][]byte{EncodeFrame(Frame{Type: FrameAck, Ref: cmd.Ref, Data: ack})}, res.events, nil)
 }
 
 func (r *Room) handleDisconnect(now time.Time, c Client) {
@@ -447,7 +592,7 @@ func (r *Room) handleDisconnect(now time.Time, c Client) {
 		return
 	}
 	delete(r.attached, id)
-	r.deliver(nil, nil, r.game.Disconnect(now, id), nil)
+	r.deliver(nil, nil, r.exec(entry{Op: opDisconnect, By: id}).events, nil)
 }
 
 func (r *Room) handleJoin(now time.Time, cmd Command) {
@@ -470,26 +615,23 @@ func (r *Room) handleJoin(now time.Time, cmd Command) {
 		r.deliver(cmd.Client, [][]byte{EncodeFrame(Frame{Type: FrameState, Ref: cmd.Ref, Data: g.Snapshot(cmd.Player.ID)})}, nil, nil)
 		return
 	}
-	identity := cmd.Player.ID
-	var (
-		evs []Event
-		err error
-	)
+	player := cmd.Player
+	e := entry{Op: opJoin, Player: &player}
 	if d.Resume != "" {
-		identity, evs, err = g.Resume(now, d.Resume, cmd.Player)
-	} else {
-		evs, err = g.Join(now, cmd.Player)
+		e = entry{Op: opResume, Token: d.Resume}
 	}
+	res, err := r.execErr(e)
 	if err != nil {
 		r.replyErr(cmd, err)
 		return
 	}
+	identity, evs := res.identity, res.events
 	// The same socket joining as someone else gives up its previous identity.
 	if old, ok := r.subs[cmd.Client]; ok && old != identity {
 		delete(r.subs, cmd.Client)
 		if r.attached[old] == cmd.Client {
 			delete(r.attached, old)
-			evs = append(evs, g.Disconnect(now, old)...)
+			evs = append(evs, r.exec(entry{Op: opDisconnect, By: old}).events...)
 		}
 	}
 	if prev, ok := r.attached[identity]; ok && prev != cmd.Client {

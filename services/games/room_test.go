@@ -194,7 +194,8 @@ func newEnv(t *testing.T, q services.Quiz, results *recordingResults) *env {
 		results = newResults(0)
 	}
 	clk := NewFakeClock(t0)
-	m := NewManager(ManagerConfig{Clock: clk, Results: results})
+	// Every room test runs with a game log: what they check holds with the log on.
+	m := NewManager(ManagerConfig{Clock: clk, Results: results, Journal: newMemJournal()})
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 		defer cancel()

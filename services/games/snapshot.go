@@ -9,7 +9,7 @@ import (
 )
 
 // SnapshotVersion is the format of MarshalSnapshot; RestoreGame refuses any other.
-const SnapshotVersion = 1
+const SnapshotVersion = 2
 
 // The snapshot types mirror Game field by field with exported, JSON-tagged fields. They are kept
 // apart from Game so the engine's own fields stay unexported and free to change: only this file
@@ -32,6 +32,8 @@ type gameSnap struct {
 	Remaining     time.Duration `json:"remaining"`
 	Round         *roundSnap    `json:"round,omitempty"`
 	Arrival       int64         `json:"arrival"`
+	Secret        []byte        `json:"secret"`
+	TokenN        uint64        `json:"tokenN"`
 	Seq           int64         `json:"seq"`
 	FinishedAt    time.Time     `json:"finishedAt"`
 	Final         []Entry       `json:"final,omitempty"`
@@ -81,7 +83,8 @@ func (g *Game) MarshalSnapshot() ([]byte, error) {
 		Version: SnapshotVersion, ID: g.id, Code: g.code, HostID: g.hostID, Host: g.host, Quiz: g.quiz,
 		Groups: g.groups, Asked: g.asked, Phase: g.phase,
 		HostConnected: g.hostConnected, HostGoneAt: g.hostGoneAt, Paused: g.paused, PausedAt: g.pausedAt,
-		Remaining: g.remaining, Arrival: g.arrival, Seq: g.seq, FinishedAt: g.finishedAt, Final: g.final,
+		Remaining: g.remaining, Arrival: g.arrival, Secret: g.secret, TokenN: g.tokenN, Seq: g.seq,
+		FinishedAt: g.finishedAt, Final: g.final,
 	}
 	for _, p := range g.order {
 		s.Players = append(s.Players, playerSnap{Info: p.info, Score: p.score, BoardScore: p.boardScore, Reached: p.reached,
@@ -124,7 +127,11 @@ func RestoreGame(b []byte) (*Game, error) {
 		id: s.ID, code: s.Code, hostID: s.HostID, host: s.Host, quiz: s.Quiz, groups: s.Groups, asked: s.Asked,
 		phase: s.Phase, players: map[string]*player{}, tokens: map[string]*player{},
 		hostConnected: s.HostConnected, hostGoneAt: s.HostGoneAt, paused: s.Paused, pausedAt: s.PausedAt,
-		remaining: s.Remaining, arrival: s.Arrival, seq: s.Seq, finishedAt: s.FinishedAt, final: s.Final,
+		remaining: s.Remaining, arrival: s.Arrival, secret: s.Secret, tokenN: s.TokenN, seq: s.Seq,
+		finishedAt: s.FinishedAt, final: s.Final,
+	}
+	if len(g.secret) == 0 {
+		return nil, fmt.Errorf("restore game: snapshot lacks the token secret")
 	}
 	for _, ps := range s.Players {
 		p := &player{info: ps.Info, score: ps.Score, boardScore: ps.BoardScore, reached: ps.Reached, connected: ps.Connected,
@@ -148,8 +155,8 @@ func RestoreGame(b []byte) (*Game, error) {
 				progressSent: qs.ProgressSent, lastProgress: qs.LastProgress, pending: qs.Pending}
 			for id, a := range qs.Answers {
 				oq.answers[id] = &answerRec{answer: a.Answer, correct: a.Correct, elapsed: a.Elapsed, arrival: a.Arrival}
-				if p := g.players[id]; p != nil && p.connected {
-					oq.answeredConnected++
+				if p := g.players[id]; p != nil && p.token != "" {
+					oq.answeredAwaited++
 				}
 			}
 			r.qs = append(r.qs, oq)

@@ -31,6 +31,8 @@ var options = []option{
 	{"moderation", "TRIVIUM_MODERATION", "local", "local, rekognition, or an http(s):// classifier URL"},
 	{"moderation-review-at", "TRIVIUM_MODERATION_REVIEW_AT", "50", "label confidence (0–100) from which an avatar goes to human review"},
 	{"moderation-reject-at", "TRIVIUM_MODERATION_REJECT_AT", "90", "label confidence (0–100) from which an avatar is rejected"},
+	{"game-log", "TRIVIUM_GAME_LOG", "1", "1 keeps every game in a durable log on the bus (restored after a restart or failover); 0 keeps games in memory only"},
+	{"game-log-retention", "TRIVIUM_GAME_LOG_RETENTION", "168h", "how long a game's log is kept after its last entry; a finished game's join code is not reused meanwhile"},
 	{"roles", "TRIVIUM_ROLES", "all", "comma-separated roles to run: gateway,api,moderation,notifier,leaderboard or all"},
 	{"max-attempts", "TRIVIUM_MAX_ATTEMPTS", "6", "deliveries of an event (avatar workflow, leaderboard) before it is dead-lettered"},
 	{"retry-backoff", "TRIVIUM_RETRY_BACKOFF", "100ms,500ms,2s,10s,30s", "delays between those attempts (±20% jitter; the last repeats)"},

@@ -2,21 +2,53 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/trivium-game/trivium/services/gamecluster"
+	"github.com/trivium-game/trivium/services/gamelog"
 	"github.com/trivium-game/trivium/services/games"
 )
 
+// openGameLog opens the durable game log on the bus (the embedded JetStream or the NATS
+// cluster) for a process that runs games; nil when it is turned off or no game runs here.
+func openGameLog(ctx context.Context, s settings, a *app, log *slog.Logger) (*gamelog.Log, error) {
+	if !roleOn(s, "gateway") {
+		return nil, nil
+	}
+	if !s.bool("game-log") {
+		if strings.HasPrefix(s["bus"], "nats://") {
+			return nil, errors.New("TRIVIUM_GAME_LOG=0 with TRIVIUM_BUS=nats://…: gateways spread games over nodes through the game log; keep TRIVIUM_GAME_LOG=1")
+		}
+		log.Warn("the game log is off: games in progress are lost when this process stops")
+		return nil, nil
+	}
+	retention, err := time.ParseDuration(s["game-log-retention"])
+	if err != nil || retention < time.Hour {
+		return nil, fmt.Errorf("TRIVIUM_GAME_LOG_RETENTION must be a duration of at least 1h (e.g. 168h)")
+	}
+	return gamelog.Open(ctx, gamelog.Config{Conn: a.bus.Conn(), Retention: retention, Logger: log})
+}
+
+// managerJournal is l as the Manager's Journal: a nil *Log must become a nil interface.
+func managerJournal(l *gamelog.Log) games.Journal {
+	if l == nil {
+		return nil
+	}
+	return l
+}
+
 // openGameCluster lets several gateway nodes serve the same games when the bus is an external
 // NATS server. On the embedded bus (one process) it returns nil: every game stays in this
-// process and nothing on the game path touches NATS.
-func openGameCluster(ctx context.Context, s settings, a *app, log *slog.Logger) (*gamecluster.Cluster, error) {
+// process and restarts restore it from the log.
+func openGameCluster(ctx context.Context, s settings, a *app, gl *gamelog.Log, log *slog.Logger) (*gamecluster.Cluster, error) {
 	if !strings.HasPrefix(s["bus"], "nats://") || !roleOn(s, "gateway") {
 		return nil, nil
 	}
-	return gamecluster.New(ctx, gamecluster.Config{Conn: a.bus.Conn(), Logger: log})
+	return gamecluster.New(ctx, gamecluster.Config{Conn: a.bus.Conn(), Journal: gl, Logger: log})
 }
 
 // managerCluster is c as the Manager's Cluster: a nil *Cluster must become a nil interface.

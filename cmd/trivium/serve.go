@@ -89,13 +89,30 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	relay := outbox.New(a.db, a.bus, log)
-	gcl, err := openGameCluster(ctx, s, a, log)
+	glog, err := openGameLog(ctx, s, a, log)
 	if err != nil {
 		return err
 	}
-	gm := games.NewManager(games.ManagerConfig{Results: gameResults{store: a.db, relay: relay}, Logger: log, Cluster: managerCluster(gcl)})
+	if glog != nil {
+		defer glog.Close()
+	}
+	gcl, err := openGameCluster(ctx, s, a, glog, log)
+	if err != nil {
+		return err
+	}
+	gm := games.NewManager(games.ManagerConfig{Results: gameResults{store: a.db, relay: relay}, Logger: log,
+		Cluster: managerCluster(gcl), Journal: managerJournal(glog)})
 	if gcl != nil {
 		gcl.Attach(gm)
+	} else if glog != nil {
+		// One node: it owns every game in the log. (In a cluster the next node a player reaches
+		// takes a game over when its owner is gone.)
+		t := time.Now()
+		n, err := gm.Recover(ctx)
+		if err != nil {
+			log.Error("some games could not be restored", "err", err)
+		}
+		log.Info("games restored from the game log", "games", n, "ms", time.Since(t).Milliseconds())
 	}
 	metrics := gateway.NewMetrics(reg, gm.Active)
 	bus := metrics.InstrumentBus(a.bus)

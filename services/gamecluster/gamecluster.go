@@ -2,10 +2,11 @@
 // runs on the node holding its lease in a JetStream key-value bucket (key = join code, value =
 // node ID, the entry's revision is the fencing token); commands from connections on other nodes
 // reach it on trivium.game.<code>.in, and its frames go back on trivium.game.<code>.node.<node>,
-// one message per node for a broadcast, however many of the node's clients receive it. The owner
-// writes a snapshot of the game to a second bucket at every phase change; when the owner dies its
-// lease expires, the next node that needs the game takes the lease and restores the snapshot,
-// and the connections it holds join again with their scores intact.
+// one message per node for a broadcast, however many of the node's clients receive it. Every
+// change of a game is in its durable log (games.Journal) before its ack leaves; when the owner
+// dies its lease expires, the next node that needs the game takes the lease, restores the game
+// from the log (the log's fencing refuses the old owner from then on), and the connections it
+// holds join again with their scores and every acknowledged answer intact.
 //
 // It implements games.Cluster; a games.Manager without one keeps every game local.
 package gamecluster
@@ -32,15 +33,13 @@ import (
 
 // Buckets and defaults.
 const (
-	LeaseBucket        = "trivium_game_leases"
-	SnapshotBucket     = "trivium_game_snapshots"
-	DefaultLeaseTTL    = 10 * time.Second
-	DefaultRenewEvery  = 3 * time.Second
-	DefaultWatchEvery  = time.Second
-	DefaultSnapshotTTL = 24 * time.Hour
-	DefaultOutQueue    = 4096
-	nodeKeyPrefix      = "node_"
-	requestTimeout     = 2 * time.Second
+	LeaseBucket       = "trivium_game_leases"
+	DefaultLeaseTTL   = 10 * time.Second
+	DefaultRenewEvery = 3 * time.Second
+	DefaultWatchEvery = time.Second
+	DefaultOutQueue   = 4096
+	nodeKeyPrefix     = "node_"
+	requestTimeout    = 2 * time.Second
 	// CloseOwnerLost is the close code for connections of a game whose lease this node lost.
 	CloseOwnerLost = 1012 // service restart: reconnect
 )
@@ -54,10 +53,11 @@ type Config struct {
 	// LeaseTTL is how long a lease outlives its owner; RenewEvery must be well below it.
 	LeaseTTL, RenewEvery time.Duration
 	// WatchEvery is how often a node forwarding a game checks that its owner still holds it.
-	WatchEvery  time.Duration
-	SnapshotTTL time.Duration
-	OutQueue    int // frames queued per (game, node) before a remote client counts as slow
-	Logger      *slog.Logger
+	WatchEvery time.Duration
+	OutQueue   int // frames queued per (game, node) before a remote client counts as slow
+	Logger     *slog.Logger
+	// Journal is the game log the Manager uses: a game exists while its log is open.
+	Journal games.Journal
 }
 
 // Cluster is a games.Cluster on NATS.
@@ -65,7 +65,6 @@ type Cluster struct {
 	cfg    Config
 	nc     *nats.Conn
 	leases jetstream.KeyValue
-	snaps  jetstream.KeyValue
 	log    *slog.Logger
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -74,7 +73,6 @@ type Cluster struct {
 	// closing suppresses the close frames remote clients would get while this node hands its
 	// games over: their sockets stay open on their own nodes and join the next owner.
 	closing atomic.Bool
-	wake    chan struct{} // snapshot writer
 
 	mu      sync.Mutex
 	owned   map[string]*owned // by code
@@ -91,8 +89,6 @@ var _ games.Cluster = (*Cluster)(nil)
 type owned struct {
 	code     string
 	leaseRev uint64
-	snapRev  uint64 // revision of our last snapshot write: the snapshot store's fence
-	pending  []byte // latest snapshot not yet written
 	sub      *nats.Subscription
 	remotes  map[remoteKey]*remoteClient
 	outs     map[string]*nodeOut // by node
@@ -129,8 +125,8 @@ func randomID() string {
 // New creates the buckets if needed and starts listening for frames addressed to this node.
 // Attach the Manager before serving.
 func New(ctx context.Context, cfg Config) (*Cluster, error) {
-	if cfg.Conn == nil {
-		return nil, errors.New("gamecluster: Conn is required")
+	if cfg.Conn == nil || cfg.Journal == nil {
+		return nil, errors.New("gamecluster: Conn and Journal are required")
 	}
 	if cfg.NodeID == "" {
 		cfg.NodeID = randomID()
@@ -143,9 +139,6 @@ func New(ctx context.Context, cfg Config) (*Cluster, error) {
 	}
 	if cfg.WatchEvery <= 0 {
 		cfg.WatchEvery = DefaultWatchEvery
-	}
-	if cfg.SnapshotTTL <= 0 {
-		cfg.SnapshotTTL = DefaultSnapshotTTL
 	}
 	if cfg.OutQueue <= 0 {
 		cfg.OutQueue = DefaultOutQueue
@@ -162,13 +155,9 @@ func New(ctx context.Context, cfg Config) (*Cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gamecluster: lease bucket: %w", err)
 	}
-	snaps, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: bucket + SnapshotBucket, TTL: cfg.SnapshotTTL, History: 1})
-	if err != nil {
-		return nil, fmt.Errorf("gamecluster: snapshot bucket: %w", err)
-	}
 	cctx, cancel := context.WithCancel(context.Background())
-	c := &Cluster{cfg: cfg, nc: cfg.Conn, leases: leases, snaps: snaps, log: cfg.Logger.With("node", cfg.NodeID),
-		ctx: cctx, cancel: cancel, wake: make(chan struct{}, 1),
+	c := &Cluster{cfg: cfg, nc: cfg.Conn, leases: leases, log: cfg.Logger.With("node", cfg.NodeID),
+		ctx: cctx, cancel: cancel,
 		owned: map[string]*owned{}, links: map[string]*link{}, conns: map[string]games.Client{}, connIDs: map[games.Client]string{}}
 	c.nodeSub, err = c.nc.Subscribe(c.subject("*", "node", cfg.NodeID), c.onFrames)
 	if err != nil {
@@ -180,9 +169,8 @@ func New(ctx context.Context, cfg Config) (*Cluster, error) {
 		_ = c.nodeSub.Unsubscribe()
 		return nil, fmt.Errorf("gamecluster: announce node: %w", err)
 	}
-	c.wg.Add(2)
+	c.wg.Add(1)
 	go c.renewLoop()
-	go c.writeLoop()
 	return c, nil
 }
 
@@ -208,7 +196,7 @@ func (c *Cluster) Claim(code string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if err := c.own(code, rev, 0); err != nil {
+	if err := c.own(code, rev); err != nil {
 		_ = c.leases.Delete(context.Background(), code, jetstream.LastRevision(rev))
 		return false, err
 	}
@@ -216,37 +204,34 @@ func (c *Cluster) Claim(code string) (bool, error) {
 }
 
 // Locate implements games.Cluster.
-func (c *Cluster) Locate(code string) ([]byte, games.Link, bool, error) {
+func (c *Cluster) Locate(code string) (games.Link, bool, bool, error) {
 	ctx, cancel := context.WithTimeout(c.ctx, requestTimeout)
 	defer cancel()
 	e, err := c.leases.Get(ctx, code)
 	if err == nil && string(e.Value()) != c.cfg.NodeID {
-		return nil, c.linkTo(code, string(e.Value())), true, nil
+		return c.linkTo(code, string(e.Value())), false, true, nil
 	}
 	if err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
-		return nil, nil, false, err
+		return nil, false, false, err
 	}
-	snap, err := c.takeOver(ctx, code, e)
-	if err != nil || snap != nil {
-		return snap, nil, snap != nil, err
+	took, err := c.takeOver(ctx, code, e)
+	if err != nil || took {
+		return nil, took, took, err
 	}
 	// Someone else won the race for the lease: forward to them.
 	if e, err = c.leases.Get(ctx, code); err == nil && string(e.Value()) != c.cfg.NodeID {
-		return nil, c.linkTo(code, string(e.Value())), true, nil
+		return c.linkTo(code, string(e.Value())), false, true, nil
 	}
-	return nil, nil, false, nil
+	return nil, false, false, nil
 }
 
-// takeOver takes the lease of a game whose owner is gone and returns its last snapshot; nil when
-// there is no such game or another node took it first. stale is the lease entry seen (nil when
-// the lease had expired), whose revision the takeover must match.
-func (c *Cluster) takeOver(ctx context.Context, code string, stale jetstream.KeyValueEntry) ([]byte, error) {
-	se, err := c.snaps.Get(ctx, code)
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
+// takeOver takes the lease of a game whose owner is gone; false when there is no such game or
+// another node took it first. stale is the lease entry seen (nil when the lease had expired),
+// whose revision the takeover must match.
+func (c *Cluster) takeOver(ctx context.Context, code string, stale jetstream.KeyValueEntry) (bool, error) {
+	open, err := c.cfg.Journal.Exists(ctx, code)
+	if err != nil || !open {
+		return false, err
 	}
 	var rev uint64
 	if stale != nil {
@@ -256,15 +241,15 @@ func (c *Cluster) takeOver(ctx context.Context, code string, stale jetstream.Key
 	}
 	if err != nil {
 		if errors.Is(err, jetstream.ErrKeyExists) || isWrongSequence(err) {
-			return nil, nil
+			return false, nil
 		}
-		return nil, err
+		return false, err
 	}
-	if err := c.own(code, rev, se.Revision()); err != nil {
-		return nil, err
+	if err := c.own(code, rev); err != nil {
+		return false, err
 	}
-	c.log.Info("game lease taken over", "code", code, "lease_rev", rev, "snapshot_rev", se.Revision())
-	return se.Value(), nil
+	c.log.Info("game lease taken over", "code", code, "lease_rev", rev)
+	return true, nil
 }
 
 func isWrongSequence(err error) bool {
@@ -273,8 +258,8 @@ func isWrongSequence(err error) bool {
 }
 
 // own starts serving a game this node now holds the lease of.
-func (c *Cluster) own(code string, leaseRev, snapRev uint64) error {
-	o := &owned{code: code, leaseRev: leaseRev, snapRev: snapRev, remotes: map[remoteKey]*remoteClient{}, outs: map[string]*nodeOut{}}
+func (c *Cluster) own(code string, leaseRev uint64) error {
+	o := &owned{code: code, leaseRev: leaseRev, remotes: map[remoteKey]*remoteClient{}, outs: map[string]*nodeOut{}}
 	sub, err := c.nc.Subscribe(c.subject(code, "in"), func(m *nats.Msg) { c.onCommand(o, m) })
 	if err != nil {
 		return fmt.Errorf("gamecluster: subscribe %s: %w", code, err)
@@ -308,19 +293,6 @@ func (c *Cluster) stopOwnedLocked(o *owned) {
 	delete(c.owned, o.code)
 }
 
-// Commit implements games.Cluster: the writer goroutine stores the latest snapshot of each game.
-func (c *Cluster) Commit(code string, snapshot []byte) {
-	c.mu.Lock()
-	if o := c.owned[code]; o != nil {
-		o.pending = snapshot
-	}
-	c.mu.Unlock()
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
-}
-
 // Release implements games.Cluster: the game is over and removed, so are its lease and snapshot.
 func (c *Cluster) Release(code string) {
 	c.mu.Lock()
@@ -335,7 +307,6 @@ func (c *Cluster) Release(code string) {
 	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
 	defer cancel()
 	_ = c.leases.Delete(ctx, code, jetstream.LastRevision(o.leaseRev))
-	_ = c.snaps.Purge(ctx, code)
 }
 
 // Info implements games.Cluster by asking the owner.
@@ -352,67 +323,6 @@ func (c *Cluster) Info(code string) (games.GameInfo, bool) {
 	return info, true
 }
 
-func (c *Cluster) writeLoop() {
-	defer c.wg.Done()
-	for {
-		select {
-		case <-c.ctx.Done():
-			c.flush()
-			return
-		case <-c.wake:
-			c.flush()
-		}
-	}
-}
-
-// flush writes every pending snapshot. Each write names the revision of the previous one: a node
-// that lost the game to a takeover (which wrote since) is refused and stops its room.
-func (c *Cluster) flush() {
-	type job struct {
-		code string
-		rev  uint64
-		b    []byte
-	}
-	c.mu.Lock()
-	var jobs []job
-	for code, o := range c.owned {
-		if o.pending != nil {
-			jobs = append(jobs, job{code, o.snapRev, o.pending})
-			o.pending = nil
-		}
-	}
-	c.mu.Unlock()
-	for _, j := range jobs {
-		ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
-		var rev uint64
-		var err error
-		if j.rev == 0 {
-			rev, err = c.snaps.Create(ctx, j.code, j.b)
-		} else {
-			rev, err = c.snaps.Update(ctx, j.code, j.b, j.rev)
-		}
-		cancel()
-		if err != nil {
-			if errors.Is(err, jetstream.ErrKeyExists) || isWrongSequence(err) {
-				c.lost(j.code, "snapshot fenced")
-				continue
-			}
-			c.log.Warn("write game snapshot", "code", j.code, "err", err)
-			c.mu.Lock()
-			if o := c.owned[j.code]; o != nil && o.pending == nil {
-				o.pending = j.b // retried at the next wake or renewal
-			}
-			c.mu.Unlock()
-			continue
-		}
-		c.mu.Lock()
-		if o := c.owned[j.code]; o != nil {
-			o.snapRev = rev
-		}
-		c.mu.Unlock()
-	}
-}
-
 // lost stops a game whose lease another node now holds.
 func (c *Cluster) lost(code, why string) {
 	c.log.Warn("game lease lost", "code", code, "why", why)
@@ -426,7 +336,7 @@ func (c *Cluster) lost(code, why string) {
 	}
 }
 
-// renewLoop keeps this node's leases and presence alive and retries failed snapshot writes.
+// renewLoop keeps this node's leases and presence alive.
 func (c *Cluster) renewLoop() {
 	defer c.wg.Done()
 	t := time.NewTicker(c.cfg.RenewEvery)
@@ -438,10 +348,6 @@ func (c *Cluster) renewLoop() {
 		case <-t.C:
 		}
 		c.renew()
-		select {
-		case c.wake <- struct{}{}:
-		default:
-		}
 	}
 }
 
@@ -621,9 +527,9 @@ func (c *Cluster) forgetConn(id string) {
 	}
 }
 
-// Close hands this node's games over: it writes their last snapshots and gives up their leases so
-// the next node that needs one takes it at once instead of waiting for the lease to expire. Call
-// it before the Manager's Close, whose room shutdown then closes no remote connection.
+// Close hands this node's games over: it gives up their leases so the next node that needs one
+// takes it (from the game's log) at once instead of waiting for the lease to expire. Call it
+// before the Manager's Close, whose room shutdown then closes no remote connection.
 func (c *Cluster) Close(ctx context.Context) error {
 	c.closing.Store(true)
 	c.cancel()

@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/trivium-game/trivium/services"
+	"github.com/trivium-game/trivium/services/gamelog"
 	"github.com/trivium-game/trivium/services/games"
 )
 
@@ -40,13 +41,18 @@ func startNode(t *testing.T, prefix string) *node {
 	if err != nil {
 		t.Fatalf("NATS at %s (set TRIVIUM_TEST_NATS): %v", natsURL(), err)
 	}
-	cl, err := New(context.Background(), Config{Conn: nc, Prefix: prefix,
+	gl, err := gamelog.Open(context.Background(), gamelog.Config{Conn: nc, Prefix: prefix})
+	if err != nil {
+		nc.Close()
+		t.Fatal(err)
+	}
+	cl, err := New(context.Background(), Config{Conn: nc, Prefix: prefix, Journal: gl,
 		LeaseTTL: time.Second, RenewEvery: 200 * time.Millisecond, WatchEvery: 100 * time.Millisecond})
 	if err != nil {
 		nc.Close()
 		t.Fatal(err)
 	}
-	gm := games.NewManager(games.ManagerConfig{Cluster: cl})
+	gm := games.NewManager(games.ManagerConfig{Cluster: cl, Journal: gl})
 	cl.Attach(gm)
 	n := &node{nc: nc, cl: cl, gm: gm}
 	t.Cleanup(func() {
@@ -261,5 +267,47 @@ func TestGameContinuesOnAnotherNodeWhenItsOwnerDies(t *testing.T) {
 	p1.wait(t, "question", next)
 	if p1.closed.Load() != 0 {
 		t.Fatalf("p1's connection was closed with %d", p1.closed.Load())
+	}
+}
+
+// Issue 13: an answer acknowledged after the last phase change survives the owner's death (the
+// snapshot of the old design lost it): it is in the log the new owner restores from.
+func TestAnAnswerAckedJustBeforeTheOwnerDiesStillCounts(t *testing.T) {
+	prefix := runID + "c."
+	a, b := startNode(t, prefix), startNode(t, prefix)
+	room, err := a.gm.Create(testQuiz(), games.PlayerInfo{ID: "host"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := room.Code()
+	host, p1, p2 := &client{id: "host"}, &client{id: "p1"}, &client{id: "p2"}
+	submit(t, a.gm, code, host, games.CmdJoin, map[string]string{"code": code})
+	submit(t, b.gm, code, p1, games.CmdJoin, map[string]string{"code": code})
+	submit(t, b.gm, code, p2, games.CmdJoin, map[string]string{"code": code})
+	p1.wait(t, "state", 0)
+	p2.wait(t, "state", 0)
+	submit(t, a.gm, code, host, games.CmdStart, nil)
+	p1.wait(t, "question", 0)
+	submit(t, b.gm, code, p1, games.CmdAnswer, map[string]any{"index": 0, "answer": 1})
+	p1.wait(t, "ack", 0)
+
+	a.crash()
+
+	st, next := p1.wait(t, "state", 1)
+	if you := st["data"].(map[string]any)["you"].(map[string]any); you["answered"] != true {
+		t.Fatalf("p1's acknowledged answer is gone after the takeover: %v", st)
+	}
+	submit(t, b.gm, code, p1, games.CmdAnswer, map[string]any{"index": 0, "answer": 1})
+	errf, _ := p1.wait(t, "error", next)
+	if c := errf["data"].(map[string]any)["code"]; c != games.CodeAlreadyAnswered {
+		t.Fatalf("answering again after the takeover: %v", errf)
+	}
+	host2 := &client{id: "host"}
+	submit(t, b.gm, code, host2, games.CmdJoin, map[string]string{"code": code})
+	host2.wait(t, "state", 0)
+	submit(t, b.gm, code, host2, games.CmdReveal, nil)
+	rev, _ := p1.wait(t, "reveal", next)
+	if pts := rev["data"].(map[string]any)["you"].(map[string]any)["points"].(float64); pts <= 0 {
+		t.Fatalf("p1's answer was not scored after the takeover: %v", rev)
 	}
 }

@@ -112,7 +112,7 @@ func (l *link) forget(connID string) {
 
 // watch checks the game's lease while this node has connections in it: when the owner changes it
 // joins them again at the new owner; when the lease has expired (the owner died) it takes the
-// game over from its last snapshot.
+// game over from its log.
 func (l *link) watch() {
 	t := time.NewTicker(l.c.cfg.WatchEvery)
 	defer t.Stop()
@@ -156,19 +156,19 @@ func (l *link) check(owner string, replay bool) (bool, string, bool) {
 		// Another path on this node took the game over (becameLocal ran).
 		return true, owner, true
 	case errors.Is(err, jetstream.ErrKeyNotFound):
-		snap, err := l.c.takeOver(ctx, l.code, nil)
+		took, err := l.c.takeOver(ctx, l.code, nil)
 		if err != nil {
 			l.c.log.Warn("take game over", "code", l.code, "err", err)
 			return false, owner, replay
 		}
-		if snap == nil {
+		if !took {
 			return false, owner, replay // another node was quicker; the next check finds it
 		}
 		m := l.c.m.Load()
 		if m == nil {
 			return false, owner, replay
 		}
-		if _, err := m.Adopt(snap); err != nil {
+		if _, err := m.TakeOver(l.code); err != nil {
 			l.c.log.Error("restore game", "code", l.code, "err", err)
 			l.c.lost(l.code, "restore failed")
 			return false, owner, replay

@@ -35,9 +35,9 @@ type Journal interface {
 	Open(ctx context.Context) ([]string, error)
 	// Exists reports whether a game has an open log.
 	Exists(ctx context.Context, code string) (bool, error)
-	// Close marks a finished game's log closed: it is no longer restored, and it is kept for
+	// CloseGame marks a finished game's log closed: it is no longer restored, and it is kept for
 	// the retention period only.
-	Close(ctx context.Context, code string) error
+	CloseGame(ctx context.Context, code string) error
 }
 
 // Errors of a Journal.

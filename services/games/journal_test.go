@@ -135,7 +135,7 @@ func (j *memJournal) Exists(_ context.Context, code string) (bool, error) {
 	return len(j.logs[code]) > 0 && !j.closed[code], nil
 }
 
-func (j *memJournal) Close(_ context.Context, code string) error {
+func (j *memJournal) CloseGame(_ context.Context, code string) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.closed[code] = true

@@ -377,7 +377,7 @@ func (m *Manager) closeLog(r *Room) {
 	}
 	ctx, cancel := context.WithTimeout(m.ctx, journalTimeout)
 	defer cancel()
-	if err := m.cfg.Journal.Close(ctx, r.code); err != nil {
+	if err := m.cfg.Journal.CloseGame(ctx, r.code); err != nil {
 		r.log.Warn("close game log (the game is restored once more at the next start)", "err", err)
 	}
 }

@@ -58,7 +58,9 @@ type topology struct {
 }
 
 // startTopology starts every service of docker-compose.yml as a local process.
-func startTopology(t *testing.T) *topology {
+// startTopology starts the compose file's services; extra overrides environment variables of
+// every trivium service.
+func startTopology(t *testing.T, extra map[string]string) *topology {
 	t.Helper()
 	ctx := context.Background()
 	p := loadCompose(t)
@@ -205,6 +207,9 @@ func startTopology(t *testing.T) *topology {
 				val = hosts.Replace(val)
 			}
 			environ = append(environ, k+"="+val)
+		}
+		for k, v := range extra {
+			environ = append(environ, k+"="+v)
 		}
 		cmd := exec.Command(bin, s.Command...)
 		cmd.Env = environ
@@ -401,7 +406,7 @@ func standing(t *testing.T, f frame, player string) int {
 }
 
 func TestClusterFromComposePlaysThroughNginxAndSurvivesTheOwnerDying(t *testing.T) {
-	top := startTopology(t)
+	top := startTopology(t, nil)
 	s := &server{URL: top.url}
 
 	// Public API reads are cached by nginx by their own Cache-Control.

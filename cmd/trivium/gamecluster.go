@@ -2,9 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -33,6 +37,25 @@ func openGameLog(ctx context.Context, s settings, a *app, log *slog.Logger) (*ga
 	return gamelog.Open(ctx, gamelog.Config{Conn: a.bus.Conn(), Retention: retention, Logger: log})
 }
 
+// nodeID is this gateway's cluster identity, kept in its data directory: a gateway restarted
+// after a crash is the same node, so it takes its games back at once instead of waiting for
+// their leases to expire (the game log's fencing keeps that safe).
+func nodeID(path string) (string, error) {
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	id := hex.EncodeToString(b)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return "", fmt.Errorf("node id: %w", err)
+	}
+	if err := os.WriteFile(path, []byte(id+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("node id: %w", err)
+	}
+	return id, nil
+}
+
 // managerJournal is l as the Manager's Journal: a nil *Log must become a nil interface.
 func managerJournal(l *gamelog.Log) games.Journal {
 	if l == nil {
@@ -48,7 +71,16 @@ func openGameCluster(ctx context.Context, s settings, a *app, gl *gamelog.Log, l
 	if !strings.HasPrefix(s["bus"], "nats://") || !roleOn(s, "gateway") {
 		return nil, nil
 	}
-	return gamecluster.New(ctx, gamecluster.Config{Conn: a.bus.Conn(), Journal: gl, Logger: log})
+	lease, err := time.ParseDuration(s["game-lease"])
+	if err != nil || lease < time.Second {
+		return nil, fmt.Errorf("TRIVIUM_GAME_LEASE must be a duration of at least 1s (e.g. 10s)")
+	}
+	node, err := nodeID(filepath.Join(s["data"], "node-id"))
+	if err != nil {
+		return nil, err
+	}
+	return gamecluster.New(ctx, gamecluster.Config{Conn: a.bus.Conn(), Journal: gl, Logger: log, NodeID: node,
+		LeaseTTL: lease, RenewEvery: lease / 3, WatchEvery: min(time.Second, lease/5)})
 }
 
 // managerCluster is c as the Manager's Cluster: a nil *Cluster must become a nil interface.

@@ -224,10 +224,17 @@ type wsClient struct {
 
 func dial(t testing.TB, s *server, a *account) *wsClient {
 	t.Helper()
+	return dialAt(t, s, a, s.URL)
+}
+
+// dialAt takes a ticket from s and opens the socket at base (a gateway behind s, say), with s's
+// origin.
+func dialAt(t testing.TB, s *server, a *account, base string) *wsClient {
+	t.Helper()
 	var tk struct{ Ticket string }
 	expect(t, call(t, "POST", s.URL+"/api/v1/ws-tickets", a.Token, nil), 201).decode(t, &tk)
 	d := websocket.Dialer{Subprotocols: []string{"trivium.v1"}}
-	ws, resp, err := d.Dial(strings.Replace(s.URL, "http", "ws", 1)+"/ws?ticket="+tk.Ticket, http.Header{"Origin": {s.URL}})
+	ws, resp, err := d.Dial(strings.Replace(base, "http", "ws", 1)+"/ws?ticket="+tk.Ticket, http.Header{"Origin": {s.URL}})
 	if err != nil {
 		t.Fatalf("dial: %v (%v)", err, resp)
 	}
@@ -311,4 +318,44 @@ func (c *wsClient) closeErr() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.closed
+}
+
+// replyOrClosed waits for the ack, error or state answering ref; false when the socket closed
+// (or timeout passed) first.
+func (c *wsClient) replyOrClosed(ref string, timeout time.Duration) (frame, bool) {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	poll := time.NewTicker(5 * time.Millisecond)
+	defer poll.Stop()
+	for {
+		c.mu.Lock()
+		for _, f := range c.frames {
+			if f.Ref == ref && (f.Type == "ack" || f.Type == "error" || f.Type == "state") {
+				c.mu.Unlock()
+				return f, true
+			}
+		}
+		closed := c.closed != nil
+		c.mu.Unlock()
+		if closed {
+			return frame{}, false
+		}
+		select {
+		case <-deadline.C:
+			return frame{}, false
+		case <-poll.C:
+		}
+	}
+}
+
+// lastState decodes the newest state frame into v; false when there is none.
+func (c *wsClient) lastState(v any) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := len(c.frames) - 1; i >= 0; i-- {
+		if c.frames[i].Type == "state" {
+			return json.Unmarshal(c.frames[i].Data, v) == nil
+		}
+	}
+	return false
 }

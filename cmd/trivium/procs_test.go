@@ -49,6 +49,16 @@ func (p *proc) kill(t *testing.T) {
 	<-p.done
 }
 
+// restart starts the process again with the same command and environment, after it ended.
+func (p *proc) restart(t *testing.T) {
+	t.Helper()
+	<-p.done
+	cmd := exec.Command(p.cmd.Path, p.cmd.Args[1:]...)
+	cmd.Env, cmd.Dir = p.cmd.Env, p.cmd.Dir
+	np := startProc(t, p.name, cmd)
+	p.cmd, p.out, p.done = np.cmd, np.out, np.done
+}
+
 func startProc(t *testing.T, name string, cmd *exec.Cmd) *proc {
 	t.Helper()
 	p := &proc{name: name, cmd: cmd, out: &syncBuffer{}, done: make(chan struct{})}
@@ -100,4 +110,14 @@ func waitReady(t *testing.T, p *proc, url string) {
 		resp.Body.Close()
 		return resp.StatusCode == 200
 	})
+}
+
+// alive reports whether the process is running.
+func (p *proc) alive() bool {
+	select {
+	case <-p.done:
+		return false
+	default:
+		return true
+	}
 }

@@ -12,6 +12,7 @@
 package gamecluster
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -73,6 +74,10 @@ type Cluster struct {
 	// closing suppresses the close frames remote clients would get while this node hands its
 	// games over: their sockets stay open on their own nodes and join the next owner.
 	closing atomic.Bool
+	// inc names this process: a node keeps its ID across restarts, so the leases it writes
+	// (lease) and its connection IDs carry the incarnation too, telling a restarted node's games
+	// and connections from those of the process that died.
+	inc, lease string
 
 	mu      sync.Mutex
 	owned   map[string]*owned // by code
@@ -156,7 +161,9 @@ func New(ctx context.Context, cfg Config) (*Cluster, error) {
 		return nil, fmt.Errorf("gamecluster: lease bucket: %w", err)
 	}
 	cctx, cancel := context.WithCancel(context.Background())
+	inc := randomID()
 	c := &Cluster{cfg: cfg, nc: cfg.Conn, leases: leases, log: cfg.Logger.With("node", cfg.NodeID),
+		inc: inc, lease: cfg.NodeID + "@" + inc,
 		ctx: cctx, cancel: cancel,
 		owned: map[string]*owned{}, links: map[string]*link{}, conns: map[string]games.Client{}, connIDs: map[games.Client]string{}}
 	c.nodeSub, err = c.nc.Subscribe(c.subject("*", "node", cfg.NodeID), c.onFrames)
@@ -189,7 +196,7 @@ func (c *Cluster) subject(code string, parts ...string) string {
 func (c *Cluster) Claim(code string) (bool, error) {
 	ctx, cancel := context.WithTimeout(c.ctx, requestTimeout)
 	defer cancel()
-	rev, err := c.leases.Create(ctx, code, []byte(c.cfg.NodeID))
+	rev, err := c.leases.Create(ctx, code, []byte(c.lease))
 	if errors.Is(err, jetstream.ErrKeyExists) {
 		return false, nil
 	}
@@ -208,7 +215,7 @@ func (c *Cluster) Locate(code string) (games.Link, bool, bool, error) {
 	ctx, cancel := context.WithTimeout(c.ctx, requestTimeout)
 	defer cancel()
 	e, err := c.leases.Get(ctx, code)
-	if err == nil && string(e.Value()) != c.cfg.NodeID {
+	if err == nil && string(e.Value()) != c.lease && !c.previousSelf(string(e.Value())) {
 		return c.linkTo(code, string(e.Value())), false, true, nil
 	}
 	if err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
@@ -219,10 +226,18 @@ func (c *Cluster) Locate(code string) (games.Link, bool, bool, error) {
 		return nil, took, took, err
 	}
 	// Someone else won the race for the lease: forward to them.
-	if e, err = c.leases.Get(ctx, code); err == nil && string(e.Value()) != c.cfg.NodeID {
+	if e, err = c.leases.Get(ctx, code); err == nil && string(e.Value()) != c.lease {
 		return c.linkTo(code, string(e.Value())), false, true, nil
 	}
 	return nil, false, false, nil
+}
+
+// previousSelf reports whether a lease was written by an earlier process of this node (which
+// died: this one would otherwise not be running with the same ID). Its games are taken back at
+// once instead of waiting for the lease to expire.
+func (c *Cluster) previousSelf(lease string) bool {
+	node, _, _ := strings.Cut(lease, "@")
+	return node == c.cfg.NodeID && lease != c.lease
 }
 
 // takeOver takes the lease of a game whose owner is gone; false when there is no such game or
@@ -235,9 +250,9 @@ func (c *Cluster) takeOver(ctx context.Context, code string, stale jetstream.Key
 	}
 	var rev uint64
 	if stale != nil {
-		rev, err = c.leases.Update(ctx, code, []byte(c.cfg.NodeID), stale.Revision())
+		rev, err = c.leases.Update(ctx, code, []byte(c.lease), stale.Revision())
 	} else {
-		rev, err = c.leases.Create(ctx, code, []byte(c.cfg.NodeID))
+		rev, err = c.leases.Create(ctx, code, []byte(c.lease))
 	}
 	if err != nil {
 		if errors.Is(err, jetstream.ErrKeyExists) || isWrongSequence(err) {
@@ -368,7 +383,7 @@ func (c *Cluster) renew() {
 	}
 	c.mu.Unlock()
 	for code, rev := range revs {
-		nrev, err := c.leases.Update(ctx, code, []byte(c.cfg.NodeID), rev)
+		nrev, err := c.leases.Update(ctx, code, []byte(c.lease), rev)
 		if err != nil {
 			if isWrongSequence(err) || errors.Is(err, jetstream.ErrKeyNotFound) {
 				c.lost(code, "lease renewal refused")
@@ -495,6 +510,16 @@ func (c *Cluster) onFrames(msg *nats.Msg) {
 			cl.Close(out.Close, out.Reason)
 			continue
 		}
+		if l != nil && len(out.Conns) == 1 {
+			if ref, notJoined, ok := replyRef(out.Frame); ok {
+				if notJoined && l.rejoinConn(id, ref) {
+					// The owner restarted and lost this connection's join before the link saw
+					// it: joined again and resent, the reply to come is the real one.
+					continue
+				}
+				l.replied(id, ref)
+			}
+		}
 		if !cl.Send([]byte(out.Frame)) {
 			cl.Close(games.CloseTryAgainLater, games.ReasonSlowConsumer)
 			if l != nil {
@@ -502,6 +527,23 @@ func (c *Cluster) onFrames(msg *nats.Msg) {
 			}
 		}
 	}
+}
+
+// replyRef is the ref of a frame that answers a command (ack, error or state); notJoined when
+// it is the error for a connection the game does not know.
+func replyRef(frame []byte) (ref string, notJoined, ok bool) {
+	if !bytes.Contains(frame, []byte(`"ref":`)) {
+		return "", false, false
+	}
+	var f struct {
+		Type, Ref string
+		Data      struct{ Code string }
+	}
+	if json.Unmarshal(frame, &f) != nil || f.Ref == "" {
+		return "", false, false
+	}
+	return f.Ref, f.Type == games.FrameError && f.Data.Code == games.CodeNotJoined,
+		f.Type == games.FrameAck || f.Type == games.FrameError || f.Type == games.FrameState
 }
 
 // connID names a local connection on the wire.
@@ -512,7 +554,7 @@ func (c *Cluster) connID(cl games.Client) string {
 		return id
 	}
 	c.nextID++
-	id := fmt.Sprintf("%x", c.nextID)
+	id := fmt.Sprintf("%s.%x", c.inc, c.nextID)
 	c.connIDs[cl] = id
 	c.conns[id] = cl
 	return id

@@ -311,3 +311,29 @@ func TestAnAnswerAckedJustBeforeTheOwnerDiesStillCounts(t *testing.T) {
 		t.Fatalf("p1's answer was not scored after the takeover: %v", rev)
 	}
 }
+
+// Issue 13: a command forwarded to an owner that has just died is not silently dropped: the
+// gateway sends it again to the next owner, which acknowledges it.
+func TestACommandSentToADeadOwnerIsRetriedAtTheNextOwner(t *testing.T) {
+	prefix := runID + "d."
+	a, b := startNode(t, prefix), startNode(t, prefix)
+	room, err := a.gm.Create(testQuiz(), games.PlayerInfo{ID: "host"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := room.Code()
+	host, p1 := &client{id: "host"}, &client{id: "p1"}
+	submit(t, a.gm, code, host, games.CmdJoin, map[string]string{"code": code})
+	submit(t, b.gm, code, p1, games.CmdJoin, map[string]string{"code": code})
+	p1.wait(t, "state", 0)
+	submit(t, a.gm, code, host, games.CmdStart, nil)
+	_, next := p1.wait(t, "question", 0)
+
+	a.crash()
+	submit(t, b.gm, code, p1, games.CmdAnswer, map[string]any{"index": 0, "answer": 1})
+
+	ack, _ := p1.wait(t, "ack", next)
+	if ack["ref"] != games.CmdAnswer || ack["data"].(map[string]any)["accepted"] != true {
+		t.Fatalf("the answer sent to the dead owner: %v", ack)
+	}
+}

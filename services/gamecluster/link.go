@@ -5,12 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/trivium-game/trivium/services"
 	"github.com/trivium-game/trivium/services/games"
 )
 
@@ -20,14 +22,30 @@ type link struct {
 	c    *Cluster
 	code string
 
-	mu       sync.Mutex
-	owner    string
-	local    bool // this node runs the game now
-	replay   bool // joins must be sent again (the owner changed)
-	joins    map[string]games.Command
+	mu     sync.Mutex
+	owner  string
+	local  bool // this node runs the game now
+	replay bool // joins must be sent again (the owner changed)
+	joins  map[string]games.Command
+	// unacked are the forwarded commands no reply has come back for yet, by connection and ref:
+	// sent again to the next owner when the owner changes, so a command to a node that died is
+	// not silently lost.
+	unacked  map[string]map[string]pendingCmd
+	order    uint64
 	watching bool
 	stopped  bool
 }
+
+type pendingCmd struct {
+	cmd    games.Command
+	n      uint64 // forwarding order
+	since  time.Time
+	redone bool // joined and sent again after a not_joined reply
+}
+
+// unackedLimit is how long a forwarded command may wait for its reply (across owner changes)
+// before the connection is told it failed.
+const unackedLimit = 20 * time.Second
 
 var _ games.Link = (*link)(nil)
 
@@ -36,7 +54,7 @@ func (c *Cluster) linkTo(code, owner string) *link {
 	defer c.mu.Unlock()
 	l := c.links[code]
 	if l == nil {
-		l = &link{c: c, code: code, joins: map[string]games.Command{}}
+		l = &link{c: c, code: code, joins: map[string]games.Command{}, unacked: map[string]map[string]pendingCmd{}}
 		c.links[code] = l
 	}
 	l.mu.Lock()
@@ -78,10 +96,24 @@ func (l *link) Forward(cmd games.Command) bool {
 	case games.CmdLeave, games.CmdDisconnect:
 		delete(l.joins, id)
 	}
-	local := l.local
+	if cmd.Type == games.CmdDisconnect {
+		delete(l.unacked, id)
+	} else if cmd.Ref != "" && !l.local {
+		if l.unacked[id] == nil {
+			l.unacked[id] = map[string]pendingCmd{}
+		}
+		l.order++
+		l.unacked[id][cmd.Ref] = pendingCmd{cmd: cmd, n: l.order, since: time.Now()}
+	}
+	local, replay := l.local, l.replay
 	l.mu.Unlock()
 	if cmd.Type == games.CmdDisconnect {
 		defer l.c.forgetConn(id)
+	}
+	if local && replay && cmd.Type != games.CmdJoin {
+		// This node has just taken the game over: the connections join the restored room before
+		// anything they send, or it would answer "join the game first".
+		l.rejoin(true, "")
 	}
 	if local {
 		if m := l.c.m.Load(); m != nil {
@@ -102,10 +134,38 @@ func (l *link) publish(connID string, cmd games.Command) error {
 	return l.c.nc.Publish(l.c.subject(l.code, "in"), b)
 }
 
+// replied notes that the reply to ref reached connection connID: it is not sent again.
+func (l *link) replied(connID, ref string) {
+	l.mu.Lock()
+	delete(l.unacked[connID], ref)
+	l.mu.Unlock()
+}
+
+// rejoinConn joins connection connID again and resends its command ref, once, when the owner
+// answered that it does not know the connection although this link joined it; false when there
+// is nothing to redo (never joined here, or already redone), and the error goes to the client.
+func (l *link) rejoinConn(connID, ref string) bool {
+	l.mu.Lock()
+	j, joined := l.joins[connID]
+	p, pending := l.unacked[connID][ref]
+	if !joined || !pending || p.redone {
+		l.mu.Unlock()
+		return false
+	}
+	p.redone = true
+	l.unacked[connID][ref] = p
+	l.mu.Unlock()
+	if l.publish(connID, j) != nil || l.publish(connID, p.cmd) != nil {
+		return false
+	}
+	return true
+}
+
 // forget drops a connection the owner closed.
 func (l *link) forget(connID string) {
 	l.mu.Lock()
 	delete(l.joins, connID)
+	delete(l.unacked, connID)
 	l.mu.Unlock()
 	l.c.forgetConn(connID)
 }
@@ -129,7 +189,12 @@ func (l *link) watch() {
 			return
 		}
 		local, owner, replay := l.local, l.owner, l.replay
+		expired := l.expireLocked(time.Now())
 		l.mu.Unlock()
+		for _, p := range expired {
+			p.cmd.Client.Send(games.ErrorFrame(p.cmd.Ref, services.Errorf(services.EUnavailable,
+				"the game's server did not answer in %s; the command was not applied", unackedLimit)))
+		}
 		if !local {
 			local, owner, replay = l.check(owner, replay)
 		}
@@ -147,7 +212,10 @@ func (l *link) check(owner string, replay bool) (bool, string, bool) {
 	switch {
 	case err == nil && string(e.Value()) == owner:
 		return false, owner, replay
-	case err == nil && string(e.Value()) != l.c.cfg.NodeID:
+	case err == nil && l.c.previousSelf(string(e.Value())):
+		// The owner was this node's previous process: take the game back now.
+		return l.takeBack(ctx, owner, replay, e)
+	case err == nil && string(e.Value()) != l.c.lease:
 		l.mu.Lock()
 		l.owner, l.replay = string(e.Value()), true
 		l.mu.Unlock()
@@ -156,31 +224,63 @@ func (l *link) check(owner string, replay bool) (bool, string, bool) {
 		// Another path on this node took the game over (becameLocal ran).
 		return true, owner, true
 	case errors.Is(err, jetstream.ErrKeyNotFound):
-		took, err := l.c.takeOver(ctx, l.code, nil)
-		if err != nil {
-			l.c.log.Warn("take game over", "code", l.code, "err", err)
-			return false, owner, replay
-		}
-		if !took {
-			return false, owner, replay // another node was quicker; the next check finds it
-		}
-		m := l.c.m.Load()
-		if m == nil {
-			return false, owner, replay
-		}
-		if _, err := m.TakeOver(l.code); err != nil {
-			l.c.log.Error("restore game", "code", l.code, "err", err)
-			l.c.lost(l.code, "restore failed")
-			return false, owner, replay
-		}
-		return true, owner, true
+		return l.takeBack(ctx, owner, replay, nil)
 	default:
 		l.c.log.Warn("check game lease", "code", l.code, "err", err)
 		return false, owner, replay
 	}
 }
 
-// rejoin sends every connection's join again, to the local room or to the new owner.
+// resendable commands are safe to send again whether or not the old owner applied them: a repeat
+// is refused (already_answered, "no question is open", "already started"…), never applied twice.
+// next and chat are not: a repeated next would skip a question, a repeated chat post twice.
+func resendable(typ string) bool {
+	return typ != games.CmdNext && typ != games.CmdChat
+}
+
+// expireLocked removes and returns the forwarded commands that waited too long (l.mu held).
+func (l *link) expireLocked(now time.Time) []pendingCmd {
+	var out []pendingCmd
+	for id, m := range l.unacked {
+		for ref, p := range m {
+			if now.Sub(p.since) > unackedLimit {
+				out = append(out, p)
+				delete(m, ref)
+			}
+		}
+		if len(m) == 0 {
+			delete(l.unacked, id)
+		}
+	}
+	return out
+}
+
+// takeBack takes over a game whose owner is gone (stale is its lease, nil once expired).
+func (l *link) takeBack(ctx context.Context, owner string, replay bool, stale jetstream.KeyValueEntry) (bool, string, bool) {
+	took, err := l.c.takeOver(ctx, l.code, stale)
+	if err != nil {
+		l.c.log.Warn("take game over", "code", l.code, "err", err)
+		return false, owner, replay
+	}
+	if !took {
+		return false, owner, replay // another node was quicker; the next check finds it
+	}
+	m := l.c.m.Load()
+	if m == nil {
+		return false, owner, replay
+	}
+	if _, err := m.TakeOver(l.code); err != nil {
+		l.c.log.Error("restore game", "code", l.code, "err", err)
+		l.c.lost(l.code, "restore failed")
+		return false, owner, replay
+	}
+	return true, owner, true
+}
+
+// rejoin sends every connection's join again, to the local room or to the new owner, then the
+// commands still waiting for a reply, in the order they were first sent. A command the old owner
+// applied (but whose reply was lost with it) is refused by the new owner as a repeat, e.g. with
+// already_answered: it is never counted twice.
 func (l *link) rejoin(local bool, owner string) {
 	l.mu.Lock()
 	l.replay = false
@@ -188,7 +288,20 @@ func (l *link) rejoin(local bool, owner string) {
 	for id, j := range l.joins {
 		joins[id] = j
 	}
+	var again []pendingCmd
+	for _, m := range l.unacked {
+		for _, p := range m {
+			if p.cmd.Type != games.CmdJoin {
+				again = append(again, p)
+			}
+		}
+	}
+	if local {
+		// From now on the local room answers directly.
+		clear(l.unacked)
+	}
 	l.mu.Unlock()
+	sort.Slice(again, func(i, j int) bool { return again[i].n < again[j].n })
 	var room *games.Room
 	if local {
 		m := l.c.m.Load()
@@ -211,7 +324,20 @@ func (l *link) rejoin(local bool, owner string) {
 			l.c.log.Warn("rejoin", "code", l.code, "err", err)
 		}
 	}
-	l.c.log.Info("connections joined the game's new owner", "code", l.code, "local", local, "owner", owner, "conns", len(joins))
+	for _, p := range again {
+		if !resendable(p.cmd.Type) {
+			p.cmd.Client.Send(games.ErrorFrame(p.cmd.Ref, services.Errorf(services.EUnavailable,
+				"the game's server went away before answering; the state frame shows whether %q was applied", p.cmd.Type)))
+			continue
+		}
+		if room != nil {
+			room.Submit(p.cmd)
+		} else if err := l.publish(l.c.connID(p.cmd.Client), p.cmd); err != nil {
+			l.c.log.Warn("resend", "code", l.code, "err", err)
+		}
+	}
+	l.c.log.Info("connections joined the game's new owner", "code", l.code, "local", local, "owner", owner,
+		"conns", len(joins), "resent", len(again))
 }
 
 // remoteClient stands, on the owner, for one connection on another node.

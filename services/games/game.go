@@ -39,6 +39,7 @@ const (
 	CodeResumeExpired   = "resume_expired"
 	CodeBusy            = "busy"
 	CodeGameFailed      = "game_failed"
+	CodeNotJoined       = "not_joined"
 )
 
 // Rules of the game protocol.

@@ -516,7 +516,7 @@ func (r *Room) handle(cmd Command) {
 		if r.game.Finished() {
 			r.replyErr(cmd, errf(CodeFinished, "the game is over"))
 		} else {
-			r.replyErr(cmd, errf(services.ENotFound, "join the game first"))
+			r.replyErr(cmd, errf(CodeNotJoined, "join the game first"))
 		}
 		return
 	}

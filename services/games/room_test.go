@@ -378,7 +378,7 @@ func TestRoomErrorsEchoTheRef(t *testing.T) {
 		{"malformed data", p1, CmdChat, []int{1}, services.EInvalid},
 		{"unknown type", p1, "dance", nil, services.EInvalid},
 		{"empty chat", p1, CmdChat, map[string]string{"text": " "}, services.EInvalid},
-		{"command before join", stranger, CmdChat, map[string]string{"text": "hi"}, services.ENotFound},
+		{"command before join", stranger, CmdChat, map[string]string{"text": "hi"}, CodeNotJoined},
 		{"join with a wrong code", stranger, CmdJoin, map[string]string{"code": "ZZZZZZ"}, services.ENotFound},
 		{"resume with a bogus token", stranger, CmdJoin, map[string]string{"code": e.room.Code(), "resume": "bogus"}, CodeResumeExpired},
 	}

@@ -68,8 +68,9 @@ func TestClusterChaosKillingTheOwnerLosesNoAcknowledgedAnswer(t *testing.T) {
 	connect := func(p *chaosPlayer) {
 		for attempt := 0; ; attempt++ {
 			p.c = dialAt(t, s, p.acct, "http://"+top.procs[live()].addr)
-			f, ok := p.c.replyOrClosed(p.c.send("join", map[string]string{"code": code}), 30*time.Second)
-			if ok && f.Type == "state" {
+			ref, err := p.c.trySend("join", map[string]string{"code": code})
+			f, ok := p.c.replyOrClosed(ref, 30*time.Second)
+			if err == nil && ok && f.Type == "state" {
 				return
 			}
 			if attempt > 20 {
@@ -83,7 +84,12 @@ func TestClusterChaosKillingTheOwnerLosesNoAcknowledgedAnswer(t *testing.T) {
 			if p.c == nil || p.c.closeErr() != nil {
 				connect(p)
 			}
-			f, ok := p.c.replyOrClosed(p.c.send(typ, data), 45*time.Second)
+			ref, err := p.c.trySend(typ, data)
+			if err != nil {
+				connect(p)
+				continue
+			}
+			f, ok := p.c.replyOrClosed(ref, 45*time.Second)
 			if ok && !(f.Type == "error" && errCode(f) == services.EUnavailable) && !(f.Type == "error" && errCode(f) == games.CodeBusy) {
 				return f
 			}

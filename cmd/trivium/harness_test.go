@@ -263,14 +263,20 @@ func dialAt(t testing.TB, s *server, a *account, base string) *wsClient {
 
 func (c *wsClient) send(typ string, data any) string {
 	c.t.Helper()
+	ref, err := c.trySend(typ, data)
+	if err != nil {
+		c.t.Fatalf("send %s: %v", typ, err)
+	}
+	return ref
+}
+
+// trySend is send for a socket that may be gone (its gateway killed).
+func (c *wsClient) trySend(typ string, data any) (string, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	c.ref++
 	ref := fmt.Sprintf("r%d", c.ref)
-	if err := c.ws.WriteJSON(map[string]any{"type": typ, "ref": ref, "data": data}); err != nil {
-		c.t.Fatalf("send %s: %v", typ, err)
-	}
-	return ref
+	return ref, c.ws.WriteJSON(map[string]any{"type": typ, "ref": ref, "data": data})
 }
 
 // waitFrame waits for the first frame after the cursor matching typ (and ref when set) and moves

@@ -50,6 +50,9 @@ const (
 	ResumeWindow = 2 * time.Minute
 	// HostTimeout is how long the host may be away before the game ends.
 	HostTimeout = 5 * time.Minute
+	// EmptyLobbyTimeout ends sooner a game nobody came to: still in the lobby, no player joined
+	// and the host not connected.
+	EmptyLobbyTimeout = 2 * time.Minute
 	// RingSize is how many broadcast events are kept for replay to resuming clients.
 	RingSize = 256
 	// MaxChatRunes is the longest chat message.
@@ -108,7 +111,7 @@ type Game struct {
 	secret  []byte
 	tokenN  uint64 // tokens issued so far
 	seq     int64
-	ring    [RingSize]Event
+	ring    []Event // RingSize slots, made at the first event: a quiet lobby does not pay for it
 	ringLen int
 
 	finishedAt time.Time
@@ -210,6 +213,9 @@ func (g *Game) Paused() bool { return g.paused }
 func (g *Game) emit(typ string, data any, you map[string]any) Event {
 	g.seq++
 	ev := Event{Type: typ, Seq: g.seq, Data: data, You: you}
+	if g.ring == nil {
+		g.ring = make([]Event, RingSize)
+	}
 	g.ring[g.seq%RingSize] = ev
 	if g.ringLen < RingSize {
 		g.ringLen++
@@ -826,7 +832,7 @@ func (g *Game) Tick(now time.Time) []Event {
 			}
 		}
 	}
-	if !g.hostConnected && !now.Before(g.hostGoneAt.Add(HostTimeout)) {
+	if !g.hostConnected && !now.Before(g.hostGoneAt.Add(g.hostTimeout())) {
 		evs = append(evs, g.finish(now)...)
 	}
 	expired := false
@@ -842,6 +848,17 @@ func (g *Game) Tick(now time.Time) []Event {
 	}
 	return evs
 }
+
+// hostTimeout is how long the game waits for an absent host.
+func (g *Game) hostTimeout() time.Duration {
+	if g.phase == PhaseLobby && len(g.order) == 0 {
+		return EmptyLobbyTimeout
+	}
+	return HostTimeout
+}
+
+// Empty reports whether nobody ever joined as a player.
+func (g *Game) Empty() bool { return len(g.order) == 0 }
 
 // NextWake returns when Tick next has something to do.
 func (g *Game) NextWake() (time.Time, bool) {
@@ -864,7 +881,7 @@ func (g *Game) NextWake() (time.Time, bool) {
 		}
 	}
 	if !g.hostConnected {
-		consider(g.hostGoneAt.Add(HostTimeout))
+		consider(g.hostGoneAt.Add(g.hostTimeout()))
 	}
 	// Every connected player holds a token: only when some holder is away is there a resume
 	// window to watch. (NextWake runs after every command; the scan is O(players).)

@@ -24,11 +24,15 @@ type Results interface {
 const (
 	DefaultInboxSize = 4096
 	DefaultLinger    = 10 * time.Minute
-	DefaultRetryMin  = 100 * time.Millisecond
-	DefaultRetryMax  = 30 * time.Second
-	CodeAlphabet     = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
-	CodeLength       = 6
-	maxCodeAttempts  = 100
+	// DefaultMaxGamesPerHost and DefaultMaxGames: one account cannot fill the server's memory
+	// with games (each costs a few KiB idle; a full room much more).
+	DefaultMaxGamesPerHost = 5
+	DefaultMaxGames        = 20000
+	DefaultRetryMin        = 100 * time.Millisecond
+	DefaultRetryMax        = 30 * time.Second
+	CodeAlphabet           = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+	CodeLength             = 6
+	maxCodeAttempts        = 100
 )
 
 // ManagerConfig configures a Manager; zero values take the defaults.
@@ -41,6 +45,9 @@ type ManagerConfig struct {
 	NewID     func() string // random 128-bit hex
 	// RetryMin and RetryMax bound the backoff between attempts to record a result.
 	RetryMin, RetryMax time.Duration
+	// MaxGamesPerHost bounds the unfinished games one account hosts here (DefaultMaxGamesPerHost);
+	// MaxGames bounds all of them (DefaultMaxGames).
+	MaxGamesPerHost, MaxGames int
 	// Cluster spreads games over several nodes; nil keeps every game in this process.
 	Cluster Cluster
 	// Journal is the durable game log: every accepted command is in it before its ack leaves,
@@ -91,6 +98,12 @@ func NewManager(cfg ManagerConfig) *Manager {
 	if cfg.Linger <= 0 {
 		cfg.Linger = DefaultLinger
 	}
+	if cfg.MaxGamesPerHost <= 0 {
+		cfg.MaxGamesPerHost = DefaultMaxGamesPerHost
+	}
+	if cfg.MaxGames <= 0 {
+		cfg.MaxGames = DefaultMaxGames
+	}
 	if cfg.NewID == nil {
 		cfg.NewID = randomID
 	}
@@ -140,6 +153,21 @@ func (m *Manager) Create(quiz services.Quiz, host PlayerInfo) (*Room, error) {
 	defer m.mu.Unlock()
 	if m.closed {
 		return nil, services.Errorf(services.EUnavailable, "the game server is shutting down")
+	}
+	open, mine := 0, 0
+	for _, r := range m.rooms {
+		if !r.Finished() {
+			open++
+			if r.host == host.ID {
+				mine++
+			}
+		}
+	}
+	if mine >= m.cfg.MaxGamesPerHost {
+		return nil, services.Errorf(services.ERateLimited, "you already host %d games that are not finished: end one first", mine)
+	}
+	if open >= m.cfg.MaxGames {
+		return nil, services.Errorf(services.EUnavailable, "the server runs as many games as it can (%d); try again later", open)
 	}
 	for range maxCodeAttempts {
 		code, err := m.claimCodeLocked()
@@ -321,7 +349,11 @@ func (m *Manager) finished(r *Room, res services.GameFinished) {
 	m.writers.Add(1)
 	go m.record(r, res)
 	if !m.closed {
-		m.lingers[r.code] = m.cfg.Clock.AfterFunc(m.cfg.Linger, func() { m.remove(r) })
+		linger := m.cfg.Linger
+		if len(res.Entries) == 0 {
+			linger = 0 // nobody came: no standings for anyone to read
+		}
+		m.lingers[r.code] = m.cfg.Clock.AfterFunc(linger, func() { m.remove(r) })
 	}
 }
 

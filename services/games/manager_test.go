@@ -2,6 +2,8 @@ package games
 
 import (
 	"context"
+	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -13,8 +15,8 @@ func TestManagerCreatesRoomsWithUnambiguousUniqueCodes(t *testing.T) {
 	m := NewManager(ManagerConfig{Clock: NewFakeClock(t0)})
 	defer m.Close(context.Background())
 	seen := map[string]bool{}
-	for range 50 {
-		r, err := m.Create(quiz(services.ModeCasual, choice(0, 20, 0)), info("host"))
+	for i := range 50 {
+		r, err := m.Create(quiz(services.ModeCasual, choice(0, 20, 0)), info(fmt.Sprint("host", i)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -156,4 +158,68 @@ func TestFakeClockRunsTimersInOrder(t *testing.T) {
 	if !clk.Now().Equal(t0.Add(3*time.Second)) || clk.Pending() != 0 {
 		t.Fatalf("now %v pending %d", clk.Now(), clk.Pending())
 	}
+}
+
+// Issue 14: one account cannot fill the server with games.
+func TestAHostCannotOpenMoreGamesThanTheCap(t *testing.T) {
+	m := NewManager(ManagerConfig{Clock: NewFakeClock(t0), MaxGamesPerHost: 3, MaxGames: 5})
+	defer m.Close(context.Background())
+	for range 3 {
+		if _, err := m.Create(quiz(services.ModeCasual, choice(0, 20, 0)), info("host")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := m.Create(quiz(services.ModeCasual, choice(0, 20, 0)), info("host"))
+	wantCode(t, err, services.ERateLimited)
+	for i := range 2 {
+		if _, err := m.Create(quiz(services.ModeCasual, choice(0, 20, 0)), info(fmt.Sprint("other", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err = m.Create(quiz(services.ModeCasual, choice(0, 20, 0)), info("stranger"))
+	wantCode(t, err, services.EUnavailable)
+}
+
+// Issue 14: a lobby nobody came to ends after EmptyLobbyTimeout (not the host's 5 minutes), and
+// is removed at once instead of lingering.
+func TestAnEmptyLobbyEndsSoonAndIsRemovedAtOnce(t *testing.T) {
+	clk := NewFakeClock(t0)
+	m := NewManager(ManagerConfig{Clock: clk})
+	defer m.Close(context.Background())
+	r, err := m.Create(quiz(services.ModeCasual, choice(0, 20, 0)), info("host"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !clk.WaitForTimer(t0.Add(EmptyLobbyTimeout), waitLimit) {
+		t.Fatal("no timer for the empty lobby")
+	}
+	clk.Advance(EmptyLobbyTimeout)
+	// The finished empty game is removed without its 10-minute linger: at once.
+	if !clk.WaitForTimer(clk.Now(), waitLimit) {
+		t.Fatal("the empty game was not scheduled for removal at once")
+	}
+	clk.Advance(0)
+	<-r.Done()
+	if _, ok := m.Local(r.Code()); ok {
+		t.Fatal("the empty game is still registered")
+	}
+}
+
+// Issue 14: an idle lobby is cheap (it was ~101 KiB).
+func BenchmarkIdleLobbyMemory(b *testing.B) {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	m := NewManager(ManagerConfig{Clock: NewFakeClock(t0), MaxGamesPerHost: 1 << 20, MaxGames: 1 << 20})
+	q := quiz(services.ModeCasual, choice(0, 20, 0), choice(1, 20, 0), choice(2, 20, 0), choice(3, 20, 0), choice(0, 20, 0))
+	const n = 2000
+	for range n {
+		if _, err := m.Create(q, info("host")); err != nil {
+			b.Fatal(err)
+		}
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	b.ReportMetric(float64(after.HeapInuse+after.StackInuse-before.HeapInuse-before.StackInuse)/n, "B/lobby")
+	_ = m.Close(context.Background())
 }

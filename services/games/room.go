@@ -137,6 +137,7 @@ func encodeFor(ev Event, shared []byte, playerID string) []byte {
 // the game needs no locks and a slow client can never stall it.
 type Room struct {
 	id, code string
+	host     string // the hosting account
 	clock    Clock
 	log      *slog.Logger
 	inbox    mailbox
@@ -224,7 +225,7 @@ type roomConfig struct {
 
 func newRoom(cfg roomConfig) *Room {
 	r := &Room{
-		id: cfg.game.ID(), code: cfg.game.Code(), clock: cfg.clock, log: cfg.log,
+		id: cfg.game.ID(), code: cfg.game.Code(), host: cfg.game.HostID(), clock: cfg.clock, log: cfg.log,
 		inbox: mailbox{max: cfg.inboxSize, ready: make(chan struct{}, 1)}, wake: make(chan struct{}, 1),
 		stop: make(chan struct{}), done: make(chan struct{}), onFinish: cfg.onFinish, onFail: cfg.onFail,
 		journal: cfg.journal, appended: make(chan appendResult, 1), logPos: cfg.logPos, restore: cfg.restore,

@@ -85,6 +85,14 @@ type RevealData struct {
 	Counts        any             `json:"counts"`
 }
 
+// RevealState is a revealed question as the state frame carries it: the reveal event's data, the
+// question, and the recipient's own result (players only).
+type RevealState struct {
+	RevealData
+	Question services.PublicQuestion `json:"question"`
+	You      *RevealYou              `json:"you,omitempty"`
+}
+
 // RevealYou is the personal part of reveal.
 type RevealYou struct {
 	Correct  bool `json:"correct"`
@@ -161,11 +169,16 @@ type State struct {
 	// Paused is true while the host is away; RemainingMs is the frozen answering time left.
 	Paused      bool  `json:"paused,omitempty"`
 	RemainingMs int64 `json:"remainingMs,omitempty"`
-	// Entries are the final standings once finished.
-	Entries     []Entry  `json:"entries,omitempty"`
-	You         StateYou `json:"you"`
-	ResumeToken string   `json:"resumeToken,omitempty"`
-	Seq         int64    `json:"seq"`
+	// Entries are the final standings once finished, the current ones on the scoreboard.
+	Entries []Entry `json:"entries,omitempty"`
+	// Revealed are the questions just revealed, with their answer, counts and the recipient's
+	// own result, during the reveal phase.
+	Revealed []RevealState `json:"revealed,omitempty"`
+	// Chat is the last ChatHistory messages, oldest first.
+	Chat        []ChatData `json:"chat,omitempty"`
+	You         StateYou   `json:"you"`
+	ResumeToken string     `json:"resumeToken,omitempty"`
+	Seq         int64      `json:"seq"`
 }
 
 // StateYou is the recipient's own part of state. Answered is true when the recipient answered

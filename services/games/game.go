@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"fmt"
 	"sort"
 	"strings"
 	"time"
@@ -55,6 +56,8 @@ const (
 	EmptyLobbyTimeout = 2 * time.Minute
 	// RingSize is how many broadcast events are kept for replay to resuming clients.
 	RingSize = 256
+	// ChatHistory is how many chat messages a (re)joining participant gets in its state.
+	ChatHistory = 20
 	// MaxChatRunes is the longest chat message.
 	MaxChatRunes = 280
 	// MaxOpenAnswerRunes is the longest open answer accepted.
@@ -116,6 +119,7 @@ type Game struct {
 
 	finishedAt time.Time
 	final      []Entry
+	chat       []ChatData // the last ChatHistory messages, for players who come back
 }
 
 type player struct {
@@ -127,6 +131,7 @@ type player struct {
 	left           bool
 	disconnectedAt time.Time
 	token          string
+	base           string // the display name asked for; info.DisplayName may carry " (2)"
 }
 
 type round struct {
@@ -312,15 +317,37 @@ func (g *Game) Join(now time.Time, p PlayerInfo) ([]Event, error) {
 		return g.hostBack(now), nil
 	}
 	if pl, ok := g.players[p.ID]; ok {
-		pl.info.DisplayName, pl.info.ThumbnailURL = p.DisplayName, p.ThumbnailURL
+		if services.NormalizeAnswer(p.DisplayName) != services.NormalizeAnswer(pl.base) {
+			pl.base, pl.info.DisplayName = p.DisplayName, g.uniqueName(p.DisplayName, pl)
+		}
+		pl.info.ThumbnailURL = p.ThumbnailURL
 		return g.reconnect(pl), nil
 	}
-	pl := &player{info: p, connected: true, reached: g.nextArrival()}
+	pl := &player{info: p, connected: true, reached: g.nextArrival(), base: p.DisplayName}
+	pl.info.DisplayName = g.uniqueName(p.DisplayName, nil)
 	g.players[p.ID] = pl
 	g.order = append(g.order, pl)
 	g.connected++
 	g.rotateToken(pl)
 	return []Event{g.emit(EventPlayerJoined, PlayerJoinedData{Player: pl.ref()}, nil)}, nil
+}
+
+// uniqueName is name, or name with " (2)", " (3)"… when another player of the game (not self)
+// already shows it, compared without case, accents or extra spaces: two guests called Bob can
+// be told apart in the lobby, the scoreboard and the podium.
+func (g *Game) uniqueName(name string, self *player) string {
+	taken := map[string]bool{}
+	for _, o := range g.order {
+		if o != self {
+			taken[services.NormalizeAnswer(o.info.DisplayName)] = true
+		}
+	}
+	name = strings.TrimSpace(name)
+	candidate := name
+	for n := 2; taken[services.NormalizeAnswer(candidate)]; n++ {
+		candidate = fmt.Sprintf("%s (%d)", name, n)
+	}
+	return candidate
 }
 
 // Resume restores the player a resume token was issued to, whoever presents it: the token is a
@@ -810,6 +837,10 @@ func (g *Game) Chat(now time.Time, playerID, text string) ([]Event, error) {
 		return nil, errf(services.EInvalid, "text must be 1–%d characters", MaxChatRunes)
 	}
 	d := ChatData{From: from, Text: text, At: now.UTC().Format("2006-01-02T15:04:05.000Z07:00")}
+	g.chat = append(g.chat, d)
+	if len(g.chat) > ChatHistory {
+		g.chat = append(g.chat[:0:0], g.chat[len(g.chat)-ChatHistory:]...)
+	}
 	return []Event{g.emit(EventChat, d, nil)}, nil
 }
 
@@ -941,6 +972,26 @@ func (g *Game) Snapshot(playerID string) State {
 	if g.Finished() {
 		s.Entries = g.final
 	}
+	if g.phase == PhaseScoreboard {
+		s.Entries = g.standings()
+	}
+	if r := g.round; r != nil && r.closed && g.phase == PhaseReveal {
+		// A player who comes back during a reveal sees the reveal, question included.
+		for _, oq := range r.qs {
+			rv := RevealState{Question: oq.q.Public(oq.index, r.deadline, r.total),
+				RevealData: RevealData{Index: oq.index, CorrectAnswer: oq.q.Answer, Counts: g.counts(oq)}}
+			if pl != nil {
+				rec := oq.answers[playerID]
+				y := RevealYou{Answered: rec != nil}
+				if rec != nil && rec.correct && g.quiz.Mode != services.ModeLive {
+					y.Correct, y.Points = true, services.Points(g.quiz.Scoring, rec.elapsed, r.total)
+				}
+				rv.You = &y
+			}
+			s.Revealed = append(s.Revealed, rv)
+		}
+	}
+	s.Chat = g.chat
 	return s
 }
 

@@ -2,6 +2,7 @@ package games
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -809,5 +810,49 @@ func TestSnapshotShape(t *testing.T) {
 		if p.ID == "host" {
 			t.Fatal("the host is listed as a player")
 		}
+	}
+}
+
+// Issue 20: two guests called Bob in one game can be told apart (case and accents ignored).
+func TestDuplicateNicknamesAreMadeUnique(t *testing.T) {
+	g := newGame(t, quiz(services.ModeCasual, choice(0, 20, 0)), 0)
+	for _, p := range []PlayerInfo{{ID: "a", DisplayName: "Bob"}, {ID: "b", DisplayName: "bob"}, {ID: "c", DisplayName: "Böb "}, {ID: "d", DisplayName: "Alice"}} {
+		mustEvents(t)(g.Join(t0, p))
+	}
+	var names []string
+	for _, p := range g.Snapshot("host").Players {
+		names = append(names, p.DisplayName)
+	}
+	if got := strings.Join(names, "|"); got != "Bob|bob (2)|Böb (3)|Alice" {
+		t.Fatalf("names %q", got)
+	}
+	// Reconnecting with the same name keeps the suffix.
+	mustEvents(t)(g.Join(t0, PlayerInfo{ID: "b", DisplayName: "bob"}))
+	if n := g.players["b"].info.DisplayName; n != "bob (2)" {
+		t.Fatalf("after reconnect %q", n)
+	}
+}
+
+// Issue 21: coming back during a reveal shows the reveal with its question; on the scoreboard
+// the standings; always the last chat messages.
+func TestStateCarriesWhatEachPhaseShows(t *testing.T) {
+	g := newGame(t, quiz(services.ModeCompetitive, choice(1, 20, 0)), 2)
+	for i := range ChatHistory + 3 {
+		mustEvents(t)(g.Chat(t0, "p1", fmt.Sprint("msg", i)))
+	}
+	mustEvents(t)(g.Start(t0, "host"))
+	mustAnswer(t, g, at(time.Second), "p1", 0, idx(1))
+	mustEvents(t)(g.Reveal(at(2*time.Second), "host"))
+	st := g.Snapshot("p1")
+	if len(st.Revealed) != 1 || st.Revealed[0].Question.Text == "" || st.Revealed[0].You == nil ||
+		!st.Revealed[0].You.Correct || st.Revealed[0].You.Points == 0 || st.Revealed[0].CorrectAnswer.Index != 1 {
+		t.Fatalf("reveal state %+v", st.Revealed)
+	}
+	if len(st.Chat) != ChatHistory || st.Chat[0].Text != "msg3" || st.Chat[ChatHistory-1].Text != fmt.Sprint("msg", ChatHistory+2) {
+		t.Fatalf("chat history %+v", st.Chat)
+	}
+	mustEvents(t)(g.Scoreboard(at(3*time.Second), "host"))
+	if st := g.Snapshot("p2"); len(st.Entries) != 2 || st.Entries[0].PlayerID != "p1" || len(st.Revealed) != 0 {
+		t.Fatalf("scoreboard state %+v", st)
 	}
 }

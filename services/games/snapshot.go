@@ -37,6 +37,7 @@ type gameSnap struct {
 	Seq           int64         `json:"seq"`
 	FinishedAt    time.Time     `json:"finishedAt"`
 	Final         []Entry       `json:"final,omitempty"`
+	Chat          []ChatData    `json:"chat,omitempty"`
 }
 
 type playerSnap struct {
@@ -48,6 +49,7 @@ type playerSnap struct {
 	Left           bool       `json:"left"`
 	DisconnectedAt time.Time  `json:"disconnectedAt"`
 	Token          string     `json:"token,omitempty"`
+	Base           string     `json:"base,omitempty"`
 }
 
 type roundSnap struct {
@@ -84,11 +86,11 @@ func (g *Game) MarshalSnapshot() ([]byte, error) {
 		Groups: g.groups, Asked: g.asked, Phase: g.phase,
 		HostConnected: g.hostConnected, HostGoneAt: g.hostGoneAt, Paused: g.paused, PausedAt: g.pausedAt,
 		Remaining: g.remaining, Arrival: g.arrival, Secret: g.secret, TokenN: g.tokenN, Seq: g.seq,
-		FinishedAt: g.finishedAt, Final: g.final,
+		FinishedAt: g.finishedAt, Final: g.final, Chat: g.chat,
 	}
 	for _, p := range g.order {
 		s.Players = append(s.Players, playerSnap{Info: p.info, Score: p.score, BoardScore: p.boardScore, Reached: p.reached,
-			Connected: p.connected, Left: p.left, DisconnectedAt: p.disconnectedAt, Token: p.token})
+			Connected: p.connected, Left: p.left, DisconnectedAt: p.disconnectedAt, Token: p.token, Base: p.base})
 	}
 	if r := g.round; r != nil {
 		rs := &roundSnap{Start: r.start, Total: r.total, Deadline: r.deadline, Closed: r.closed}
@@ -128,14 +130,14 @@ func RestoreGame(b []byte) (*Game, error) {
 		phase: s.Phase, players: map[string]*player{}, tokens: map[string]*player{},
 		hostConnected: s.HostConnected, hostGoneAt: s.HostGoneAt, paused: s.Paused, pausedAt: s.PausedAt,
 		remaining: s.Remaining, arrival: s.Arrival, secret: s.Secret, tokenN: s.TokenN, seq: s.Seq,
-		finishedAt: s.FinishedAt, final: s.Final,
+		finishedAt: s.FinishedAt, final: s.Final, chat: s.Chat,
 	}
 	if len(g.secret) == 0 {
 		return nil, fmt.Errorf("restore game: snapshot lacks the token secret")
 	}
 	for _, ps := range s.Players {
 		p := &player{info: ps.Info, score: ps.Score, boardScore: ps.BoardScore, reached: ps.Reached, connected: ps.Connected,
-			left: ps.Left, disconnectedAt: ps.DisconnectedAt, token: ps.Token}
+			left: ps.Left, disconnectedAt: ps.DisconnectedAt, token: ps.Token, base: ps.Base}
 		g.players[p.info.ID] = p
 		g.order = append(g.order, p)
 		if p.token != "" {

@@ -23,6 +23,11 @@ echo "== idle connections"; bin/loadgen -scenario idle -players $idle -games $ga
 echo "== question fan-out"; bin/loadgen -scenario fanout -players $fan -questions $q
 echo "== answers, 100 ms think time"; bin/loadgen -scenario answers -players $ans -games $games -questions $q -think 100ms
 echo "== answers, no think time (capacity)"; bin/loadgen -scenario answers -players $ans -games $games -questions $q -think 1ms
+echo "== the same two with the game log off (TRIVIUM_GAME_LOG=0), to compare"
+TRIVIUM_GAME_LOG=0 bin/loadgen -scenario answers -players $ans -games $games -questions $q -think 100ms
+TRIVIUM_GAME_LOG=0 bin/loadgen -scenario answers -players $ans -games $games -questions $q -think 1ms
+echo "== game log: a 1,000-player game read back, 100 games restored after a stop, bytes per command"
+go test -run '^$' -bench . -benchtime 3x ./services/gamelog/ | grep Benchmark
 echo "== presign (wrk)"; bench/presign.sh $secs 64
 echo "== thumbnail 12 MP JPEG: Trivium vs vipsthumbnail"
 img=$(mktemp --suffix .jpg); bin/thumb -gen "$img"

@@ -92,3 +92,21 @@ export function avatar(url, name, size = 'sm') {
   const initial = (name || '?').trim().charAt(0).toUpperCase() || '?';
   return h('span', { class: `avatar avatar-${size} avatar-initial`, 'aria-hidden': 'true', text: initial });
 }
+
+/**
+ * Asks a yes/no question in a modal <dialog> (focus is trapped and Escape cancels, as browsers do
+ * for modal dialogs); resolves true when confirmed.
+ */
+export function confirmDialog(message, { ok = 'OK', cancel = 'Cancel', danger = false } = {}) {
+  return new Promise((resolve) => {
+    const dlg = h('dialog', { class: 'confirm', 'aria-labelledby': 'confirm-msg' });
+    const done = (v) => { dlg.close(); dlg.remove(); resolve(v); };
+    const no = h('button', { type: 'button', text: cancel, onclick: () => done(false) });
+    const yes = h('button', { type: 'button', class: danger ? 'danger' : 'primary', dataset: { confirm: 'yes' }, text: ok, onclick: () => done(true) });
+    dlg.append(h('p', { id: 'confirm-msg', text: message }), h('div', { class: 'row' }, yes, no));
+    dlg.addEventListener('cancel', (ev) => { ev.preventDefault(); done(false); });
+    document.body.append(dlg);
+    dlg.showModal();
+    no.focus();
+  });
+}

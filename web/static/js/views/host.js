@@ -1,6 +1,6 @@
 // The host's screen, made for a projector: pick a quiz, show the join code and QR code, drive
 // the game, follow answer progress, show reveals, scoreboards and the podium.
-import { h, mount, toast, answerText } from '../dom.js';
+import { h, mount, toast, answerText, confirmDialog } from '../dom.js';
 import { api, listAll, session } from '../api.js';
 import { socket } from '../socket.js';
 import { GameModel } from '../game.js';
@@ -75,7 +75,13 @@ function screen(root, code, ctx) {
       toast(`Could not ${type}`, e.message || '', 'error');
     }
   };
-  const btn = (type, label, primary) => h('button', { type: 'button', class: primary ? 'primary big' : 'big', dataset: { action: type }, text: label, onclick: () => send(type) });
+  // Ending a game and starting one nobody joined cannot be taken back: ask first.
+  const ask = async (type) => {
+    if (type === 'end' && !(await confirmDialog('End the game now for everyone? The final standings are shown at once.', { ok: 'End game', cancel: 'Keep playing', danger: true }))) return;
+    if (type === 'start' && model.players.size === 0 && !(await confirmDialog('Nobody has joined yet. Start anyway?', { ok: 'Start anyway', cancel: 'Wait for players' }))) return;
+    send(type);
+  };
+  const btn = (type, label, primary) => h('button', { type: 'button', class: primary ? 'primary big' : 'big', dataset: { action: type }, text: label, onclick: () => ask(type) });
 
   function drawControls() {
     const p = model.phase;
@@ -114,11 +120,13 @@ function screen(root, code, ctx) {
         q.kind === 'choice' ? h('ol', { class: 'choices host-choices' }, q.choices.map((c, i) => h('li', { class: `choice c${i}` },
           h('span', { class: 'key', text: String(i + 1) }), h('span', { class: 'choice-text', text: c })))) : h('p', { class: 'muted', text: 'Players type their answer.' }))));
     } else if (p === 'reveal') {
-      mount(stage, model.questions.filter((q) => model.reveals.has(q.index)).map((q) => revealBlock(q, model.reveals.get(q.index), { you: false })));
+      const rs = [...model.reveals.values()].sort((a, b) => a.index - b.index);
+      mount(stage, rs.length ? rs.map((r) => revealBlock(model.questions.find((q) => q.index === r.index) || null, r, { you: false }))
+        : h('div', { class: 'card waiting' }, h('h2', { text: 'Answer shown' }), h('p', { text: 'Show the scoreboard or ask the next question.' })));
     } else if (p === 'buzz') {
       const bz = model.buzz || {};
       const q = model.questions.find((x) => x.index === bz.index);
-      mount(stage, h('div', { class: 'buzz' }, h('p', { class: 'buzz-winner', text: `${(bz.winner && bz.winner.displayName) || 'Someone'} got it first!` }),
+      mount(stage, h('div', { class: 'buzz' }, h('p', { class: 'buzz-winner', text: `${bz.winner ? model.nameOf(bz.winner.id, bz.winner.displayName) : 'Someone'} got it first!` }),
         h('p', { class: 'reveal-answer' }, 'Answer: ', h('strong', { class: 'correct-answer', text: answerText(q, bz.correctAnswer) }))),
       model.entries.length ? scoreboard(model) : null);
     } else if (p === 'scoreboard') mount(stage, scoreboard(model));

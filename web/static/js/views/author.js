@@ -1,6 +1,6 @@
 // Quiz authoring: every mode and question kind; the server's 422 `errors` map is shown next to the
 // matching field (keys like `title`, `questions[0].text`, `questions[1].choices[2]`).
-import { h, mount, field, setError, toast } from '../dom.js';
+import { h, add, mount, field, setError, toast } from '../dom.js';
 import { api, listAll } from '../api.js';
 
 const MODES = [['casual', 'Casual: host asks, reveals, scoreboard after every question'], ['competitive', 'Competitive: rounds (groups) of questions'],
@@ -14,7 +14,7 @@ export function render(root, params, ctx) {
   const id = params[0];
   if (!id) return list(root, ctx);
   const holder = h('div', {}, h('p', { class: 'muted', text: 'Loading…' }));
-  root.append(holder);
+  add(root, holder);
   if (id === 'new') {
     editor(holder, null, ctx);
     return null;
@@ -26,7 +26,7 @@ export function render(root, params, ctx) {
 
 function list(root, ctx) {
   const box = h('div', { 'aria-live': 'polite' }, h('p', { class: 'muted', text: 'Loading your quizzes…' }));
-  root.append(h('div', { class: 'row' }, h('h1', { text: 'Your quizzes' }), h('a', { href: '/author/new', 'data-link': '', class: 'button primary', text: 'New quiz' })), box);
+  add(root, h('div', { class: 'row' }, h('h1', { text: 'Your quizzes' }), h('a', { href: '/author/new', 'data-link': '', class: 'button primary', text: 'New quiz' })), box);
   listAll('quizzes?owner=me').then((items) => {
     if (!items.length) { mount(box, h('p', { text: 'No quizzes yet: create your first one.' })); return; }
     mount(box, h('ul', { class: 'cards' }, items.map((q) => h('li', { class: 'card' },

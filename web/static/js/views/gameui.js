@@ -1,6 +1,19 @@
 // UI pieces shared by the player and host screens.
-import { h, mount, avatar, answerText, toast } from '../dom.js';
+import { h, mount, avatar, answerText, toast, confirmDialog } from '../dom.js';
+import { api, session } from '../api.js';
 import { socket } from '../socket.js';
+
+/** Reports a player's avatar to the moderators (registered players only, as the API requires). */
+async function reportAvatar(model, p) {
+  const name = model.nameOf(p.id, p.displayName);
+  if (!(await confirmDialog(`Report ${name}'s avatar to the moderators as inappropriate?`, { ok: 'Report avatar', cancel: 'Cancel', danger: true }))) return;
+  try {
+    await api('POST', `players/${encodeURIComponent(p.id)}/report`, { reason: `reported from game ${model.code}` });
+    toast('Avatar reported', 'Thank you: a moderator will look at it.');
+  } catch (e) {
+    toast('Not reported', e.status === 404 ? `${name} has no avatar any more.` : e.message, 'error');
+  }
+}
 
 /**
  * Keeps every countdown under root current: [data-deadline] (local ms) and [data-limit] (ms).
@@ -110,7 +123,7 @@ export function podium(model) {
     me ? h('p', { class: 'my-rank', text: `You finished #${me.rank} with ${me.score} points.` }) : null,
     model.final.length > 3 ? h('ol', { class: 'board', start: 4 }, model.final.slice(3).map((e) => h('li', { class: 'board-row' },
       h('span', { class: 'rank', text: String(e.rank) }), h('span', { class: 'name', text: model.nameOf(e.playerId, e.displayName) }), h('span', { class: 'score', text: String(e.score) })))) : null,
-    model.quizId ? h('p', {}, h('a', { href: `/leaderboards/quiz:${encodeURIComponent(model.quizId)}`, 'data-link': '', class: 'quiz-board-link', text: 'See the leaderboard for this quiz' })) : null);
+    model.quizId && session.isAccount ? h('p', {}, h('a', { href: `/leaderboards/quiz:${encodeURIComponent(model.quizId)}`, 'data-link': '', class: 'quiz-board-link', text: 'See the leaderboard for this quiz' })) : null);
 }
 
 /** The players in the game. */
@@ -118,9 +131,12 @@ export function playerList(model) {
   const ps = [...model.players.values()];
   return h('section', { class: 'players', 'aria-labelledby': 'pl-h' },
     h('h2', { id: 'pl-h', text: `Players (${ps.length})` }),
-    h('ul', { class: 'player-list', 'aria-live': 'polite' }, ps.map((p) => h('li', { class: p.connected === false ? 'away' : '', dataset: { player: p.id } },
+    h('ul', { class: 'player-list' }, ps.map((p) => h('li', { class: p.connected === false ? 'away' : '', dataset: { player: p.id } },
       avatar(p.thumbnailUrl, p.displayName), h('span', { class: 'name', text: model.nameOf(p.id, p.displayName) }),
-      p.connected === false ? h('span', { class: 'muted', text: ' (away)' }) : null))));
+      p.connected === false ? h('span', { class: 'muted', text: ' (away)' }) : null,
+      // Guests cannot report (the API needs an account), and nobody reports their own image.
+      p.thumbnailUrl && session.isAccount && p.id !== model.you.playerId
+        ? h('button', { type: 'button', class: 'link report', 'aria-label': `Report ${model.nameOf(p.id, p.displayName)}'s avatar`, text: 'Report', onclick: () => reportAvatar(model, p) }) : null))));
 }
 
 /** The chat panel; messages are rendered with textContent only. */

@@ -1,5 +1,5 @@
 // Landing page: join a game by code, or go host, create, play solo.
-import { h, field, setError } from '../dom.js';
+import { h, add, field, setError } from '../dom.js';
 import { api, session, authenticate } from '../api.js';
 import { socket } from '../socket.js';
 
@@ -36,7 +36,7 @@ export function joinForm(ctx, code = '') {
 
 export function render(root, _params, ctx) {
   const p = session.player;
-  root.append(
+  add(root, 
     h('section', { class: 'hero' },
       h('h1', { text: 'Trivium' }),
       h('p', { class: 'lead', text: 'Live trivia with friends: join with a code, host a game on the big screen, or write your own quiz.' })),

@@ -1,6 +1,6 @@
 // The host's screen, made for a projector: pick a quiz, show the join code and QR code, drive
 // the game, follow answer progress, show reveals, scoreboards and the podium.
-import { h, mount, toast, answerText, confirmDialog } from '../dom.js';
+import { h, add, mount, toast, answerText, confirmDialog } from '../dom.js';
 import { api, listAll, session } from '../api.js';
 import { socket } from '../socket.js';
 import { GameModel } from '../game.js';
@@ -15,7 +15,7 @@ export function render(root, params, ctx) {
 
 function picker(root, ctx) {
   const list = h('div', { class: 'quiz-list', 'aria-live': 'polite' }, h('p', { class: 'muted', text: 'Loading quizzes…' }));
-  root.append(h('h1', { text: 'Host a game' }),
+  add(root, h('h1', { text: 'Host a game' }),
     h('p', { class: 'lead', text: 'Pick a quiz. Players join on their phones with the code shown on the next screen.' }), list);
   const ctl = new AbortController();
   (async () => {
@@ -65,7 +65,7 @@ function screen(root, code, ctx) {
     h('p', { class: 'join-how' }, 'Join at ', h('strong', { class: 'join-url', text: `${location.host}/join` }), ' with code'),
     h('p', { class: 'join-code', 'aria-label': `Game code ${code.split('').join(' ')}`, text: code }), qr);
   root.classList.add('projector');
-  root.append(h('div', { class: 'game-head' }, h('h1', {}, 'Hosting ', h('span', { class: 'code', text: code })), status, controls),
+  add(root, h('div', { class: 'game-head' }, h('h1', {}, 'Hosting ', h('span', { class: 'code', text: code })), status, controls),
     h('div', { class: 'game-layout' }, h('div', {}, stage, progress), side), announce);
 
   const send = async (type) => {

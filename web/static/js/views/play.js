@@ -1,5 +1,5 @@
 // The player's game screen: lobby, questions with a countdown, reveal, scoreboard, podium, chat.
-import { h, mount, toast, answerText } from '../dom.js';
+import { h, add, mount, toast, answerText } from '../dom.js';
 import { api, session } from '../api.js';
 import { socket } from '../socket.js';
 import { GameModel } from '../game.js';
@@ -30,13 +30,13 @@ export async function gameExists(code) {
 export function render(root, params, ctx) {
   let code = (params[0] || '').toUpperCase();
   if (ctx.join && !code) {
-    root.append(h('h1', { text: 'Join a game' }), h('section', { class: 'card narrow' }, joinForm(ctx)));
+    add(root, h('h1', { text: 'Join a game' }), h('section', { class: 'card narrow' }, joinForm(ctx)));
     return null;
   }
   if (ctx.join) {
     if (!session.player) {
       const box = h('section', { class: 'card narrow' }, h('p', { class: 'muted', text: 'Looking for the game…' }));
-      root.append(h('h1', { text: `Join game ${code}` }), box);
+      add(root, h('h1', { text: `Join game ${code}` }), box);
       gameExists(code).then((ok) => {
         if (!root.contains(box)) return;
         if (!ok) { gameNotFound(root, code); return; }
@@ -49,7 +49,7 @@ export function render(root, params, ctx) {
   }
   if (!code && socket.game) code = socket.game.code;
   if (!code || !session.player) {
-    root.append(h('h1', { text: 'Join a game' }), h('section', { class: 'card narrow' }, joinForm(ctx)));
+    add(root, h('h1', { text: 'Join a game' }), h('section', { class: 'card narrow' }, joinForm(ctx)));
     return null;
   }
   if (!ctx.join) history.replaceState(null, '', `/play/${code}`);
@@ -58,7 +58,7 @@ export function render(root, params, ctx) {
   if (!(socket.game && socket.game.code === code) && !ctx.checked) {
     let stop = null;
     let gone = false;
-    root.append(h('p', { class: 'muted', text: 'Looking for the game…' }));
+    add(root, h('p', { class: 'muted', text: 'Looking for the game…' }));
     gameExists(code).then((ok) => {
       if (gone) return;
       if (!ok) { gameNotFound(root, code); return; }
@@ -75,7 +75,7 @@ export function render(root, params, ctx) {
   const stage = h('section', { class: 'stage', 'aria-live': 'polite', 'aria-label': 'Game' });
   const side = h('aside', { class: 'side' });
   const chat = chatPanel(model);
-  root.append(h('div', { class: 'game-head' }, h('h1', {}, 'Game ', h('span', { class: 'code', text: code })), status, scoreEl),
+  add(root, h('div', { class: 'game-head' }, h('h1', {}, 'Game ', h('span', { class: 'code', text: code })), status, scoreEl),
     h('div', { class: 'game-layout' }, stage, side), announce);
 
   const drawSide = () => mount(side, playerList(model), chat);

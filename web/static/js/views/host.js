@@ -32,7 +32,7 @@ function picker(root, ctx) {
         h('h2', { text: q.title }),
         h('p', { class: 'muted', text: `${q.mode} · ${q.scoring} · ${(q.questions || []).length} questions${q.ownerId === me ? ' · yours' : ''}` }),
         q.description ? h('p', { text: q.description }) : null,
-        h('button', { type: 'button', class: 'primary', 'aria-label': `Host ${q.title}`, text: 'Host this quiz', onclick: async (ev) => {
+        h('button', { type: 'button', class: 'primary', 'aria-label': `Host this quiz: ${q.title}`, text: 'Host this quiz', onclick: async (ev) => {
           ev.target.disabled = true;
           try {
             const g = await api('POST', 'games', { quizId: q.id });

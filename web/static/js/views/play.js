@@ -72,7 +72,8 @@ export function render(root, params, ctx) {
   const announce = h('p', { class: 'sr-only', 'aria-live': 'polite', id: 'announce' });
   const status = h('p', { class: 'phase', 'aria-live': 'polite' });
   const scoreEl = h('p', { class: 'my-score', 'aria-live': 'off' });
-  const stage = h('section', { class: 'stage', 'aria-live': 'polite', 'aria-label': 'Game' });
+  // Not a live region: it holds the ticking countdown. What needs saying goes to `announce`.
+  const stage = h('section', { class: 'stage', 'aria-label': 'Game' });
   const side = h('aside', { class: 'side' });
   const chat = chatPanel(model);
   add(root, h('div', { class: 'game-head' }, h('h1', {}, 'Game ', h('span', { class: 'code', text: code })), status, scoreEl),
@@ -147,6 +148,8 @@ export function render(root, params, ctx) {
       if (first && !stage.contains(document.activeElement)) first.focus({ preventScroll: true });
     } else if (p === 'reveal') {
       const rs = [...model.reveals.values()].sort((a, b) => a.index - b.index);
+      const said = rs.map((r) => revealBlock(null, r, { mine: model.answered.get(r.index) }).querySelector('.result')).filter(Boolean).map((el) => el.textContent).join(' ');
+      if (said && announce.textContent !== said) announce.textContent = said;
       mount(stage, rs.length ? rs.map((r) => revealBlock(model.questions.find((q) => q.index === r.index) || null, r, { mine: model.answered.get(r.index) }))
         : h('div', { class: 'card waiting' }, h('h2', { text: 'The answer is on the big screen' }), h('p', { text: 'The next question comes when the host is ready.' })));
     } else if (p === 'buzz') {

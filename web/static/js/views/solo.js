@@ -19,7 +19,7 @@ export function render(root, params, ctx) {
     return null;
   }
 
-  const stage = h('section', { class: 'stage', 'aria-live': 'polite' }, h('p', { class: 'muted', text: 'Starting…' }));
+  const stage = h('section', { class: 'stage', 'aria-label': 'Game' }, h('p', { class: 'muted', text: 'Starting…' }));
   const announce = h('p', { class: 'sr-only', 'aria-live': 'polite' });
   const scoreEl = h('p', { class: 'my-score' });
   add(root, h('div', { class: 'game-head' }, h('h1', { text: 'Solo play' }), scoreEl), stage, announce);
@@ -62,7 +62,8 @@ export function render(root, params, ctx) {
       const next = h('button', { type: 'button', class: 'primary big', text: r.finished ? 'See result' : 'Next question', onclick: () => {
         if (r.finished) finish(); else ask(r.next);
       } });
-      mount(stage, h('div', { class: 'reveal' }, h('p', { class: 'reveal-q', text: q.text }),
+      announce.textContent = verdict;
+      mount(stage, h('div', { class: 'reveal' }, h('h2', { class: 'reveal-q', text: q.text }),
         h('p', { class: `result ${r.correct ? 'result-right' : 'result-wrong'}`, text: verdict }),
         h('p', { class: 'reveal-answer' }, 'Answer: ', h('strong', { class: 'correct-answer', text: answerText(q, r.correctAnswer) })), next));
       next.focus();

@@ -167,3 +167,17 @@ export async function checkA11y(page, where) {
   });
   if (violations.length) throw new Error(`accessibility problems on ${where}:\n  ${violations.join('\n  ')}`);
 }
+
+// A yellow disc on navy: nothing skin-like, so the built-in screen accepts it.
+export const face = png(96, (x, y) => ((x - 48) ** 2 + (y - 48) ** 2 < 1600 ? [255, 210, 63] : [29, 43, 100]));
+// Skin tones everywhere (but not uniform): the built-in screen sends it to human review.
+export const skin = png(96, (x, y) => [200 + ((x * 7) % 30), 150 + ((y * 5) % 30), 120 + ((x + y) % 20)]);
+
+/** Uploads an avatar through the profile page (the status is then followed on that page). */
+export async function uploadAvatar(page, name, buffer) {
+  await page.goto(`${BASE}/profile`);
+  await page.waitForSelector('#avatar-file');
+  await page.locator('#avatar-file').setInputFiles({ name, mimeType: 'image/png', buffer });
+  await page.waitForSelector('.preview img');
+  await page.click('button:has-text("Upload")');
+}

@@ -181,3 +181,21 @@ export async function uploadAvatar(page, name, buffer) {
   await page.waitForSelector('.preview img');
   await page.click('button:has-text("Upload")');
 }
+
+const PHONE = { width: 390, height: 844 };
+const DESKTOP = { width: 1280, height: 800 };
+
+/**
+ * With TRIVIUM_SCREENSHOTS=1, writes docs/screenshots/NAME-phone.png and NAME-desktop.png of the
+ * page as it is (the viewport is put back afterwards); otherwise does nothing.
+ */
+export async function screenshots(page, name) {
+  if (!SHOTS) return;
+  const before = page.viewportSize();
+  for (const [kind, size] of [['phone', PHONE], ['desktop', DESKTOP]]) {
+    await page.setViewportSize(size);
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    await screenshot(page, `${name}-${kind}`);
+  }
+  if (before) await page.setViewportSize(before);
+}

@@ -4,7 +4,7 @@
 // announced through a polite live region.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE, person, account, signIn, createQuiz, choice, assertClean, call, checkA11y, grantRole } from '../lib.mjs';
+import { BASE, person, account, signIn, createQuiz, choice, assertClean, call, checkA11y, grantRole, screenshots } from '../lib.mjs';
 
 test('every page passes axe-core, signed out, as an account and as a moderator', { timeout: 120000 }, async (t) => {
   const p = await person(t, 'visitor', { viewport: { width: 390, height: 844 } });
@@ -13,11 +13,13 @@ test('every page passes axe-core, signed out, as an account and as a moderator',
   const quiz = await createQuiz(acc, { title: 'Solo a11y', mode: 'single', questions: [choice('Pick B', ['A', 'B'], 1)] });
   const game = await call('POST', 'games', { quizId: (await createQuiz(acc, { title: 'Game a11y', mode: 'casual', questions: [choice('Q', ['A', 'B'], 0)] })).id }, acc.token);
 
+  const shotName = (path) => (path === '/' ? 'home' : path.slice(1).replace(/\/[A-Z0-9]{6}$/, '-code').replace(/ZZZZZZ|no\/such\/page/, 'not-found').replace(/[^a-z0-9-]+/g, '-'));
   for (const path of ['/', '/login', '/join', `/join/${game.code}`, '/join/ZZZZZZ', '/leaderboards', '/no/such/page']) {
     await page.goto(`${BASE}${path}`);
     await page.waitForSelector('main h1');
     await page.waitForLoadState('networkidle');
     await checkA11y(page, `${path} (signed out)`);
+    if (path !== '/leaderboards') await screenshots(page, shotName(path));
   }
   // A failed sign-in shows its error.
   await page.goto(`${BASE}/login`);
@@ -33,12 +35,14 @@ test('every page passes axe-core, signed out, as an account and as a moderator',
     await page.waitForSelector('main h1');
     await page.waitForLoadState('networkidle');
     await checkA11y(page, `${path} (account)`);
+    if (path !== '/' && path !== '/moderation') await screenshots(page, path === `/solo/${quiz.id}` ? 'solo-play' : shotName(path));
   }
   // The editor with server errors, and its summary.
   await page.goto(`${BASE}/author/new`);
   await page.click('button:has-text("Create quiz")');
   await page.waitForSelector('.error-summary a');
   await checkA11y(page, '/author/new with errors');
+  await screenshots(page, 'author-errors');
 
   const mod = await account('a11ymod');
   await grantRole(mod.username, 'moderator');
@@ -47,6 +51,7 @@ test('every page passes axe-core, signed out, as an account and as a moderator',
   await page.waitForSelector('main h1:has-text("Moderation")');
   await page.waitForLoadState('networkidle');
   await checkA11y(page, '/moderation (moderator)');
+  await screenshots(page, 'moderation');
   assertClean(p);
 });
 
@@ -74,7 +79,9 @@ test('every phase of a game passes axe-core, is playable by keyboard and announc
   await lou.page.waitForSelector('.lobby');
   await host.page.waitForFunction(() => document.querySelectorAll('.player-list li').length === 2);
   await checkA11y(pl.page, 'player lobby');
+  await screenshots(pl.page, 'player-lobby');
   await checkA11y(host.page, 'host lobby');
+  await screenshots(host.page, 'host-lobby');
 
   // End game asks first: the dialog is accessible, and cancelling keeps the game going.
   await host.page.click('button[data-action="end"]');
@@ -94,7 +101,9 @@ test('every phase of a game passes axe-core, is playable by keyboard and announc
   }
   assert.deepEqual(order, ['0', '1', '2', '3']);
   await checkA11y(pl.page, 'player question');
+  await screenshots(pl.page, 'player-question');
   await checkA11y(host.page, 'host question');
+  await screenshots(host.page, 'host-question');
   // The countdown is announced politely (not every tick): "10 seconds left".
   const live = pl.page.locator('#announce');
   assert.equal(await live.getAttribute('aria-live'), 'polite');
@@ -105,16 +114,29 @@ test('every phase of a game passes axe-core, is playable by keyboard and announc
   await pl.page.keyboard.press('3');
   await pl.page.waitForSelector('.locked:has-text("Answer locked: C")');
   await checkA11y(pl.page, 'player answered');
+  await screenshots(pl.page, 'player-answered');
   await lou.page.keyboard.press('1');
   await pl.page.waitForSelector('.reveal[data-index="0"] .result-right');
   assert.equal((await pl.page.textContent('.reveal[data-index="0"] .your-answer')).trim(), 'Your answer: C');
   await checkA11y(pl.page, 'player reveal');
+  await screenshots(pl.page, 'player-reveal');
   await host.page.waitForSelector('.reveal[data-index="0"]');
+  // On the projector the question reads as large as its answer, not as small body text.
+  const sizes = await host.page.$eval('.reveal[data-index="0"]', (el) => ({
+    q: parseFloat(getComputedStyle(el.querySelector('.reveal-q')).fontSize),
+    a: parseFloat(getComputedStyle(el.querySelector('.reveal-answer')).fontSize),
+    text: el.querySelector('.reveal-q').textContent,
+  }));
+  assert.equal(sizes.text, 'Third letter?');
+  assert.ok(sizes.q >= sizes.a && sizes.q >= 32, `host reveal: question ${sizes.q}px, answer ${sizes.a}px`);
   await checkA11y(host.page, 'host reveal');
+  await screenshots(host.page, 'host-reveal');
   await host.page.click('button[data-action="scoreboard"]');
   await pl.page.waitForSelector('.scoreboard');
   await checkA11y(pl.page, 'player scoreboard');
+  await screenshots(pl.page, 'player-scoreboard');
   await checkA11y(host.page, 'host scoreboard');
+  await screenshots(host.page, 'host-scoreboard');
   await host.page.click('button[data-action="next"]');
   await pl.page.waitForSelector('.question-card[data-index="1"]');
   await pl.page.keyboard.press('1');
@@ -125,6 +147,8 @@ test('every phase of a game passes axe-core, is playable by keyboard and announc
   await pl.page.waitForSelector('.podium');
   await host.page.waitForSelector('.podium');
   await checkA11y(pl.page, 'player podium');
+  await screenshots(pl.page, 'player-podium');
   await checkA11y(host.page, 'host podium');
+  await screenshots(host.page, 'host-podium');
   assertClean(host, pl, lou);
 });

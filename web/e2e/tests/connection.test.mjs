@@ -2,7 +2,7 @@
 // itself, a clear end when the game is gone; unknown codes get a plain page; a late answer says so.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE, person, account, signIn, createQuiz, choice, assertClean, call, eventually } from '../lib.mjs';
+import { BASE, person, account, signIn, createQuiz, choice, assertClean, call, eventually, screenshots } from '../lib.mjs';
 
 async function setup(t, prefix, questions = [choice('1 + 1?', ['2', '3'], 0)]) {
   const hostAcc = await account(prefix);
@@ -42,6 +42,7 @@ test('a lost connection shows a reconnecting banner, retries by itself and resum
   // It keeps trying by itself, further apart each time.
   await eventually(() => sockets.filter((s) => s.refused).length >= 2, { timeout: 20000, what: 'two automatic retries' });
   await pl.page.waitForSelector('#conn:has-text("Next try in")');
+  await screenshots(pl.page, 'reconnecting');
 
   // The network is back: "Try now" reconnects at once and the game goes on.
   refuse = false;
@@ -75,6 +76,7 @@ test('a game that is gone when the client reconnects ends with a clear page', { 
   await pl.page.waitForSelector('h1:has-text("This game is over")');
   assert.match(await pl.page.textContent('main'), new RegExp(`Game ${game.code} is not running any more`));
   assert.equal(await pl.page.locator('.chat, .stage, .my-score').count(), 0, 'no half-drawn game screen');
+  await screenshots(pl.page, 'game-over-gone');
   await pl.page.click('a:has-text("Enter another code")');
   await pl.page.waitForSelector('input[name=code]');
   assert.equal(new URL(pl.page.url()).pathname, '/join');

@@ -30,6 +30,8 @@ func routes(cfg Config, d Deps, h *hub) http.Handler {
 		r.Use(withCORS(originSet(cfg.AllowedOrigins)), withRateLimit(newIPLimiter(cfg.APIRate, cfg.APIBurst), cfg.TrustProxy),
 			withNoStore, withAuth(log, d.Accounts))
 
+		r.Method("GET", "/openapi.yaml", handleOpenAPI())
+
 		r.Method("POST", "/auth/register", handleRegister(log, d.Accounts, cfg.CDNURL))
 		r.Method("POST", "/auth/login", handleLogin(log, d.Accounts, cfg.CDNURL, cfg.TrustProxy))
 		r.Method("POST", "/auth/guest", handleGuest(log, d.Accounts, cfg.CDNURL))

@@ -178,6 +178,14 @@ func (w *Workflow) Decide(ctx context.Context, caseID, moderatorID, decision, no
 	}
 	var c *caseRow
 	err := w.store.tx(ctx, func(tx *sql.Tx) error {
+		// Nobody judges their own image: a moderator's avatar goes to another moderator.
+		own, err := w.store.getCase(ctx, tx, caseID)
+		if err != nil {
+			return err
+		}
+		if own.PlayerID == moderatorID {
+			return services.Errorf(services.EForbidden, "this case is about your own avatar: another moderator must decide it")
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE moderation_cases SET status = $1, decision = $2, note = $3, moderator_id = $4,
 			decided_at = $5 WHERE id = $6 AND status = $7`,
 			CaseDecided, decision, note, moderatorID, w.cfg.Now().UnixMilli(), caseID, CasePending)

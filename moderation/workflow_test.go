@@ -419,6 +419,13 @@ func TestReportedAvatarRejectedByAModeratorIsTakenDown(t *testing.T) {
 		page.Items[0].Reason != "offensive" || page.Items[0].ImageURL == "" {
 		t.Fatalf("report cases = %+v, want one on the current avatar", page.Items)
 	}
+	// The player is a moderator too, and may not clear their own avatar.
+	if _, err := f.wf.Decide(ctx, page.Items[0].ID, f.player.ID, moderation.Approve, "mine is fine"); services.ErrorCode(err) != services.EForbidden {
+		t.Fatalf("deciding a case about one's own avatar: %v, want forbidden", err)
+	}
+	if still, err := f.wf.Cases(ctx, "pending", "", 0); err != nil || len(still.Items) != 1 {
+		t.Fatalf("after the refused self-decision, pending = %+v (%v), want the case still open", still.Items, err)
+	}
 	if _, err := f.wf.Decide(ctx, page.Items[0].ID, mod.ID, moderation.Reject, "takedown"); err != nil {
 		t.Fatal(err)
 	}

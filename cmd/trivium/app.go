@@ -54,16 +54,32 @@ func newLogger(s settings, w io.Writer) (*slog.Logger, error) {
 	return slog.New(slog.NewJSONHandler(w, opts)), nil
 }
 
-// open opens storage (and the bus when withBus) as the settings say.
-func open(ctx context.Context, s settings, log *slog.Logger, withBus bool) (*app, error) {
+// need says what a command opens. Only serve and migrate may create a database: any other
+// command pointed at the wrong data directory would otherwise make an empty one there and report
+// "not found" about data that lives elsewhere.
+type need struct {
+	db, bus, secrets, create bool
+}
+
+var needServe = need{db: true, bus: true, secrets: true, create: true}
+
+// open opens storage, the bus and secrets as the settings say, as far as n asks.
+func open(ctx context.Context, s settings, log *slog.Logger, n need) (*app, error) {
 	a := &app{s: s, log: log}
 	var err error
 	data := s["data"]
-	if err := os.MkdirAll(data, 0o700); err != nil {
-		return nil, fmt.Errorf("data dir %s: %w", data, err)
+	if n.create || (n.secrets && (s["secrets"] == "" || s["secrets"] == "file")) {
+		if err := os.MkdirAll(data, 0o700); err != nil {
+			return nil, fmt.Errorf("data dir %s: %w", data, err)
+		}
 	}
-	if a.secrets, err = openSecrets(ctx, s, data); err != nil {
-		return nil, err
+	if n.secrets {
+		if a.secrets, err = openSecrets(ctx, s, data); err != nil {
+			return nil, err
+		}
+	}
+	if !n.db {
+		return a.openBus(ctx, n)
 	}
 	dbURL := s["db"]
 	if dbURL == "" {
@@ -71,7 +87,14 @@ func open(ctx context.Context, s settings, log *slog.Logger, withBus bool) (*app
 	}
 	switch {
 	case strings.HasPrefix(dbURL, "sqlite:"):
-		a.db, err = sqlite.Open(ctx, strings.TrimPrefix(dbURL, "sqlite:"), time.Now)
+		path := strings.TrimPrefix(dbURL, "sqlite:")
+		if !n.create {
+			if _, statErr := os.Stat(path); statErr != nil {
+				return nil, fmt.Errorf("no database at %s (data directory %s): give this command the server's --data or TRIVIUM_DATA "+
+					"(or --db / TRIVIUM_DB); only 'trivium serve' and 'trivium migrate' create a database", path, absPath(data))
+			}
+		}
+		a.db, err = sqlite.Open(ctx, path, time.Now)
 	case strings.HasPrefix(dbURL, "postgres://"), strings.HasPrefix(dbURL, "postgresql://"):
 		a.db, err = postgres.Open(ctx, dbURL, time.Now)
 	default:
@@ -81,13 +104,25 @@ func open(ctx context.Context, s settings, log *slog.Logger, withBus bool) (*app
 		return nil, err
 	}
 	a.closers = append(a.closers, a.db.Close)
-	if !withBus {
+	return a.openBus(ctx, n)
+}
+
+func (a *app) openBus(ctx context.Context, n need) (*app, error) {
+	if !n.bus {
 		return a, nil
 	}
+	s, log, data := a.s, a.log, a.s["data"]
+	var err error
 	busURL := s["bus"]
 	cfg := natsbus.Config{Logger: log}
 	switch {
 	case busURL == "embedded":
+		if !n.create {
+			if _, statErr := os.Stat(filepath.Join(data, "nats")); statErr != nil {
+				err = fmt.Errorf("no embedded bus store in data directory %s: give this command the server's --data or TRIVIUM_DATA (or --bus nats://…)", absPath(data))
+				break
+			}
+		}
 		// One process at a time may own the embedded JetStream store: two would corrupt it.
 		var unlock func() error
 		if unlock, err = lockDir(filepath.Join(data, "nats.lock")); err != nil {
@@ -108,8 +143,10 @@ func open(ctx context.Context, s settings, log *slog.Logger, withBus bool) (*app
 	return a, nil
 }
 
-// withApp parses settings, opens storage and the bus, runs fn and closes everything.
+// withApp parses a command's settings, opens what it needs, says on stderr which data it works
+// on, runs fn and closes everything.
 func withApp(ctx context.Context, name string, args []string, getenv func(string) string, stderr io.Writer, fn func(*app, []string) error) error {
+	c := commands[name]
 	s, rest, err := parseSettings(name, args, getenv, stderr)
 	if err != nil {
 		return err
@@ -118,12 +155,39 @@ func withApp(ctx context.Context, name string, args []string, getenv func(string
 	if err != nil {
 		return err
 	}
-	a, err := open(ctx, s, log, name == "dlq")
+	a, err := open(ctx, s, log, c.need)
 	if err != nil {
 		return err
 	}
 	defer a.close()
+	fmt.Fprintf(stderr, "trivium %s: %s\n", name, describeData(s, c.need))
 	return fn(a, rest)
+}
+
+// describeData names the data a command works on, without any password in a database URL.
+func describeData(s settings, n need) string {
+	parts := []string{"data directory " + absPath(s["data"])}
+	if n.db {
+		db := s["db"]
+		if db == "" {
+			db = "sqlite:" + filepath.Join(absPath(s["data"]), "trivium.db")
+		} else if u, err := url.Parse(db); err == nil && u.User != nil {
+			u.User = url.User(u.User.Username())
+			db = u.String()
+		}
+		parts = append(parts, "database "+db)
+	}
+	if n.bus {
+		parts = append(parts, "bus "+s["bus"])
+	}
+	return strings.Join(parts, ", ")
+}
+
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
 }
 
 func usersCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -144,7 +208,10 @@ func usersCmd(ctx context.Context, args []string, getenv func(string) string, st
 }
 
 func dlqCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		if _, _, err := parseSettings("dlq", args, getenv, stderr); err != nil {
+			return err // -h: the usage is printed
+		}
 		return fmt.Errorf("usage: trivium dlq list | trivium dlq redrive SEQ")
 	}
 	sub := args[0]

@@ -49,24 +49,65 @@ var options = []option{
 	{"shutdown-timeout", "TRIVIUM_SHUTDOWN_TIMEOUT", "10s", "how long a graceful stop may take"},
 }
 
+// command is what a subcommand other than serve reads: its usage line, the options it takes as
+// flags (every other setting keeps its environment value or default) and what it opens.
+type command struct {
+	usage string
+	flags []string
+	need  need
+}
+
+var logFlags = []string{"log-level", "log-format"}
+
+var commands = map[string]command{
+	"migrate":     {"trivium migrate [flags]", append([]string{"data", "db"}, logFlags...), need{db: true, create: true}},
+	"users":       {"trivium users [flags] role NAME ROLE", append([]string{"data", "db"}, logFlags...), need{db: true}},
+	"dlq":         {"trivium dlq list|redrive SEQ [flags]", append([]string{"data", "bus"}, logFlags...), need{bus: true}},
+	"vapid":       {"trivium vapid init|rotate|show [flags]", append([]string{"data", "secrets"}, logFlags...), need{secrets: true}},
+	"healthcheck": {"trivium healthcheck [flags]", []string{"addr"}, need{}},
+}
+
 // settings resolves flags over env over defaults.
 type settings map[string]string
 
+// parseSettings reads the settings of command name: serve takes every option as a flag, the
+// other commands only their own, so that -h shows what matters to them.
 func parseSettings(name string, args []string, getenv func(string) string, stderr io.Writer) (settings, []string, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	c, sub := commands[name]
+	var own map[string]bool
+	if sub {
+		own = make(map[string]bool, len(c.flags))
+		for _, f := range c.flags {
+			own[f] = true
+		}
+		fs.Usage = func() {
+			fmt.Fprintf(stderr, "usage: %s\n\nflags (each also a TRIVIUM_* environment variable):\n", c.usage)
+			fs.PrintDefaults()
+		}
+	} else {
+		fs.Usage = func() {
+			fmt.Fprintf(stderr, "usage: trivium %s [flags]\n\nflags (each also a TRIVIUM_* environment variable):\n", name)
+			fs.PrintDefaults()
+		}
+	}
 	vals := make(map[string]*string, len(options))
+	s := settings{}
 	for _, o := range options {
 		def := o.def
 		if v := getenv(o.env); v != "" {
 			def = v
+		}
+		if sub && !own[o.flag] {
+			s[o.flag] = strings.TrimSpace(def)
+			continue
 		}
 		vals[o.flag] = fs.String(o.flag, def, fmt.Sprintf("%s (env %s)", o.help, o.env))
 	}
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, err
 	}
-	s := settings{}
 	for k, v := range vals {
 		s[k] = strings.TrimSpace(*v)
 	}

@@ -19,9 +19,10 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "trivium:", err)
+		if errors.Is(err, flag.ErrHelp) {
+			return // -h printed the usage: asking for help is not a failure
 		}
+		fmt.Fprintln(os.Stderr, "trivium:", err)
 		os.Exit(1)
 	}
 }
@@ -29,8 +30,8 @@ func main() {
 const usage = `usage: trivium <command> [flags]
 
 commands:
-  serve                      run the server (default)
-  migrate                    apply database migrations and exit
+  serve                      run the server
+  migrate                    create the database or apply its migrations, and exit
   users role NAME ROLE       grant ROLE (player, moderator, admin) to the account NAME
   dlq list                   list dead-lettered events
   dlq redrive SEQ            republish a dead-lettered event
@@ -39,20 +40,27 @@ commands:
   config                     print the configuration table
   version                    print the version
 
-Every flag is also a TRIVIUM_* environment variable; run 'trivium serve -h' for the list.
+Commands other than serve and migrate work on an existing server's data: give them the same
+--data (TRIVIUM_DATA) or --db (TRIVIUM_DB) as the server. Every flag is also a TRIVIUM_*
+environment variable; 'trivium COMMAND -h' lists the flags of one command.
 `
 
 // run is the whole program; tests call it with their own args, environment and outputs.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cmd := "serve"
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
-		cmd, args = args[0], args[1:]
+	if len(args) == 0 {
+		// Starting a server (and creating ./data) is too much to do by accident.
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given: to start the server run 'trivium serve'")
 	}
+	cmd, args := args[0], args[1:]
 	switch cmd {
 	case "serve":
 		return serve(ctx, args, getenv, stdout, stderr)
 	case "migrate":
 		return withApp(ctx, "migrate", args, getenv, stderr, func(a *app, rest []string) error {
+			if len(rest) > 0 {
+				return fmt.Errorf("usage: trivium migrate [flags]")
+			}
 			fmt.Fprintln(stdout, "migrations applied")
 			return nil
 		})

@@ -14,7 +14,7 @@ const seedOwner = "trivium"
 
 // sampleQuizzes are loaded on first start so a new user can play at once.
 const sampleQuizzes = `[
- {"title":"World Capitals","description":"Ten quick capitals.","mode":"casual","scoring":"speed","public":true,"questions":[
+ {"title":"World Capitals","description":"Five quick capitals.","mode":"casual","scoring":"speed","public":true,"questions":[
   {"text":"Capital of Australia?","kind":"choice","choices":["Sydney","Canberra","Melbourne","Perth"],"answer":1,"timeLimitSec":15},
   {"text":"Capital of Canada?","kind":"choice","choices":["Toronto","Vancouver","Ottawa","Montreal"],"answer":2,"timeLimitSec":15},
   {"text":"Capital of Japan?","kind":"choice","choices":["Kyoto","Tokyo","Osaka"],"answer":1,"timeLimitSec":15},

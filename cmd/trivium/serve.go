@@ -75,7 +75,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		publicURL = "http://" + ln.Addr().String()
 	}
 
-	a, err := open(ctx, s, log, true)
+	a, err := open(ctx, s, log, needServe)
 	if err != nil {
 		return err
 	}

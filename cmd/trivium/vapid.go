@@ -4,12 +4,16 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/trivium-game/trivium/services/webpush"
 )
 
 func vapidCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		if _, _, err := parseSettings("vapid", args, getenv, stderr); err != nil {
+			return err // -h: the usage is printed
+		}
 		return fmt.Errorf("usage: trivium vapid init|rotate|show")
 	}
 	sub := args[0]

@@ -2,6 +2,8 @@
 // API shortcuts for fixtures, and waiting on conditions (never fixed sleeps).
 import { chromium } from 'playwright-core';
 import { mkdtemp, rm, mkdir } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
@@ -146,4 +148,54 @@ export function png(size, fn) {
   ihdr[8] = 8; // bit depth
   ihdr[9] = 2; // RGB
   return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+}
+
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/**
+ * Runs axe-core on the page as it is now and fails on serious or critical violations (WCAG 2.x
+ * A/AA rules and best practices, colour contrast included). The source is evaluated through the
+ * driver, which the page's CSP does not apply to, so the CSP stays as strict as in production.
+ */
+export async function checkA11y(page, where) {
+  await page.evaluate(AXE_SOURCE);
+  const violations = await page.evaluate(async () => {
+    // eslint-disable-next-line no-undef
+    const r = await axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.impact} ${v.id}: ${v.help}\n${v.nodes.slice(0, 5).map((n) => `    ${n.target.join(' ')} — ${n.failureSummary.split('\n').slice(1).join(' ').trim()}`).join('\n')}`);
+  });
+  if (violations.length) throw new Error(`accessibility problems on ${where}:\n  ${violations.join('\n  ')}`);
+}
+
+// A yellow disc on navy: nothing skin-like, so the built-in screen accepts it.
+export const face = png(96, (x, y) => ((x - 48) ** 2 + (y - 48) ** 2 < 1600 ? [255, 210, 63] : [29, 43, 100]));
+// Skin tones everywhere (but not uniform): the built-in screen sends it to human review.
+export const skin = png(96, (x, y) => [200 + ((x * 7) % 30), 150 + ((y * 5) % 30), 120 + ((x + y) % 20)]);
+
+/** Uploads an avatar through the profile page (the status is then followed on that page). */
+export async function uploadAvatar(page, name, buffer) {
+  await page.goto(`${BASE}/profile`);
+  await page.waitForSelector('#avatar-file');
+  await page.locator('#avatar-file').setInputFiles({ name, mimeType: 'image/png', buffer });
+  await page.waitForSelector('.preview img');
+  await page.click('button:has-text("Upload")');
+}
+
+const PHONE = { width: 390, height: 844 };
+const DESKTOP = { width: 1280, height: 800 };
+
+/**
+ * With TRIVIUM_SCREENSHOTS=1, writes docs/screenshots/NAME-phone.png and NAME-desktop.png of the
+ * page as it is (the viewport is put back afterwards); otherwise does nothing.
+ */
+export async function screenshots(page, name) {
+  if (!SHOTS) return;
+  const before = page.viewportSize();
+  for (const [kind, size] of [['phone', PHONE], ['desktop', DESKTOP]]) {
+    await page.setViewportSize(size);
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    await screenshot(page, `${name}-${kind}`);
+  }
+  if (before) await page.setViewportSize(before);
 }

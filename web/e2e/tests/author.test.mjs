@@ -43,6 +43,27 @@ test('the author form shows server validation errors next to their fields', { ti
   // The error sits inside the same question's fieldset as its field.
   assert.equal(await page.locator('.question-edit[data-index="0"] [data-error-for="questions[0].choices[1]"]').count(), 1);
 
+  // The summary has the focus and links each problem to its field; the linked field and its
+  // question's heading are not hidden under the sticky save bar.
+  assert.equal(await page.evaluate(() => document.activeElement.classList.contains('error-summary')), true);
+  const link = page.locator('.error-summary a[data-error-link="questions[1].timeLimitSec"]');
+  assert.match(await link.textContent(), /Question 2 · Time limit \(seconds\): .*5–120/);
+  for (const key of ['questions[1].timeLimitSec', 'questions[0].text', 'title']) {
+    await page.click(`.error-summary a[data-error-link="${key}"]`);
+    const clear = await page.evaluate((name) => {
+      const el = document.activeElement;
+      if (el.getAttribute('name') !== name) return `focus is on ${el.getAttribute('name') || el.tagName}`;
+      const r = el.getBoundingClientRect();
+      const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+      if (hit !== el) return `the field is covered by ${hit && hit.className}`;
+      const legend = el.closest('.question-edit') && el.closest('.question-edit').querySelector('legend');
+      const bar = document.querySelector('.sticky-actions').getBoundingClientRect();
+      if (legend && legend.getBoundingClientRect().bottom > bar.top) return 'the question heading is under the save bar';
+      return 'ok';
+    }, key);
+    assert.equal(clear, 'ok', key);
+  }
+
   // Fix everything and save.
   await page.fill('input[name=title]', 'Fixed quiz');
   await page.fill('textarea[name="questions[0].text"]', 'Pick one');

@@ -121,11 +121,18 @@ test('a host and three players play a full casual game', { timeout: 120000 }, as
   await screenshot(ann.page, 'podium');
   await screenshot(host.page, 'host-podium');
 
-  // The final standings link to the quiz's board; guests never appear on boards.
-  await ann.page.click('a.quiz-board-link');
-  await ann.page.waitForSelector('h1:has-text("Leaderboards")');
-  assert.equal(new URL(ann.page.url()).pathname, `/leaderboards/quiz:${quiz.id}`);
-  await ann.page.waitForSelector('ol.board li.muted:has-text("No scores yet.")');
-  await eventually(async () => (await ann.page.inputValue('#board-quiz')) === quiz.id, { what: 'the quiz picked on the board' });
+  // The final standings link to the quiz's board; guests never appear on boards, so they are
+  // not offered the link, and their board page does not ask where they stand.
+  assert.equal(await ann.page.locator('a.quiz-board-link').count(), 0, 'no board link for a guest');
+  const meCalls = [];
+  ann.page.on('request', (r) => { if (/\/leaderboards\/.*\/me/.test(r.url())) meCalls.push(r.url()); });
+  await ann.page.goto(`${BASE}/leaderboards/quiz:${quiz.id}`);
+  await ann.page.waitForSelector('#me-h ~ p:has-text("Guests are not on the leaderboards")');
+  assert.deepEqual(meCalls, [], 'a guest never asks for its own rank');
+  await host.page.click('a.quiz-board-link');
+  await host.page.waitForSelector('h1:has-text("Leaderboards")');
+  assert.equal(new URL(host.page.url()).pathname, `/leaderboards/quiz:${quiz.id}`);
+  await host.page.waitForSelector('ol.board li.muted:has-text("No scores yet.")');
+  await eventually(async () => (await host.page.inputValue('#board-quiz')) === quiz.id, { what: 'the quiz picked on the board' });
   assertClean(host, ann, bob, cat);
 });

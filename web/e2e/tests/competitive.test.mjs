@@ -48,6 +48,7 @@ test('a competitive game asks and reveals whole groups, with open answers', { ti
   await pl.page.click('.question-card[data-index="2"] button[data-choice="1"]');
   await pl.page.waitForSelector('.reveal[data-index="2"] .result-wrong');
   await host.page.click('button[data-action="end"]');
+  await host.page.click('dialog.confirm button[data-confirm="yes"]');
   await pl.page.waitForSelector('.podium');
   assert.match(await pl.page.textContent('.my-rank'), /#1 with 2000/);
   assertClean(host, pl);

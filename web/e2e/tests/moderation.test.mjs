@@ -2,20 +2,7 @@
 // thumbnail, inbox), and a flagged one that waits for a moderator who approves it in the console.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE, person, account, signIn, screenshot, assertClean, call, grantRole, png } from '../lib.mjs';
-
-// A yellow disc on navy: nothing skin-like, so the built-in screen accepts it.
-const face = png(96, (x, y) => ((x - 48) ** 2 + (y - 48) ** 2 < 1600 ? [255, 210, 63] : [29, 43, 100]));
-// Skin tones everywhere (but not uniform): the built-in screen sends it to human review.
-const skin = png(96, (x, y) => [200 + ((x * 7) % 30), 150 + ((y * 5) % 30), 120 + ((x + y) % 20)]);
-
-async function upload(page, name, buffer) {
-  await page.goto(`${BASE}/profile`);
-  await page.waitForSelector('#avatar-file');
-  await page.locator('#avatar-file').setInputFiles({ name, mimeType: 'image/png', buffer });
-  await page.waitForSelector('.preview img');
-  await page.click('button:has-text("Upload")');
-}
+import { BASE, person, account, signIn, screenshot, assertClean, call, grantRole, face, skin, uploadAvatar as upload } from '../lib.mjs';
 
 test('an accepted avatar upload shows progress, a live notification and the new thumbnail', { timeout: 60000 }, async (t) => {
   const acc = await account('avup');
@@ -28,8 +15,9 @@ test('an accepted avatar upload shows progress, a live notification and the new 
   const me = await call('GET', 'me', undefined, acc.token);
   assert.equal(me.avatar.status, 'accepted');
   assert.ok(me.avatar.thumbnailUrl);
-  await p.page.waitForSelector(`#avatar-img[src="${me.avatar.thumbnailUrl}"]`);
-  assert.ok(await p.page.$eval('#avatar-img', (img) => img.complete && img.naturalWidth > 0), 'the thumbnail loads');
+  // Shown at 128 px, the avatar is the 256 px image, not the 64 px thumbnail blown up.
+  await p.page.waitForSelector(`#avatar-img[src="${me.avatar.url}"]`);
+  await p.page.waitForFunction(() => { const img = document.getElementById('avatar-img'); return img.complete && img.naturalWidth >= 128; });
   // The in-band copy of the notification arrives over the tab's WebSocket as a toast.
   await p.page.waitForSelector('.toast:has-text("avatar")', { timeout: 15000 });
   await screenshot(p.page, 'profile');

@@ -18,7 +18,7 @@ import * as inbox from './views/inbox.js';
 const routes = [
   [/^\/$/, home, {}],
   [/^\/login$/, auth, {}],
-  [/^\/join\/([A-Za-z0-9]{4,8})$/, play, { join: true }],
+  [/^\/join(?:\/([A-Za-z0-9]{4,8}))?$/, play, { join: true }],
   [/^\/play(?:\/([A-Za-z0-9]{4,8}))?$/, play, {}],
   [/^\/host(?:\/([A-Za-z0-9]{4,8}))?$/, host, { account: true }],
   [/^\/author(?:\/([^/]+))?$/, author, { account: true }],
@@ -121,12 +121,36 @@ events.addEventListener('notification', (ev) => {
   toast(n.title || 'Notification', n.body || '');
 });
 
+// The connection banner: shown while the socket is lost (with the time to the next attempt and
+// a way to try at once) or taken over by another tab; hidden while connected.
 const conn = document.getElementById('conn');
-socket.addEventListener('status', (ev) => {
-  const labels = { connecting: 'Connecting…', closed: 'Reconnecting…', replaced: 'Opened in another tab', open: '', idle: '' };
-  conn.textContent = labels[ev.detail] ?? '';
-  conn.dataset.state = ev.detail;
-});
+let connTick = 0;
+function drawConn() {
+  const st = socket.status;
+  conn.dataset.state = st;
+  clearInterval(connTick);
+  connTick = 0;
+  if (st === 'reconnecting') {
+    const secs = () => Math.max(0, Math.ceil((socket.retryAt - Date.now()) / 1000));
+    const when = h('span', { class: 'conn-when' });
+    const tick = () => { when.textContent = socket.retryAt && secs() > 0 ? ` Next try in ${secs()} s.` : ''; };
+    tick();
+    connTick = setInterval(tick, 1000);
+    mount(conn, h('strong', { text: navigator.onLine === false ? 'You are offline. ' : 'Connection lost. ' }),
+      h('span', { text: 'Reconnecting…' }), when,
+      h('button', { type: 'button', class: 'link', text: 'Try now', onclick: () => socket.nudge() }));
+    conn.hidden = false;
+  } else if (st === 'replaced') {
+    mount(conn, h('strong', { text: 'This game is open in another tab or device. ' }),
+      h('button', { type: 'button', class: 'link', text: 'Use it here', onclick: () => socket.takeOver() }));
+    conn.hidden = false;
+  } else {
+    mount(conn);
+    conn.hidden = true;
+  }
+}
+socket.addEventListener('status', drawConn);
+addEventListener('offline', drawConn);
 
 if ('serviceWorker' in navigator) {
   navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch(() => {});

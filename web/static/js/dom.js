@@ -30,6 +30,12 @@ function append(el, children) {
   }
 }
 
+/** Appends children to el, skipping null, undefined and false (Element.append would print "null"). */
+export function add(el, ...children) {
+  append(el, children);
+  return el;
+}
+
 /** Replaces the children of el. */
 export function mount(el, ...children) {
   el.replaceChildren();
@@ -86,9 +92,41 @@ export function answerText(q, a) {
   return String(a);
 }
 
-/** An avatar image or a coloured initial when there is none. */
-export function avatar(url, name, size = 'sm') {
-  if (url) return h('img', { class: `avatar avatar-${size}`, src: url, alt: '' });
-  const initial = (name || '?').trim().charAt(0).toUpperCase() || '?';
-  return h('span', { class: `avatar avatar-${size} avatar-initial`, 'aria-hidden': 'true', text: initial });
+const AVATAR_PX = { sm: 32, md: 64, lg: 128 };
+
+/**
+ * An avatar image, or a coloured initial when there is none or the image fails to load (a broken
+ * image would show its alt text inside the circle). src is a URL (the 64 px thumbnail) or
+ * {url, thumbnailUrl} (256 px and 64 px): the image that is sharp at the display size and this
+ * screen's pixel ratio is picked, the thumbnail when it is enough.
+ */
+export function avatar(src, name, size = 'sm', { alt = '' } = {}) {
+  const thumb = typeof src === 'string' ? src : (src && src.thumbnailUrl) || '';
+  const full = typeof src === 'string' ? '' : (src && src.url) || '';
+  const initial = () => h('span', { class: `avatar avatar-${size} avatar-initial`, 'aria-hidden': alt ? null : 'true', role: alt ? 'img' : null, 'aria-label': alt || null,
+    text: (name || '?').trim().charAt(0).toUpperCase() || '?' });
+  if (!thumb && !full) return initial();
+  const need = (AVATAR_PX[size] || 64) * (globalThis.devicePixelRatio || 1);
+  const url = full && (need > 64 || !thumb) ? full : thumb;
+  const img = h('img', { class: `avatar avatar-${size}`, src: url, alt, width: AVATAR_PX[size], height: AVATAR_PX[size], dataset: { src: url === full ? 'full' : 'thumb' } });
+  img.addEventListener('error', () => img.replaceWith(initial()), { once: true });
+  return img;
+}
+
+/**
+ * Asks a yes/no question in a modal <dialog> (focus is trapped and Escape cancels, as browsers do
+ * for modal dialogs); resolves true when confirmed.
+ */
+export function confirmDialog(message, { ok = 'OK', cancel = 'Cancel', danger = false } = {}) {
+  return new Promise((resolve) => {
+    const dlg = h('dialog', { class: 'confirm', 'aria-labelledby': 'confirm-msg' });
+    const done = (v) => { dlg.close(); dlg.remove(); resolve(v); };
+    const no = h('button', { type: 'button', text: cancel, onclick: () => done(false) });
+    const yes = h('button', { type: 'button', class: danger ? 'danger' : 'primary', dataset: { confirm: 'yes' }, text: ok, onclick: () => done(true) });
+    dlg.append(h('p', { id: 'confirm-msg', text: message }), h('div', { class: 'row' }, yes, no));
+    dlg.addEventListener('cancel', (ev) => { ev.preventDefault(); done(false); });
+    document.body.append(dlg);
+    dlg.showModal();
+    no.focus();
+  });
 }

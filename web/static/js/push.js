@@ -2,6 +2,15 @@
 import { api } from './api.js';
 
 const KEY_STORE = 'trivium.push.key';
+// subscribe() waits for the browser's push service, which may never answer (no network to it,
+// a browser without one): give up after this long with a message instead of hanging.
+export const SUBSCRIBE_TIMEOUT_MS = 10000;
+
+function withTimeout(p, ms, message) {
+  let timer;
+  return Promise.race([p, new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(message)), ms); })])
+    .finally(() => clearTimeout(timer));
+}
 
 function b64urlToBytes(s) {
   const pad = '='.repeat((4 - (s.length % 4)) % 4);
@@ -40,7 +49,8 @@ export async function enablePush() {
     sub = null;
   }
   if (!sub) {
-    sub = await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: b64urlToBytes(publicKey) });
+    sub = await withTimeout(reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: b64urlToBytes(publicKey) }),
+      SUBSCRIBE_TIMEOUT_MS, 'The browser’s push service did not answer. Notifications cannot be turned on right now; try again later or in another browser.');
   }
   localStorage.setItem(KEY_STORE, publicKey);
   await api('POST', 'push/subscriptions', sub.toJSON());

@@ -1,11 +1,28 @@
 // The tab's one WebSocket: game frames and in-band notifications. It reconnects by itself with
-// exponential backoff and resumes the game it was in (resumeToken + lastSeq in sessionStorage, so
-// a reload resumes too).
+// exponential backoff and jitter and resumes the game it was in (resumeToken + lastSeq in
+// sessionStorage, so a reload resumes too). A resume asks the server to replay the events since
+// the current round began (replayFrom), not only those missed: the state frame alone does not
+// hold a closed round's questions, reveals or scoreboard, so a reload during a reveal would
+// otherwise have nothing to draw.
 import { api, session, events } from './api.js';
 
 const GAME_KEY = 'trivium.game';
 const PING_MS = 25000;
 const CLOSE_REPLACED = 4001;
+const CLOSE_GOING_AWAY = 1001; // the server is shutting down (a restart): come back quickly
+const BACKOFF_BASE_MS = 500;
+const BACKOFF_MAX_MS = 15000;
+// How long a (re)join waits for the first pong, so that countdowns start from a known clock.
+const CLOCK_WAIT_MS = 1500;
+
+/**
+ * The delay before reconnect attempt n (0-based): exponential, capped, with "equal jitter"
+ * (half fixed, half random) so that a whole room dropped at once does not come back in step.
+ */
+export function backoffDelay(n, random = Math.random) {
+  const base = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** n);
+  return base / 2 + random() * base / 2;
+}
 
 /** Server clock estimate: serverNow() ≈ the server's Date.now(). */
 export const clock = {
@@ -35,6 +52,8 @@ class GameSocket extends EventTarget {
     this.pending = new Map(); // ref → {resolve, reject, timer}
     this.status = 'idle';
     this.connecting = false;
+    this.retryAt = 0; // local ms of the next reconnect attempt while status is 'reconnecting'
+    this.everOpen = false;
   }
 
   /** The game this tab is in: {code, resumeToken, lastSeq} or null. */
@@ -47,6 +66,10 @@ class GameSocket extends EventTarget {
     else sessionStorage.removeItem(GAME_KEY);
   }
 
+  /**
+   * Status: idle (no socket wanted), connecting (first connection), open, reconnecting (lost,
+   * next attempt at retryAt), replaced (another tab took over).
+   */
   setStatus(s) {
     this.status = s;
     this.dispatchEvent(new CustomEvent('status', { detail: s }));
@@ -72,7 +95,7 @@ class GameSocket extends EventTarget {
   async connect() {
     this.timer = 0;
     if (!this.want || !session.token || this.connecting) return;
-    this.setStatus('connecting');
+    this.setStatus(this.everOpen || this.attempt > 0 ? 'reconnecting' : 'connecting');
     // Set until the WebSocket exists, so that concurrent start() calls make one socket, not several.
     this.connecting = true;
     let ticket;
@@ -91,12 +114,19 @@ class GameSocket extends EventTarget {
     this.ws = ws;
     ws.addEventListener('open', () => {
       this.attempt = 0;
+      this.everOpen = true;
+      this.retryAt = 0;
       this.setStatus('open');
-      this.ping();
+      const first = this.ping();
       clearInterval(this.pingTimer);
       this.pingTimer = setInterval(() => this.ping(), PING_MS);
-      const g = this.game;
-      if (g && g.code) this.sendJoin(g);
+      // Join once the clock is known (or after a short wait), so a resumed countdown shows the
+      // time really left rather than the full limit.
+      const wait = new Promise((resolve) => setTimeout(resolve, CLOCK_WAIT_MS));
+      Promise.race([first, wait]).then(() => {
+        const g = this.game;
+        if (this.ws === ws && ws.readyState === WebSocket.OPEN && g && g.code && ws.joined !== g.code) this.sendJoin(g);
+      });
     });
     ws.addEventListener('message', (ev) => this.onMessage(ev.data));
     ws.addEventListener('close', (ev) => {
@@ -111,16 +141,19 @@ class GameSocket extends EventTarget {
         this.setStatus('replaced');
         return;
       }
-      this.setStatus('closed');
+      // A server restart closes with 1001: the game survives it, so come back at once.
+      if (ev.code === CLOSE_GOING_AWAY) this.attempt = 0;
       this.retry();
     });
   }
 
   retry() {
     if (!this.want || this.timer) return;
-    const base = Math.min(15000, 500 * 2 ** this.attempt);
+    const delay = backoffDelay(this.attempt);
     this.attempt++;
-    this.timer = setTimeout(() => this.connect(), base / 2 + Math.random() * base / 2);
+    this.retryAt = Date.now() + delay;
+    this.timer = setTimeout(() => this.connect(), delay);
+    this.setStatus('reconnecting');
   }
 
   /** Reconnects now instead of waiting for the backoff (the network came back). */
@@ -132,9 +165,17 @@ class GameSocket extends EventTarget {
     this.connect();
   }
 
+  /** Takes the game back after another tab or device of this player replaced this one. */
+  takeOver() {
+    if (this.status !== 'replaced') return;
+    this.attempt = 0;
+    this.start();
+  }
+
+  /** Measures the clock offset; resolves when the pong arrived (or the ping failed). */
   ping() {
     const sent = Date.now();
-    this.request('ping', {}).then((d) => {
+    return this.request('ping', {}).then((d) => {
       const now = Date.now();
       const rtt = now - sent;
       if (d && d.at && rtt <= this.rttBest()) {
@@ -150,11 +191,16 @@ class GameSocket extends EventTarget {
   sendJoin(g) {
     const data = { code: g.code };
     if (g.resumeToken) data.resume = g.resumeToken;
-    if (typeof g.lastSeq === 'number' && g.lastSeq > 0) data.lastSeq = g.lastSeq;
+    let since = typeof g.lastSeq === 'number' && g.lastSeq > 0 ? g.lastSeq : null;
+    if (since !== null && typeof g.replayFrom === 'number' && g.replayFrom >= 0 && g.replayFrom < since) since = g.replayFrom;
+    if (since !== null) data.lastSeq = since;
+    if (this.ws) this.ws.joined = g.code;
     this.request('join', data).catch((err) => {
       if (err.code === 'resume_expired') {
-        this.game = { code: g.code };
-        this.sendJoin({ code: g.code });
+        // Re-joining with the same account still reconnects; only a new guest starts afresh.
+        const again = { code: g.code, lastSeq: g.lastSeq, replayFrom: g.replayFrom };
+        this.game = again;
+        this.sendJoin({ ...again, resumeToken: '' });
         return;
       }
       if (err.code === 'disconnected') return;
@@ -204,16 +250,23 @@ class GameSocket extends EventTarget {
     try { f = JSON.parse(raw); } catch { return; }
     if (!f || typeof f.type !== 'string') return;
     const g = this.game;
-    if (g && typeof f.seq === 'number' && f.seq > (g.lastSeq || 0)) {
-      g.lastSeq = f.seq;
+    if (g && typeof f.seq === 'number') {
+      if (f.seq > (g.lastSeq || 0)) g.lastSeq = f.seq;
+      // The first question of a round marks where a resume should replay from; the round ends
+      // with its reveal (or buzz), so the next question starts a new one.
+      if (f.type === 'question' && !g.inRound) { g.replayFrom = f.seq - 1; g.inRound = true; }
+      if (f.type === 'reveal' || f.type === 'buzz') g.inRound = false;
       this.game = g;
     }
     if (f.type === 'state' && f.data) {
       const cur = this.game || {};
+      const same = !cur.code || !f.data.code || cur.code === f.data.code;
       this.game = {
         code: f.data.code || cur.code,
         resumeToken: f.data.resumeToken || cur.resumeToken,
-        lastSeq: Math.max(cur.lastSeq || 0, f.data.seq || 0),
+        lastSeq: Math.max(same ? cur.lastSeq || 0 : 0, f.data.seq || 0),
+        replayFrom: same && f.data.phase !== 'lobby' ? cur.replayFrom : undefined,
+        inRound: same && f.data.phase === 'question' ? cur.inRound : false,
       };
     }
     const p = f.ref ? this.pending.get(f.ref) : null;
@@ -232,3 +285,5 @@ class GameSocket extends EventTarget {
 export const socket = new GameSocket();
 
 addEventListener('online', () => socket.nudge());
+// A phone that slept kept its timers frozen: try at once when the page is looked at again.
+document.addEventListener('visibilitychange', () => { if (document.visibilityState === 'visible') socket.nudge(); });

@@ -1,5 +1,5 @@
 // Sign in, sign up, or play as a guest.
-import { h, field, setError } from '../dom.js';
+import { h, add, field, setError } from '../dom.js';
 import { authenticate } from '../api.js';
 
 function nextPath() {
@@ -39,7 +39,7 @@ function authForm(kind, title, fields, submitText, ctx) {
 }
 
 export function render(root, _params, ctx) {
-  root.append(
+  add(root, 
     h('h1', { text: 'Sign in' }),
     ctx.reason ? h('p', { class: 'notice', text: ctx.reason }) : null,
     h('div', { class: 'grid3' },

@@ -1,6 +1,6 @@
 // Quiz authoring: every mode and question kind; the server's 422 `errors` map is shown next to the
 // matching field (keys like `title`, `questions[0].text`, `questions[1].choices[2]`).
-import { h, mount, field, setError, toast } from '../dom.js';
+import { h, add, mount, field, setError, toast } from '../dom.js';
 import { api, listAll } from '../api.js';
 
 const MODES = [['casual', 'Casual: host asks, reveals, scoreboard after every question'], ['competitive', 'Competitive: rounds (groups) of questions'],
@@ -14,7 +14,7 @@ export function render(root, params, ctx) {
   const id = params[0];
   if (!id) return list(root, ctx);
   const holder = h('div', {}, h('p', { class: 'muted', text: 'Loading…' }));
-  root.append(holder);
+  add(root, holder);
   if (id === 'new') {
     editor(holder, null, ctx);
     return null;
@@ -26,7 +26,7 @@ export function render(root, params, ctx) {
 
 function list(root, ctx) {
   const box = h('div', { 'aria-live': 'polite' }, h('p', { class: 'muted', text: 'Loading your quizzes…' }));
-  root.append(h('div', { class: 'row' }, h('h1', { text: 'Your quizzes' }), h('a', { href: '/author/new', 'data-link': '', class: 'button primary', text: 'New quiz' })), box);
+  add(root, h('div', { class: 'row' }, h('h1', { text: 'Your quizzes' }), h('a', { href: '/author/new', 'data-link': '', class: 'button primary', text: 'New quiz' })), box);
   listAll('quizzes?owner=me').then((items) => {
     if (!items.length) { mount(box, h('p', { text: 'No quizzes yet: create your first one.' })); return; }
     mount(box, h('ul', { class: 'cards' }, items.map((q) => h('li', { class: 'card' },
@@ -46,7 +46,7 @@ function list(root, ctx) {
 function editor(holder, quiz, ctx) {
   const q = quiz ? structuredClone(quiz) : { title: '', description: '', mode: 'casual', scoring: 'speed', public: false, questions: [blankQuestion()] };
   q.questions = (q.questions || []).map((x) => ({ ...blankQuestion(x.kind), ...x, choices: x.choices || [], alternatives: x.alternatives || [], group: x.group || 1 }));
-  const errorsBox = h('div', { class: 'error-summary', role: 'alert', tabindex: '-1', hidden: true });
+  const errorsBox = h('div', { class: 'error-summary', role: 'alert', tabindex: '-1', 'aria-labelledby': 'errors-h', hidden: true });
   const form = h('form', { class: 'author', novalidate: true });
   const qBox = h('div', { class: 'questions' });
 
@@ -95,7 +95,7 @@ function editor(holder, quiz, ctx) {
         input.id = input.name;
         input.setAttribute('aria-describedby', err.id);
         input.addEventListener('input', () => { qq.choices[j] = input.value; });
-        const radio = h('input', { type: 'radio', name: `${p}.answer`, value: String(j), checked: qq.answer === j, 'aria-label': `Choice ${j + 1} is the right answer` });
+        const radio = h('input', { type: 'radio', name: `${p}.answer`, id: `${p}.answer-${j}`, value: String(j), checked: qq.answer === j, 'aria-label': `Choice ${j + 1} is the right answer` });
         radio.addEventListener('change', () => { qq.answer = j; });
         const remove = qq.choices.length > 2 ? h('button', { type: 'button', class: 'link', 'aria-label': `Remove choice ${j + 1}`, text: 'Remove', onclick: () => {
           qq.choices.splice(j, 1);
@@ -164,12 +164,39 @@ function editor(holder, quiz, ctx) {
       } else unplaced.push(`${key}: ${msg}`);
     }
     const n = Object.keys(errs).length;
-    mount(errorsBox, h('p', { text: n ? `Please fix ${n} problem${n > 1 ? 's' : ''} below.` : '' }), unplaced.length ? h('ul', {}, unplaced.map((u) => h('li', { text: u }))) : null);
+    // The summary links every problem to its field (the first one of a list), so each is one
+    // click or Enter away; the scroll padding keeps the field clear of the sticky save bar.
+    mount(errorsBox, h('h2', { id: 'errors-h', text: n ? `Please fix ${n} problem${n > 1 ? 's' : ''}` : '' }),
+      n ? h('ul', {}, Object.entries(errs).map(([key, msg]) => {
+        const target = fieldFor(key);
+        const text = `${target ? labelOf(target, key) : key}: ${msg}`;
+        return h('li', {}, target ? h('a', { href: `#${target.id}`, dataset: { errorLink: key }, text, onclick: (ev) => {
+          ev.preventDefault();
+          target.focus({ preventScroll: true });
+          target.scrollIntoView({ block: 'center' });
+        } }) : h('span', { text }));
+      })) : null);
     errorsBox.hidden = !n;
     if (n) {
-      const first = form.querySelector('[aria-invalid="true"]');
-      (first || errorsBox).focus();
+      errorsBox.focus({ preventScroll: true });
+      errorsBox.scrollIntoView({ block: 'start' });
     }
+  }
+
+  // The input a server error key names: `questions[1].text`, or the first input of a group
+  // (`questions[0].choices` → its first choice, `questions` → the first question's text).
+  function fieldFor(key) {
+    const esc = CSS.escape(key);
+    const el = form.querySelector(`[name="${esc}"]`) || form.querySelector(`[name^="${esc}["]`) || form.querySelector(`[name^="${esc}."]`);
+    if (el && !el.id) el.id = `f-${key.replace(/[^A-Za-z0-9]+/g, '-')}`;
+    return el;
+  }
+
+  function labelOf(el, key) {
+    const l = el.id && form.querySelector(`label[for="${CSS.escape(el.id)}"]`);
+    const m = key.match(/^questions\[(\d+)\]/);
+    const where = m && !(l && /^Question \d+$/.test(l.textContent)) ? `Question ${Number(m[1]) + 1} · ` : '';
+    return where + ((l && l.textContent) || el.getAttribute('aria-label') || key);
   }
 
   const save = h('button', { type: 'submit', class: 'primary big', text: quiz ? 'Save changes' : 'Create quiz' });
@@ -183,7 +210,7 @@ function editor(holder, quiz, ctx) {
       ctx.go(`/author/${res.id || quiz.id}`, { replace: true });
     } catch (e) {
       if (e.status === 422 && Object.keys(e.errors).length) showErrors(e.errors);
-      else { showErrors({}); errorsBox.hidden = false; mount(errorsBox, h('p', { text: e.message })); errorsBox.focus(); }
+      else { showErrors({}); errorsBox.hidden = false; mount(errorsBox, h('h2', { id: 'errors-h', text: e.message })); errorsBox.focus(); }
     } finally {
       save.disabled = false;
     }

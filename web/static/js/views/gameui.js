@@ -1,6 +1,19 @@
 // UI pieces shared by the player and host screens.
-import { h, mount, avatar, answerText, toast } from '../dom.js';
+import { h, mount, avatar, answerText, toast, confirmDialog } from '../dom.js';
+import { api, session } from '../api.js';
 import { socket } from '../socket.js';
+
+/** Reports a player's avatar to the moderators (registered players only, as the API requires). */
+async function reportAvatar(model, p) {
+  const name = model.nameOf(p.id, p.displayName);
+  if (!(await confirmDialog(`Report ${name}'s avatar to the moderators as inappropriate?`, { ok: 'Report avatar', cancel: 'Cancel', danger: true }))) return;
+  try {
+    await api('POST', `players/${encodeURIComponent(p.id)}/report`, { reason: `reported from game ${model.code}` });
+    toast('Avatar reported', 'Thank you: a moderator will look at it.');
+  } catch (e) {
+    toast('Not reported', e.status === 404 ? `${name} has no avatar any more.` : e.message, 'error');
+  }
+}
 
 /**
  * Keeps every countdown under root current: [data-deadline] (local ms) and [data-limit] (ms).
@@ -43,31 +56,39 @@ export function timer(deadline, limitMs, paused = false) {
   h('span', { class: 'timer-secs', 'aria-hidden': 'true', text: String(Math.max(0, Math.ceil((deadline - Date.now()) / 1000))) }));
 }
 
-/** What the reveal says about one question: the right answer, counts, and (for a player) the result. */
-export function revealBlock(q, r, { you = true } = {}) {
-  const right = answerText(q, r.correctAnswer);
+/**
+ * What the reveal says about one question: the question, the right answer, counts, and (for a
+ * player) the result. q may be unknown (a resume without the round): the block then says less
+ * rather than showing a bare index. mine is the player's own answer as this tab knows it.
+ */
+export function revealBlock(q, r, { you = true, mine = null } = {}) {
+  const right = q || typeof r.correctAnswer !== 'number' ? answerText(q, r.correctAnswer) : '';
   let counts = null;
   if (Array.isArray(r.counts) && q && q.choices) {
     const total = r.counts.reduce((a, b) => a + b, 0) || 1;
     counts = h('ul', { class: 'counts', 'aria-label': 'How everybody answered' }, q.choices.map((c, i) => {
       const bar = h('span', { class: 'count-bar' });
-      bar.style.width = `${(r.counts[i] / total) * 100}%`;
+      bar.style.width = `${((r.counts[i] || 0) / total) * 100}%`;
       return h('li', { class: `count c${i}${i === r.correctAnswer ? ' count-right' : ''}` },
-        h('span', { class: 'count-label', text: c }), bar, h('span', { class: 'count-n', text: String(r.counts[i]) }));
+        h('span', { class: 'count-label', text: c }), bar, h('span', { class: 'count-n', text: String(r.counts[i] || 0) }));
     }));
-  } else if (r.counts && typeof r.counts === 'object') {
-    counts = h('p', { class: 'muted', text: `${r.counts.correct} right · ${r.counts.wrong} wrong · ${r.counts.none} no answer` });
+  } else if (r.counts && typeof r.counts === 'object' && !Array.isArray(r.counts) && typeof r.counts.correct === 'number') {
+    counts = h('p', { class: 'muted', text: `${r.counts.correct} right · ${r.counts.wrong || 0} wrong · ${r.counts.none || 0} no answer` });
   }
-  let mine = null;
+  let result = null;
   if (you && r.you) {
-    if (r.you.correct) mine = h('p', { class: 'result result-right', text: `Correct! +${r.you.points} points` });
-    else if (r.you.answered) mine = h('p', { class: 'result result-wrong', text: 'Not this time: 0 points' });
-    else mine = h('p', { class: 'result result-none', text: 'No answer: 0 points' });
+    const late = r.you.late || (!r.you.answered && mine && mine.status === 'late');
+    if (r.you.correct) result = h('p', { class: 'result result-right', text: `Correct! +${r.you.points} points` });
+    else if (late) result = h('p', { class: 'result result-late', text: 'Too late: your answer arrived after the time was up. 0 points' });
+    else if (r.you.answered) result = h('p', { class: 'result result-wrong', text: 'Not this time: 0 points' });
+    else result = h('p', { class: 'result result-none', text: 'No answer: 0 points' });
   }
+  const yours = you && mine && mine.answer !== null && mine.answer !== undefined && mine.answer !== ''
+    ? h('p', { class: 'your-answer', text: `Your answer: ${mine.answer}` }) : null;
   return h('div', { class: 'reveal', dataset: { index: String(r.index) } },
-    q ? h('p', { class: 'reveal-q', text: q.text }) : null,
-    h('p', { class: 'reveal-answer' }, 'Answer: ', h('strong', { class: 'correct-answer', text: right })),
-    mine, counts);
+    q ? h('h2', { class: 'reveal-q', text: q.text }) : h('h2', { class: 'reveal-q', text: `Question ${r.index + 1}` }),
+    right ? h('p', { class: 'reveal-answer' }, 'Answer: ', h('strong', { class: 'correct-answer', text: right })) : null,
+    result, yours, counts);
 }
 
 /** The scoreboard with points gained and rank changes. */
@@ -81,7 +102,7 @@ export function scoreboard(model, { title = 'Scoreboard' } = {}) {
           : h('span', { class: 'move same', 'aria-label': 'no change', text: '–' });
       return h('li', { class: `board-row${e.playerId === model.you.playerId ? ' me' : ''}`, dataset: { player: e.playerId } },
         h('span', { class: 'rank', text: String(e.rank) }), avatar(e.thumbnailUrl, e.displayName),
-        h('span', { class: 'name', text: e.displayName }),
+        h('span', { class: 'name', text: model.nameOf(e.playerId, e.displayName) }),
         e.delta ? h('span', { class: 'delta', text: `+${e.delta}` }) : h('span', { class: 'delta' }),
         h('span', { class: 'score', text: String(e.score) }), move);
     })));
@@ -96,13 +117,13 @@ export function podium(model) {
     h('h2', { id: 'final-h', text: 'Final results' }),
     h('ol', { class: 'podium', 'aria-label': 'Podium' }, order.map((e) => h('li', { class: `step step-${e.rank}`, dataset: { rank: String(e.rank) } },
       avatar(e.thumbnailUrl, e.displayName, 'md'),
-      h('span', { class: 'name', text: e.displayName }),
+      h('span', { class: 'name', text: model.nameOf(e.playerId, e.displayName) }),
       h('span', { class: 'score', text: `${e.score} pts` }),
       h('span', { class: 'place', text: ['', '1st', '2nd', '3rd'][e.rank] || `#${e.rank}` })))),
     me ? h('p', { class: 'my-rank', text: `You finished #${me.rank} with ${me.score} points.` }) : null,
     model.final.length > 3 ? h('ol', { class: 'board', start: 4 }, model.final.slice(3).map((e) => h('li', { class: 'board-row' },
-      h('span', { class: 'rank', text: String(e.rank) }), h('span', { class: 'name', text: e.displayName }), h('span', { class: 'score', text: String(e.score) })))) : null,
-    model.quizId ? h('p', {}, h('a', { href: `/leaderboards/quiz:${encodeURIComponent(model.quizId)}`, 'data-link': '', class: 'quiz-board-link', text: 'See the leaderboard for this quiz' })) : null);
+      h('span', { class: 'rank', text: String(e.rank) }), h('span', { class: 'name', text: model.nameOf(e.playerId, e.displayName) }), h('span', { class: 'score', text: String(e.score) })))) : null,
+    model.quizId && session.isAccount ? h('p', {}, h('a', { href: `/leaderboards/quiz:${encodeURIComponent(model.quizId)}`, 'data-link': '', class: 'quiz-board-link', text: 'See the leaderboard for this quiz' })) : null);
 }
 
 /** The players in the game. */
@@ -110,16 +131,19 @@ export function playerList(model) {
   const ps = [...model.players.values()];
   return h('section', { class: 'players', 'aria-labelledby': 'pl-h' },
     h('h2', { id: 'pl-h', text: `Players (${ps.length})` }),
-    h('ul', { class: 'player-list', 'aria-live': 'polite' }, ps.map((p) => h('li', { class: p.connected === false ? 'away' : '', dataset: { player: p.id } },
-      avatar(p.thumbnailUrl, p.displayName), h('span', { class: 'name', text: p.displayName }),
-      p.connected === false ? h('span', { class: 'muted', text: ' (away)' }) : null))));
+    h('ul', { class: 'player-list' }, ps.map((p) => h('li', { class: p.connected === false ? 'away' : '', dataset: { player: p.id } },
+      avatar(p.thumbnailUrl, p.displayName), h('span', { class: 'name', text: model.nameOf(p.id, p.displayName) }),
+      p.connected === false ? h('span', { class: 'muted', text: ' (away)' }) : null,
+      // Guests cannot report (the API needs an account), and nobody reports their own image.
+      p.thumbnailUrl && session.isAccount && p.id !== model.you.playerId
+        ? h('button', { type: 'button', class: 'link report', 'aria-label': `Report ${model.nameOf(p.id, p.displayName)}'s avatar`, text: 'Report', onclick: () => reportAvatar(model, p) }) : null))));
 }
 
 /** The chat panel; messages are rendered with textContent only. */
 export function chatPanel(model) {
   const log = h('ol', { class: 'chat-log', 'aria-live': 'polite', 'aria-label': 'Chat messages' });
   const draw = () => {
-    mount(log, model.chat.map((m) => h('li', {}, h('strong', { text: `${(m.from && m.from.displayName) || '?'}: ` }), h('span', { class: 'chat-text', text: m.text }))));
+    mount(log, model.chat.map((m) => h('li', {}, h('strong', { text: `${m.from ? model.nameOf(m.from.id, m.from.displayName) : '?'}: ` }), h('span', { class: 'chat-text', text: m.text }))));
     log.scrollTop = log.scrollHeight;
   };
   draw();

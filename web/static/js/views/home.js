@@ -1,6 +1,6 @@
 // Landing page: join a game by code, or go host, create, play solo.
-import { h, field, setError } from '../dom.js';
-import { session, authenticate } from '../api.js';
+import { h, add, field, setError } from '../dom.js';
+import { api, session, authenticate } from '../api.js';
 import { socket } from '../socket.js';
 
 /** A join form: a code, and a nickname when not signed in (a guest account is made for it). */
@@ -14,8 +14,13 @@ export function joinForm(ctx, code = '') {
     setError(err, '');
     const c = codeIn.input.value.trim().toUpperCase();
     if (!/^[A-Z0-9]{4,8}$/.test(c)) { setError(err, 'Enter the code shown on the host screen.'); return; }
+    if (nick && !nick.input.value.trim()) { setError(err, 'Enter a nickname: it is how the others will see you.'); nick.input.focus(); return; }
     btn.disabled = true;
     try {
+      // Look the game up first: a mistyped code must not leave a guest account behind.
+      const info = await api('GET', `games/${encodeURIComponent(c)}`).catch((e) => { if (e.status === 404) return null; throw e; });
+      if (!info) { setError(err, `There is no game with the code ${c}. Check the code on the host's screen.`); return; }
+      if (info.phase === 'finished') { setError(err, `Game ${c} is already over.`); return; }
       if (!session.player) await authenticate('guest', { nickname: nick.input.value.trim() });
       socket.join(c);
       ctx.go(`/play/${c}`, { replace: ctx.join });
@@ -31,7 +36,7 @@ export function joinForm(ctx, code = '') {
 
 export function render(root, _params, ctx) {
   const p = session.player;
-  root.append(
+  add(root, 
     h('section', { class: 'hero' },
       h('h1', { text: 'Trivium' }),
       h('p', { class: 'lead', text: 'Live trivia with friends: join with a code, host a game on the big screen, or write your own quiz.' })),

@@ -1,6 +1,6 @@
 // The host's screen, made for a projector: pick a quiz, show the join code and QR code, drive
 // the game, follow answer progress, show reveals, scoreboards and the podium.
-import { h, mount, toast, answerText } from '../dom.js';
+import { h, add, mount, toast, answerText, confirmDialog } from '../dom.js';
 import { api, listAll, session } from '../api.js';
 import { socket } from '../socket.js';
 import { GameModel } from '../game.js';
@@ -15,7 +15,7 @@ export function render(root, params, ctx) {
 
 function picker(root, ctx) {
   const list = h('div', { class: 'quiz-list', 'aria-live': 'polite' }, h('p', { class: 'muted', text: 'Loading quizzes…' }));
-  root.append(h('h1', { text: 'Host a game' }),
+  add(root, h('h1', { text: 'Host a game' }),
     h('p', { class: 'lead', text: 'Pick a quiz. Players join on their phones with the code shown on the next screen.' }), list);
   const ctl = new AbortController();
   (async () => {
@@ -32,7 +32,7 @@ function picker(root, ctx) {
         h('h2', { text: q.title }),
         h('p', { class: 'muted', text: `${q.mode} · ${q.scoring} · ${(q.questions || []).length} questions${q.ownerId === me ? ' · yours' : ''}` }),
         q.description ? h('p', { text: q.description }) : null,
-        h('button', { type: 'button', class: 'primary', 'aria-label': `Host ${q.title}`, text: 'Host this quiz', onclick: async (ev) => {
+        h('button', { type: 'button', class: 'primary', 'aria-label': `Host this quiz: ${q.title}`, text: 'Host this quiz', onclick: async (ev) => {
           ev.target.disabled = true;
           try {
             const g = await api('POST', 'games', { quizId: q.id });
@@ -65,7 +65,7 @@ function screen(root, code, ctx) {
     h('p', { class: 'join-how' }, 'Join at ', h('strong', { class: 'join-url', text: `${location.host}/join` }), ' with code'),
     h('p', { class: 'join-code', 'aria-label': `Game code ${code.split('').join(' ')}`, text: code }), qr);
   root.classList.add('projector');
-  root.append(h('div', { class: 'game-head' }, h('h1', {}, 'Hosting ', h('span', { class: 'code', text: code })), status, controls),
+  add(root, h('div', { class: 'game-head' }, h('h1', {}, 'Hosting ', h('span', { class: 'code', text: code })), status, controls),
     h('div', { class: 'game-layout' }, h('div', {}, stage, progress), side), announce);
 
   const send = async (type) => {
@@ -75,7 +75,13 @@ function screen(root, code, ctx) {
       toast(`Could not ${type}`, e.message || '', 'error');
     }
   };
-  const btn = (type, label, primary) => h('button', { type: 'button', class: primary ? 'primary big' : 'big', dataset: { action: type }, text: label, onclick: () => send(type) });
+  // Ending a game and starting one nobody joined cannot be taken back: ask first.
+  const ask = async (type) => {
+    if (type === 'end' && !(await confirmDialog('End the game now for everyone? The final standings are shown at once.', { ok: 'End game', cancel: 'Keep playing', danger: true }))) return;
+    if (type === 'start' && model.players.size === 0 && !(await confirmDialog('Nobody has joined yet. Start anyway?', { ok: 'Start anyway', cancel: 'Wait for players' }))) return;
+    send(type);
+  };
+  const btn = (type, label, primary) => h('button', { type: 'button', class: primary ? 'primary big' : 'big', dataset: { action: type }, text: label, onclick: () => ask(type) });
 
   function drawControls() {
     const p = model.phase;
@@ -114,11 +120,13 @@ function screen(root, code, ctx) {
         q.kind === 'choice' ? h('ol', { class: 'choices host-choices' }, q.choices.map((c, i) => h('li', { class: `choice c${i}` },
           h('span', { class: 'key', text: String(i + 1) }), h('span', { class: 'choice-text', text: c })))) : h('p', { class: 'muted', text: 'Players type their answer.' }))));
     } else if (p === 'reveal') {
-      mount(stage, model.questions.filter((q) => model.reveals.has(q.index)).map((q) => revealBlock(q, model.reveals.get(q.index), { you: false })));
+      const rs = [...model.reveals.values()].sort((a, b) => a.index - b.index);
+      mount(stage, rs.length ? rs.map((r) => revealBlock(model.questions.find((q) => q.index === r.index) || null, r, { you: false }))
+        : h('div', { class: 'card waiting' }, h('h2', { text: 'Answer shown' }), h('p', { text: 'Show the scoreboard or ask the next question.' })));
     } else if (p === 'buzz') {
       const bz = model.buzz || {};
       const q = model.questions.find((x) => x.index === bz.index);
-      mount(stage, h('div', { class: 'buzz' }, h('p', { class: 'buzz-winner', text: `${(bz.winner && bz.winner.displayName) || 'Someone'} got it first!` }),
+      mount(stage, h('div', { class: 'buzz' }, h('p', { class: 'buzz-winner', text: `${bz.winner ? model.nameOf(bz.winner.id, bz.winner.displayName) : 'Someone'} got it first!` }),
         h('p', { class: 'reveal-answer' }, 'Answer: ', h('strong', { class: 'correct-answer', text: answerText(q, bz.correctAnswer) }))),
       model.entries.length ? scoreboard(model) : null);
     } else if (p === 'scoreboard') mount(stage, scoreboard(model));

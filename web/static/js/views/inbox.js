@@ -1,5 +1,5 @@
 // Notifications inbox (GET /api/v1/notifications); new in-band notifications appear at once.
-import { h, mount, when } from '../dom.js';
+import { h, add, mount, when } from '../dom.js';
 import { api, events } from '../api.js';
 
 export function render(root) {
@@ -29,7 +29,7 @@ export function render(root) {
     list.prepend(item(ev.detail || {}));
   };
   events.addEventListener('notification', onNote);
-  root.append(h('h1', { text: 'Notifications' }), list, more);
+  add(root, h('h1', { text: 'Notifications' }), list, more);
   load(true);
   return () => events.removeEventListener('notification', onNote);
 }

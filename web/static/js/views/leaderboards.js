@@ -1,5 +1,5 @@
 // Leaderboards: global, weekly, per quiz, with paging and "around me".
-import { h, mount, avatar } from '../dom.js';
+import { h, add, mount, avatar } from '../dom.js';
 import { api, session, listAll } from '../api.js';
 
 export function render(root, params = []) {
@@ -39,6 +39,12 @@ export function render(root, params = []) {
 
   async function loadMe() {
     if (!session.player) { mount(meBox); return; }
+    if (session.player.guest) {
+      // Guests never appear on boards: asking the server where they stand would only be a 404.
+      mount(meBox, h('h2', { id: 'me-h', text: 'You' }), h('p', {}, 'Guests are not on the leaderboards. ',
+        h('a', { href: '/login', 'data-link': '', text: 'Sign up' }), ' to keep your points.'));
+      return;
+    }
     const b = board;
     try {
       const r = await api('GET', `leaderboards/${boardPath(b)}/me?around=3`);
@@ -76,7 +82,7 @@ export function render(root, params = []) {
   }).catch(() => {});
   quizPick.hidden = !board.startsWith('quiz:');
 
-  root.append(h('h1', { text: 'Leaderboards' }), tabs, quizPick, h('div', { class: 'grid2' },
+  add(root, h('h1', { text: 'Leaderboards' }), tabs, quizPick, h('div', { class: 'grid2' },
     h('section', { class: 'card', 'aria-label': 'Top players' }, table, more, err), meBox));
   load(true);
   return null;

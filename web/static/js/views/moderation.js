@@ -1,7 +1,7 @@
 // Moderator console: pending avatar cases with image, labels and confidences; approve or reject
 // with a note; the decided history.
-import { h, mount, field, toast, when } from '../dom.js';
-import { api } from '../api.js';
+import { h, add, mount, field, toast, when } from '../dom.js';
+import { api, session } from '../api.js';
 
 export function render(root) {
   const list = h('div', { 'aria-live': 'polite' });
@@ -36,7 +36,9 @@ export function render(root) {
             h('tbody', {}, (c.labels || []).length ? c.labels.map((l) => h('tr', {}, h('td', { text: l.name }), h('td', { text: `${Math.round(l.confidence)}%` })))
               : h('tr', {}, h('td', { colspan: 2, text: 'none' })))),
           c.decision ? h('p', { class: 'decision', text: `Decision: ${c.decision.decision || c.decision}${c.decision.note ? ` — ${c.decision.note}` : ''}${c.decision.decidedAt ? ` (${when(c.decision.decidedAt)})` : ''}` }) : null)),
-      status === 'pending' ? h('div', { class: 'case-actions' }, noteField.wrap,
+      status === 'pending' && c.player && session.player && c.player.id === session.player.id
+        ? h('p', { class: 'notice own-case', text: 'This is your own avatar: another moderator must decide it.' }) : null,
+      status === 'pending' && !(c.player && session.player && c.player.id === session.player.id) ? h('div', { class: 'case-actions' }, noteField.wrap,
         h('div', { class: 'row' },
           h('button', { type: 'button', class: 'primary', text: 'Approve', dataset: { action: 'approve' }, onclick: (ev) => decide('approve', ev.currentTarget) }),
           h('button', { type: 'button', class: 'danger', text: 'Reject', dataset: { action: 'reject' }, onclick: (ev) => decide('reject', ev.currentTarget) }))) : null);
@@ -65,7 +67,7 @@ export function render(root) {
       load(true);
     } }));
   }
-  root.append(h('h1', { text: 'Moderation' }), tabs, list, more);
+  add(root, h('h1', { text: 'Moderation' }), tabs, list, more);
   load(true);
   return null;
 }

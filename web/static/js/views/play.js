@@ -1,55 +1,98 @@
 // The player's game screen: lobby, questions with a countdown, reveal, scoreboard, podium, chat.
-import { h, mount, toast, answerText } from '../dom.js';
-import { session } from '../api.js';
+import { h, add, mount, toast, answerText } from '../dom.js';
+import { api, session } from '../api.js';
 import { socket } from '../socket.js';
 import { GameModel } from '../game.js';
 import { joinForm } from './home.js';
 import { startTicker, timer, revealBlock, scoreboard, podium, playerList, chatPanel, phaseLabel } from './gameui.js';
 
+/** The plain page for a code that names no running game: no game screen, no guest made. */
+export function gameNotFound(root, code, { ended = false } = {}) {
+  mount(root, h('h1', { text: ended ? 'This game is over' : 'Game not found' }),
+    h('section', { class: 'card narrow' },
+      h('p', { text: ended ? `Game ${code} is not running any more: it ended, or the server no longer has it.`
+        : `There is no game with the code ${code}. Check the code on the host's screen.` }),
+      h('p', { class: 'row' }, h('a', { href: '/join', 'data-link': '', class: 'button primary', text: 'Enter another code' }),
+        h('a', { href: '/', 'data-link': '', class: 'button', text: 'Home' }))));
+  document.title = `Trivium — ${ended ? 'This game is over' : 'Game not found'}`;
+}
+
+/** Resolves false when the server says there is no such game (a network failure is not a no). */
+export async function gameExists(code) {
+  try {
+    await api('GET', `games/${encodeURIComponent(code)}`);
+    return true;
+  } catch (e) {
+    return e.status !== 404;
+  }
+}
+
 export function render(root, params, ctx) {
   let code = (params[0] || '').toUpperCase();
+  if (ctx.join && !code) {
+    add(root, h('h1', { text: 'Join a game' }), h('section', { class: 'card narrow' }, joinForm(ctx)));
+    return null;
+  }
   if (ctx.join) {
     if (!session.player) {
-      root.append(h('h1', { text: `Join game ${code}` }),
-        h('section', { class: 'card narrow' }, joinForm(ctx, code),
-          h('p', { class: 'muted' }, 'Have an account? ', h('a', { href: `/login?next=/join/${code}`, 'data-link': '', text: 'Sign in first' }), ' to keep your points.')));
+      const box = h('section', { class: 'card narrow' }, h('p', { class: 'muted', text: 'Looking for the game…' }));
+      add(root, h('h1', { text: `Join game ${code}` }), box);
+      gameExists(code).then((ok) => {
+        if (!root.contains(box)) return;
+        if (!ok) { gameNotFound(root, code); return; }
+        mount(box, joinForm(ctx, code),
+          h('p', { class: 'muted' }, 'Have an account? ', h('a', { href: `/login?next=/join/${code}`, 'data-link': '', text: 'Sign in first' }), ' to keep your points.'));
+      });
       return null;
     }
     history.replaceState(null, '', `/play/${code}`);
   }
   if (!code && socket.game) code = socket.game.code;
   if (!code || !session.player) {
-    root.append(h('h1', { text: 'Join a game' }), h('section', { class: 'card narrow' }, joinForm(ctx)));
+    add(root, h('h1', { text: 'Join a game' }), h('section', { class: 'card narrow' }, joinForm(ctx)));
     return null;
   }
   if (!ctx.join) history.replaceState(null, '', `/play/${code}`);
+  // A game this tab is in is drawn at once (a reload); any other code is looked up first, so an
+  // unknown one gets a plain page instead of a half-drawn game screen.
+  if (!(socket.game && socket.game.code === code) && !ctx.checked) {
+    let stop = null;
+    let gone = false;
+    add(root, h('p', { class: 'muted', text: 'Looking for the game…' }));
+    gameExists(code).then((ok) => {
+      if (gone) return;
+      if (!ok) { gameNotFound(root, code); return; }
+      root.replaceChildren();
+      stop = render(root, [code], { ...ctx, join: false, checked: true });
+    });
+    return () => { gone = true; if (stop) stop(); };
+  }
 
   const model = new GameModel(code);
   const announce = h('p', { class: 'sr-only', 'aria-live': 'polite', id: 'announce' });
   const status = h('p', { class: 'phase', 'aria-live': 'polite' });
   const scoreEl = h('p', { class: 'my-score', 'aria-live': 'off' });
-  const stage = h('section', { class: 'stage', 'aria-live': 'polite', 'aria-label': 'Game' });
+  // Not a live region: it holds the ticking countdown. What needs saying goes to `announce`.
+  const stage = h('section', { class: 'stage', 'aria-label': 'Game' });
   const side = h('aside', { class: 'side' });
   const chat = chatPanel(model);
-  root.append(h('div', { class: 'game-head' }, h('h1', {}, 'Game ', h('span', { class: 'code', text: code })), status, scoreEl),
+  add(root, h('div', { class: 'game-head' }, h('h1', {}, 'Game ', h('span', { class: 'code', text: code })), status, scoreEl),
     h('div', { class: 'game-layout' }, stage, side), announce);
 
   const drawSide = () => mount(side, playerList(model), chat);
 
   async function answer(q, value, label) {
     if (model.answered.has(q.index) || model.paused) return;
-    model.answered.set(q.index, { answer: label, status: 'sent' });
+    model.noteAnswer(q.index, label, 'sent');
     draw();
     try {
       const ack = await socket.request('answer', { index: q.index, answer: value });
-      const a = model.answered.get(q.index);
-      a.status = ack && ack.correct === false ? 'wrong-live' : 'locked';
+      model.noteAnswer(q.index, label, ack && ack.correct === false ? 'wrong-live' : 'locked');
     } catch (e) {
-      const a = model.answered.get(q.index);
-      if (e.code === 'already_answered') a.status = 'locked';
-      else if (e.code === 'too_late' || e.code === 'not_open') a.status = 'late';
+      if (e.code === 'already_answered') model.noteAnswer(q.index, label, 'locked');
+      else if (e.code === 'too_late' || e.code === 'not_open') model.noteAnswer(q.index, label, 'late');
       else {
-        model.answered.delete(q.index);
+        model.forgetAnswer(q.index);
         toast('Answer not sent', e.message || '', 'error');
       }
     }
@@ -80,7 +123,7 @@ export function render(root, params, ctx) {
         sent: h('p', { class: 'locked', text: `Sending${what}…` }),
         locked: h('p', { class: 'locked', role: 'status', text: `Answer locked${what}. Waiting for the others…` }),
         'wrong-live': h('p', { class: 'locked result-wrong', role: 'status', text: `Wrong${what}. Someone else may still get it.` }),
-        late: h('p', { class: 'locked result-wrong', role: 'status', text: 'Too late: time was up.' }),
+        late: h('p', { class: 'locked result-wrong', role: 'status', text: `Too late${what}: your answer arrived after the time was up.` }),
       }[a.status] || null;
     } else if (over) {
       note = h('p', { class: 'locked', role: 'status', text: 'Time is up.' });
@@ -104,14 +147,17 @@ export function render(root, params, ctx) {
       const first = stage.querySelector('button.choice:not([disabled]), input.open-input:not([disabled])');
       if (first && !stage.contains(document.activeElement)) first.focus({ preventScroll: true });
     } else if (p === 'reveal') {
-      mount(stage, model.questions.filter((q) => model.reveals.has(q.index)).map((q) => revealBlock(q, model.reveals.get(q.index))),
-        model.questions.length === 0 ? [...model.reveals.values()].map((r) => revealBlock(null, r)) : null);
+      const rs = [...model.reveals.values()].sort((a, b) => a.index - b.index);
+      const said = rs.map((r) => revealBlock(null, r, { mine: model.answered.get(r.index) }).querySelector('.result')).filter(Boolean).map((el) => el.textContent).join(' ');
+      if (said && announce.textContent !== said) announce.textContent = said;
+      mount(stage, rs.length ? rs.map((r) => revealBlock(model.questions.find((q) => q.index === r.index) || null, r, { mine: model.answered.get(r.index) }))
+        : h('div', { class: 'card waiting' }, h('h2', { text: 'The answer is on the big screen' }), h('p', { text: 'The next question comes when the host is ready.' })));
     } else if (p === 'buzz') {
       const b = model.buzz || {};
       const q = model.questions.find((x) => x.index === b.index);
       const me = b.winner && b.winner.id === model.you.playerId;
       mount(stage, h('div', { class: 'buzz' },
-        h('p', { class: 'buzz-winner', text: me ? 'You got it first!' : `${(b.winner && b.winner.displayName) || 'Someone'} got it first!` }),
+        h('p', { class: 'buzz-winner', text: me ? 'You got it first!' : `${b.winner ? model.nameOf(b.winner.id, b.winner.displayName) : 'Someone'} got it first!` }),
         h('p', { class: 'reveal-answer' }, 'Answer: ', h('strong', { class: 'correct-answer', text: answerText(q, b.correctAnswer) }))),
       model.entries.length ? scoreboard(model) : null);
     } else if (p === 'scoreboard') {
@@ -134,7 +180,9 @@ export function render(root, params, ctx) {
   const onJoinFailed = (ev) => {
     const e = ev.detail || {};
     socket.game = null;
-    mount(stage, h('div', { class: 'card' }, h('p', { class: 'field-error', role: 'alert', text: e.code === 'not_found' ? `There is no game ${code} (any more).` : (e.message || 'Could not join.') }), joinForm(ctx)));
+    // The game is gone (ended and forgotten, or never existed): a plain page, not a game screen.
+    if (e.code === 'not_found') { gameNotFound(root, code, { ended: true }); return; }
+    mount(stage, h('div', { class: 'card' }, h('p', { class: 'field-error', role: 'alert', text: e.message || 'Could not join.' }), joinForm(ctx)));
   };
   const onChange = (ev) => {
     if (ev.detail === 'players') drawSide();

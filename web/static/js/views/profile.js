@@ -1,5 +1,5 @@
 // Profile: display name, avatar upload with progress and live review status, push opt-in.
-import { h, mount, field, setError, toast, avatar } from '../dom.js';
+import { h, add, mount, field, setError, toast, avatar } from '../dom.js';
 import { api, session, refreshMe, events } from '../api.js';
 import { enablePush, unsubscribePush, pushState } from '../push.js';
 
@@ -15,9 +15,11 @@ const STATUS_TEXT = {
 export function render(root) {
   const p = session.player || {};
   const current = h('div', { class: 'current-avatar' });
-  const drawCurrent = (pl) => mount(current, pl.avatar && pl.avatar.url
-    ? h('img', { class: 'avatar avatar-lg', src: pl.avatar.thumbnailUrl || pl.avatar.url, alt: 'Your avatar', id: 'avatar-img' })
-    : avatar('', pl.displayName, 'lg'));
+  const drawCurrent = (pl) => {
+    const a = avatar(pl.avatar && pl.avatar.url ? pl.avatar : '', pl.displayName, 'lg', { alt: 'Your avatar' });
+    if (a.tagName === 'IMG') a.id = 'avatar-img';
+    mount(current, a);
+  };
   drawCurrent(p);
 
   // Display name.
@@ -168,9 +170,11 @@ export function render(root) {
   pushBtn.addEventListener('click', async () => {
     pushBtn.disabled = true;
     pushStatus.textContent = 'Asking your browser…';
-    try { await enablePush(); toast('Notifications on'); } catch (e) { toast('Notifications not enabled', e.message, 'error'); }
+    let failed = '';
+    try { await enablePush(); toast('Notifications on'); } catch (e) { failed = e.message; toast('Notifications not enabled', e.message, 'error'); }
     pushBtn.disabled = false;
-    drawPush();
+    await drawPush();
+    if (failed) pushStatus.textContent = failed;
   });
   pushOff.addEventListener('click', async () => {
     try { await unsubscribePush(); } catch (e) { toast('Could not unsubscribe', e.message, 'error'); }
@@ -189,7 +193,7 @@ export function render(root) {
   const onAuth = (ev) => { if (ev.detail) drawCurrent(ev.detail); };
   events.addEventListener('auth', onAuth);
 
-  root.append(h('h1', { text: 'Your profile' }),
+  add(root, h('h1', { text: 'Your profile' }),
     h('p', { class: 'muted', text: `Signed in as ${p.username}${p.role && p.role !== 'player' ? ` (${p.role})` : ''}` }),
     h('div', { class: 'grid2' }, nameForm, avForm),
     h('section', { class: 'card', 'aria-labelledby': 'push-h' }, h('h2', { id: 'push-h', text: 'Notifications' }), pushStatus, h('div', { class: 'row' }, pushBtn, pushOff)));

@@ -1,5 +1,5 @@
 // Single player over HTTP: POST /quizzes/{id}/plays, then POST /plays/{id}/answers per question.
-import { h, mount, toast, answerText } from '../dom.js';
+import { h, add, mount, toast, answerText } from '../dom.js';
 import { api, listAll } from '../api.js';
 import { startTicker, timer } from './gameui.js';
 
@@ -7,7 +7,7 @@ export function render(root, params, ctx) {
   const id = params[0];
   if (!id) {
     const box = h('div', { 'aria-live': 'polite' }, h('p', { class: 'muted', text: 'Loading quizzes…' }));
-    root.append(h('h1', { text: 'Play alone' }), box);
+    add(root, h('h1', { text: 'Play alone' }), box);
     Promise.all([listAll('quizzes?owner=me'), listAll('quizzes')]).then(([mine, pub]) => {
       const seen = new Set();
       const all = [...mine, ...pub].filter((q) => !seen.has(q.id) && seen.add(q.id));
@@ -19,10 +19,10 @@ export function render(root, params, ctx) {
     return null;
   }
 
-  const stage = h('section', { class: 'stage', 'aria-live': 'polite' }, h('p', { class: 'muted', text: 'Starting…' }));
+  const stage = h('section', { class: 'stage', 'aria-label': 'Game' }, h('p', { class: 'muted', text: 'Starting…' }));
   const announce = h('p', { class: 'sr-only', 'aria-live': 'polite' });
   const scoreEl = h('p', { class: 'my-score' });
-  root.append(h('div', { class: 'game-head' }, h('h1', { text: 'Solo play' }), scoreEl), stage, announce);
+  add(root, h('div', { class: 'game-head' }, h('h1', { text: 'Solo play' }), scoreEl), stage, announce);
   const stopTicker = startTicker(stage, announce);
   let playId = '';
   let current = null;
@@ -62,7 +62,8 @@ export function render(root, params, ctx) {
       const next = h('button', { type: 'button', class: 'primary big', text: r.finished ? 'See result' : 'Next question', onclick: () => {
         if (r.finished) finish(); else ask(r.next);
       } });
-      mount(stage, h('div', { class: 'reveal' }, h('p', { class: 'reveal-q', text: q.text }),
+      announce.textContent = verdict;
+      mount(stage, h('div', { class: 'reveal' }, h('h2', { class: 'reveal-q', text: q.text }),
         h('p', { class: `result ${r.correct ? 'result-right' : 'result-wrong'}`, text: verdict }),
         h('p', { class: 'reveal-answer' }, 'Answer: ', h('strong', { class: 'correct-answer', text: answerText(q, r.correctAnswer) })), next));
       next.focus();

@@ -173,7 +173,9 @@ type State struct {
 	Entries []Entry `json:"entries,omitempty"`
 	// Revealed are the questions just revealed, with their answer, counts and the recipient's
 	// own result, during the reveal phase.
-	Revealed []RevealState `json:"revealed,omitempty"`
+	Reveals []RevealState `json:"reveals,omitempty"`
+	// Round is the questions of the round just closed, in the reveal and scoreboard phases.
+	Round []services.PublicQuestion `json:"round,omitempty"`
 	// Chat is the last ChatHistory messages, oldest first.
 	Chat        []ChatData `json:"chat,omitempty"`
 	You         StateYou   `json:"you"`

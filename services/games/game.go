@@ -988,7 +988,12 @@ func (g *Game) Snapshot(playerID string) State {
 				}
 				rv.You = &y
 			}
-			s.Revealed = append(s.Revealed, rv)
+			s.Reveals = append(s.Reveals, rv)
+		}
+	}
+	if r := g.round; r != nil && r.closed && (g.phase == PhaseReveal || g.phase == PhaseScoreboard) {
+		for _, oq := range r.qs {
+			s.Round = append(s.Round, oq.q.Public(oq.index, r.deadline, r.total))
 		}
 	}
 	s.Chat = g.chat

@@ -844,15 +844,15 @@ func TestStateCarriesWhatEachPhaseShows(t *testing.T) {
 	mustAnswer(t, g, at(time.Second), "p1", 0, idx(1))
 	mustEvents(t)(g.Reveal(at(2*time.Second), "host"))
 	st := g.Snapshot("p1")
-	if len(st.Revealed) != 1 || st.Revealed[0].Question.Text == "" || st.Revealed[0].You == nil ||
-		!st.Revealed[0].You.Correct || st.Revealed[0].You.Points == 0 || st.Revealed[0].CorrectAnswer.Index != 1 {
-		t.Fatalf("reveal state %+v", st.Revealed)
+	if len(st.Reveals) != 1 || st.Reveals[0].Question.Text == "" || st.Reveals[0].You == nil ||
+		!st.Reveals[0].You.Correct || st.Reveals[0].You.Points == 0 || st.Reveals[0].CorrectAnswer.Index != 1 {
+		t.Fatalf("reveal state %+v", st.Reveals)
 	}
 	if len(st.Chat) != ChatHistory || st.Chat[0].Text != "msg3" || st.Chat[ChatHistory-1].Text != fmt.Sprint("msg", ChatHistory+2) {
 		t.Fatalf("chat history %+v", st.Chat)
 	}
 	mustEvents(t)(g.Scoreboard(at(3*time.Second), "host"))
-	if st := g.Snapshot("p2"); len(st.Entries) != 2 || st.Entries[0].PlayerID != "p1" || len(st.Revealed) != 0 {
+	if st := g.Snapshot("p2"); len(st.Entries) != 2 || st.Entries[0].PlayerID != "p1" || len(st.Reveals) != 0 {
 		t.Fatalf("scoreboard state %+v", st)
 	}
 }

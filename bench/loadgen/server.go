@@ -46,6 +46,7 @@ func freeAddr() string {
 
 func serverEnv(data string) []string {
 	return append(os.Environ(), "TRIVIUM_ADDR=127.0.0.1:0", "TRIVIUM_DATA="+data, "TRIVIUM_LOG_LEVEL=warn",
+		"TRIVIUM_MAX_GAMES_PER_HOST=100000", // one host account runs every game of a scenario
 		// The load generator is one client IP creating thousands of players.
 		"TRIVIUM_API_RATE=1000000", "TRIVIUM_API_BURST=1000000")
 }

@@ -33,6 +33,7 @@ var options = []option{
 	{"moderation-reject-at", "TRIVIUM_MODERATION_REJECT_AT", "90", "label confidence (0–100) from which an avatar is rejected"},
 	{"game-log", "TRIVIUM_GAME_LOG", "1", "1 keeps every game in a durable log on the bus (restored after a restart or failover); 0 keeps games in memory only"},
 	{"game-log-retention", "TRIVIUM_GAME_LOG_RETENTION", "168h", "how long a game's log is kept after its last entry; a finished game's join code is not reused meanwhile"},
+	{"max-games-per-host", "TRIVIUM_MAX_GAMES_PER_HOST", "5", "unfinished games one account may host at once (more: 429 rate_limited)"},
 	{"game-lease", "TRIVIUM_GAME_LEASE", "10s", "with TRIVIUM_BUS=nats://: how long a game stays with a gateway that stopped answering before another one takes it over"},
 	{"roles", "TRIVIUM_ROLES", "all", "comma-separated roles to run: gateway,api,moderation,notifier,leaderboard or all"},
 	{"max-attempts", "TRIVIUM_MAX_ATTEMPTS", "6", "deliveries of an event (avatar workflow, leaderboard) before it is dead-lettered"},

@@ -100,7 +100,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	gm := games.NewManager(games.ManagerConfig{Results: gameResults{store: a.db, relay: relay}, Logger: log,
+	perHost, err := strconv.Atoi(s["max-games-per-host"])
+	if err != nil || perHost < 1 {
+		return fmt.Errorf("TRIVIUM_MAX_GAMES_PER_HOST must be a positive number")
+	}
+	gm := games.NewManager(games.ManagerConfig{Results: gameResults{store: a.db, relay: relay}, Logger: log, MaxGamesPerHost: perHost,
 		Cluster: managerCluster(gcl), Journal: managerJournal(glog)})
 	if gcl != nil {
 		gcl.Attach(gm)

@@ -33,7 +33,7 @@ test-cluster:
 	command -v nginx >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends nginx)
 	command -v docker-compose >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends docker-compose)
 	docker-compose -f docker-compose.yml config -q
-	eval "$$(infra/test-env.sh)" && $(GO) test -tags cluster -count=1 -run TestCluster ./cmd/trivium/
+	eval "$$(infra/test-env.sh)" && $(GO) test -tags cluster -count=1 -timeout 30m -run TestCluster ./cmd/trivium/
 
 ## bench: every benchmark scenario, small (~2 minutes); bench-full: the sizes in BENCHMARKS.md
 bench:

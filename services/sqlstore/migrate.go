@@ -71,6 +71,102 @@ var migrations = []string{
 		data TEXT NOT NULL,
 		created_at BIGINT NOT NULL
 	);`,
+	// The economy: a double-entry ledger, XP, the marketplace and its purchase saga, licences.
+	// Only the accounts that issue coins (overdraft = 1) may go below zero; the CHECK backs up
+	// the conditional debit in ledger.go.
+	`CREATE TABLE wallet_accounts (
+		id TEXT PRIMARY KEY,
+		balance BIGINT NOT NULL DEFAULT 0,
+		overdraft INTEGER NOT NULL DEFAULT 0,
+		CHECK (overdraft = 1 OR balance >= 0)
+	);
+	CREATE TABLE wallet_movements (
+		id TEXT PRIMARY KEY,
+		idem_key TEXT NOT NULL UNIQUE,
+		kind TEXT NOT NULL,
+		debit TEXT NOT NULL REFERENCES wallet_accounts(id),
+		credit TEXT NOT NULL REFERENCES wallet_accounts(id),
+		amount BIGINT NOT NULL CHECK (amount > 0),
+		reason TEXT NOT NULL,
+		ref TEXT NOT NULL,
+		created_at BIGINT NOT NULL
+	);
+	CREATE TABLE wallet_entries (
+		id {{pk}},
+		movement_id TEXT NOT NULL REFERENCES wallet_movements(id),
+		account_id TEXT NOT NULL REFERENCES wallet_accounts(id),
+		amount BIGINT NOT NULL,
+		balance BIGINT NOT NULL,
+		kind TEXT NOT NULL,
+		reason TEXT NOT NULL,
+		ref TEXT NOT NULL,
+		created_at BIGINT NOT NULL
+	);
+	CREATE INDEX wallet_entries_account ON wallet_entries(account_id, id);
+	CREATE TABLE progress (
+		player_id TEXT PRIMARY KEY,
+		xp BIGINT NOT NULL DEFAULT 0,
+		games_played BIGINT NOT NULL DEFAULT 0,
+		updated_at BIGINT NOT NULL
+	);
+	CREATE TABLE progress_awards (
+		source TEXT NOT NULL,
+		source_id TEXT NOT NULL,
+		player_id TEXT NOT NULL,
+		xp BIGINT NOT NULL,
+		coins BIGINT NOT NULL,
+		created_at BIGINT NOT NULL,
+		PRIMARY KEY (source, source_id, player_id)
+	);
+	CREATE TABLE hosted_games (
+		game_id TEXT PRIMARY KEY,
+		host_id TEXT NOT NULL,
+		quiz_id TEXT NOT NULL,
+		licence_id TEXT NOT NULL DEFAULT '',
+		created_at BIGINT NOT NULL
+	);
+	CREATE TABLE market_listings (
+		id TEXT PRIMARY KEY,
+		quiz_id TEXT NOT NULL,
+		seller_id TEXT NOT NULL REFERENCES players(id),
+		price BIGINT NOT NULL CHECK (price > 0),
+		plays INTEGER NOT NULL CHECK (plays >= 0),
+		created_at BIGINT NOT NULL,
+		deleted_at BIGINT NOT NULL DEFAULT 0
+	);
+	CREATE UNIQUE INDEX market_listings_quiz ON market_listings(quiz_id) WHERE deleted_at = 0;
+	CREATE INDEX market_listings_page ON market_listings(deleted_at, created_at, id);
+	CREATE TABLE market_purchases (
+		id TEXT PRIMARY KEY,
+		buyer_id TEXT NOT NULL REFERENCES players(id),
+		idem_key TEXT NOT NULL,
+		listing_id TEXT NOT NULL,
+		seller_id TEXT NOT NULL,
+		quiz_id TEXT NOT NULL,
+		price BIGINT NOT NULL,
+		fee BIGINT NOT NULL,
+		plays INTEGER NOT NULL,
+		step TEXT NOT NULL,
+		version INTEGER NOT NULL,
+		status TEXT NOT NULL,
+		reason TEXT NOT NULL DEFAULT '',
+		created_at BIGINT NOT NULL,
+		updated_at BIGINT NOT NULL,
+		UNIQUE (buyer_id, idem_key)
+	);
+	CREATE TABLE licences (
+		id TEXT PRIMARY KEY,
+		purchase_id TEXT NOT NULL UNIQUE,
+		buyer_id TEXT NOT NULL,
+		quiz_id TEXT NOT NULL,
+		listing_id TEXT NOT NULL,
+		plays INTEGER NOT NULL,
+		used INTEGER NOT NULL DEFAULT 0,
+		revoked INTEGER NOT NULL DEFAULT 0,
+		created_at BIGINT NOT NULL,
+		CHECK (plays = 0 OR used <= plays)
+	);
+	CREATE INDEX licences_buyer ON licences(buyer_id, quiz_id);`,
 }
 
 func (d *DB) expand(s string) string {

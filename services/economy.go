@@ -17,6 +17,20 @@ const (
 	SubjectPurchaseFinished  = "purchase.finished"
 )
 
+// PurchaseRequested is the payload of purchase.requested.
+type PurchaseRequested struct {
+	PurchaseID string `json:"purchaseId"`
+}
+
+// PurchaseFinished is the payload of purchase.finished.
+type PurchaseFinished struct {
+	PurchaseID string `json:"purchaseId"`
+	BuyerID    string `json:"buyerId"`
+	ListingID  string `json:"listingId"`
+	Status     string `json:"status"`
+	Reason     string `json:"reason,omitempty"`
+}
+
 // Ledger accounts that are not a player's. Only AccountGrants and AccountRewards may go below
 // zero: they are where coins come into existence, so their balance is minus the coins issued.
 const (

@@ -35,7 +35,7 @@ const (
 var DefaultBackoff = []time.Duration{100 * time.Millisecond, 500 * time.Millisecond, 2 * time.Second, 10 * time.Second, 30 * time.Second}
 
 // EventSubjects are the subjects the events stream keeps.
-var EventSubjects = []string{"game.*", "score.*", "avatar.*", "notify.*"}
+var EventSubjects = []string{"game.*", "score.*", "avatar.*", "notify.*", "purchase.*"}
 
 // Config of a bus. Prefix namespaces stream names and subjects so tests and deployments can share
 // one server.

@@ -119,11 +119,6 @@ func scanPurchase(row interface{ Scan(...any) error }) (*services.Purchase, erro
 	return &p, nil
 }
 
-// PurchaseRequested is the payload of purchase.requested.
-type PurchaseRequested struct {
-	PurchaseID string `json:"purchaseId"`
-}
-
 // CreatePurchase stores a new purchase and its purchase.requested event in one transaction, or
 // returns the buyer's purchase with the same key.
 func (d *DB) CreatePurchase(ctx context.Context, p *services.Purchase) (*services.Purchase, bool, error) {
@@ -142,7 +137,7 @@ func (d *DB) CreatePurchase(ctx context.Context, p *services.Purchase) (*service
 			return nil
 		}
 		created = true
-		data, err := json.Marshal(PurchaseRequested{PurchaseID: p.ID})
+		data, err := json.Marshal(services.PurchaseRequested{PurchaseID: p.ID})
 		if err != nil {
 			return err
 		}

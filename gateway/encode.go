@@ -129,18 +129,20 @@ type problem struct {
 
 // statusOf is the one table from domain error codes to HTTP statuses.
 var statusOf = map[string]int{
-	"malformed":               http.StatusBadRequest,
-	services.EUnauthenticated: http.StatusUnauthorized,
-	services.EForbidden:       http.StatusForbidden,
-	services.ENotFound:        http.StatusNotFound,
-	"method_not_allowed":      http.StatusMethodNotAllowed,
-	services.EConflict:        http.StatusConflict,
-	services.ETooLarge:        http.StatusRequestEntityTooLarge,
-	"unsupported_media_type":  http.StatusUnsupportedMediaType,
-	services.EInvalid:         http.StatusUnprocessableEntity,
-	services.ERateLimited:     http.StatusTooManyRequests,
-	services.EUnavailable:     http.StatusServiceUnavailable,
-	services.EInternal:        http.StatusInternalServerError,
+	"malformed":                 http.StatusBadRequest,
+	services.EUnauthenticated:   http.StatusUnauthorized,
+	services.EForbidden:         http.StatusForbidden,
+	services.ENotFound:          http.StatusNotFound,
+	"method_not_allowed":        http.StatusMethodNotAllowed,
+	services.EConflict:          http.StatusConflict,
+	services.EInsufficientFunds: http.StatusConflict,
+	services.ELicenceExhausted:  http.StatusForbidden,
+	services.ETooLarge:          http.StatusRequestEntityTooLarge,
+	"unsupported_media_type":    http.StatusUnsupportedMediaType,
+	services.EInvalid:           http.StatusUnprocessableEntity,
+	services.ERateLimited:       http.StatusTooManyRequests,
+	services.EUnavailable:       http.StatusServiceUnavailable,
+	services.EInternal:          http.StatusInternalServerError,
 }
 
 // fail writes err as problem+json; internal errors are logged once here and never shown.

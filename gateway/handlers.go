@@ -135,14 +135,25 @@ func handleMeUpdate(log *slog.Logger, players services.PlayerStore, cdn string, 
 	})
 }
 
-func handlePlayer(log *slog.Logger, players services.PlayerStore, cdn string) http.Handler {
+func handlePlayer(log *slog.Logger, players services.PlayerStore, progress services.ProgressStore, cdn string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := players.PlayerByID(r.Context(), chi.URLParam(r, "id"))
 		if err != nil {
 			fail(log, w, r, err)
 			return
 		}
-		encodePublic(w, r, time.Minute, present(p, cdn).Profile())
+		pp := present(p, cdn).Profile()
+		if progress != nil {
+			levels, err := progress.Levels(r.Context(), []string{p.ID})
+			if err != nil {
+				fail(log, w, r, err)
+				return
+			}
+			if l, ok := levels[p.ID]; ok {
+				pp.Level = l
+			}
+		}
+		encodePublic(w, r, time.Minute, pp)
 	})
 }
 
@@ -343,15 +354,22 @@ func handleGameCreate(log *slog.Logger, qs *quizzes.Service, gm *games.Manager, 
 			return
 		}
 		host := identity(r).Player
-		q, err := qs.Playable(r.Context(), host, req.QuizID)
+		q, licence, err := qs.Host(r.Context(), host, req.QuizID)
 		if err != nil {
 			fail(log, w, r, err)
 			return
 		}
 		room, err := gm.Create(*q, playerInfo(host, cdn))
 		if err != nil {
+			if uerr := qs.Unhost(r.Context(), licence); uerr != nil {
+				log.Warn("give back a licence play", "licence", licence, "err", uerr)
+			}
 			fail(log, w, r, err)
 			return
+		}
+		// The game exists and will run; a lost record only costs the host their hosting reward.
+		if err := qs.Hosted(r.Context(), room.ID(), host, q.ID, licence); err != nil {
+			log.Warn("record the host of a game", "game", room.ID(), "err", err)
 		}
 		encode(w, http.StatusCreated, response{GameID: room.ID(), Code: room.Code()})
 	})

@@ -38,7 +38,7 @@ func routes(cfg Config, d Deps, h *hub) http.Handler {
 		r.With(requireAuth).Method("POST", "/auth/logout", handleLogout(log, d.Accounts, d.OnLogout...))
 		r.With(requireAuth).Method("GET", "/me", handleMe(log, cfg.CDNURL))
 		r.With(requireAuth).Method("PATCH", "/me", handleMeUpdate(log, d.Players, cfg.CDNURL, d.ProfileChanged))
-		r.Method("GET", "/players/{id}", handlePlayer(log, d.Players, cfg.CDNURL))
+		r.Method("GET", "/players/{id}", handlePlayer(log, d.Players, d.Progress, cfg.CDNURL))
 
 		r.Method("GET", "/quizzes", handleQuizList(log, d.Quizzes))
 		r.With(requireAccount).Method("POST", "/quizzes", handleQuizCreate(log, d.Quizzes))
@@ -58,6 +58,21 @@ func routes(cfg Config, d Deps, h *hub) http.Handler {
 
 		r.Method("GET", "/leaderboards/{board}", handleLeaderboard(log, d.Leaderboards))
 		r.With(requireAuth).Method("GET", "/leaderboards/{board}/me", handleLeaderboardMe(log, d.Leaderboards))
+
+		if d.Progress != nil {
+			r.With(requireAuth).Method("GET", "/me/progress", handleProgress(log, d.Progress))
+		}
+		if d.Market != nil {
+			r.With(requireAccount).Method("GET", "/me/wallet", handleWallet(log, d.Market))
+			r.With(requireAccount).Method("GET", "/me/licences", handleLicences(log, d.MarketStore))
+			r.With(requireRole(services.RoleAdmin)).Method("POST", "/admin/wallets/{playerId}/grants", handleGrant(log, d.Market))
+			r.Method("GET", "/marketplace/listings", handleListings(log, d.Market))
+			r.With(requireAccount).Method("POST", "/marketplace/listings", handleListingCreate(log, d.Market))
+			r.Method("GET", "/marketplace/listings/{id}", handleListingGet(log, d.Market))
+			r.With(requireAccount).Method("DELETE", "/marketplace/listings/{id}", handleListingDelete(log, d.Market))
+			r.With(requireAccount).Method("POST", "/purchases", handlePurchaseCreate(log, d.Market))
+			r.With(requireAccount).Method("GET", "/purchases/{id}", handlePurchaseGet(log, d.Market))
+		}
 
 		if d.Avatars != nil {
 			r.With(requireAccount).Method("POST", "/avatars/uploads", handleAvatarUploadCreate(log, d.Avatars))

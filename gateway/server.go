@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/trivium-game/trivium/leaderboard"
+	"github.com/trivium-game/trivium/market"
 	"github.com/trivium-game/trivium/moderation"
 	"github.com/trivium-game/trivium/services"
 	"github.com/trivium-game/trivium/services/accounts"
@@ -56,6 +57,14 @@ type Deps struct {
 	OnLogout     []LogoutHook                    // run after a token is revoked
 	// ProfileChanged is told when a player renames, so caches of names (boards) drop them.
 	ProfileChanged func(playerID string)
+
+	// Progress serves XP and levels (GET /me/progress, the level on profiles); nil leaves the
+	// route out and shows every profile at level 1.
+	Progress services.ProgressStore
+	// Market serves wallets, admin grants, listings and purchases; MarketStore the licences. Nil
+	// leaves those routes out.
+	Market      *market.Service
+	MarketStore services.MarketStore
 
 	// Notify serves push subscriptions and the notifications inbox; nil leaves those routes out.
 	Notify *notify.Service

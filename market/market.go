@@ -50,7 +50,11 @@ type Config struct {
 	Store   services.MarketStore
 	Quizzes services.QuizStore
 	Bus     services.Bus
-	Logger  *slog.Logger
+	Ledger  services.Ledger // grants and wallets
+	Players interface {
+		PlayerByID(context.Context, string) (*services.Player, error)
+	} // grant recipients
+	Logger *slog.Logger
 	// Kick wakes the outbox relay after a purchase is requested, so the saga starts at once.
 	Kick func()
 

@@ -47,6 +47,7 @@ type Player struct {
 type PublicProfile struct {
 	ID          string `json:"id"`
 	DisplayName string `json:"displayName"`
+	Level       int    `json:"level"` // 1 until the player earns XP; see LevelOf
 	Avatar      struct {
 		URL          string `json:"url"`
 		ThumbnailURL string `json:"thumbnailUrl"`
@@ -56,7 +57,7 @@ type PublicProfile struct {
 // Profile returns the public view of p.
 func (p Player) Profile() PublicProfile {
 	var pp PublicProfile
-	pp.ID, pp.DisplayName = p.ID, p.DisplayName
+	pp.ID, pp.DisplayName, pp.Level = p.ID, p.DisplayName, 1
 	pp.Avatar.URL, pp.Avatar.ThumbnailURL = p.Avatar.URL, p.Avatar.ThumbnailURL
 	return pp
 }

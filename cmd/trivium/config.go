@@ -36,7 +36,7 @@ var options = []option{
 	{"max-games-per-host", "TRIVIUM_MAX_GAMES_PER_HOST", "5", "unfinished games one account may host at once (more: 429 rate_limited)"},
 	{"game-lease", "TRIVIUM_GAME_LEASE", "10s", "with TRIVIUM_BUS=nats://: how long a game stays with a gateway that stopped answering before another one takes it over"},
 	{"roles", "TRIVIUM_ROLES", "all", "comma-separated roles to run: gateway,api,moderation,notifier,leaderboard or all"},
-	{"max-attempts", "TRIVIUM_MAX_ATTEMPTS", "6", "deliveries of an event (avatar workflow, leaderboard) before it is dead-lettered"},
+	{"max-attempts", "TRIVIUM_MAX_ATTEMPTS", "6", "deliveries of an event (avatar workflow, leaderboard, progression, purchases) before it is dead-lettered"},
 	{"retry-backoff", "TRIVIUM_RETRY_BACKOFF", "100ms,500ms,2s,10s,30s", "delays between those attempts (±20% jitter; the last repeats)"},
 	{"log-level", "TRIVIUM_LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"log-format", "TRIVIUM_LOG_FORMAT", "json", "json or text"},

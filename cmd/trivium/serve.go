@@ -15,6 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/trivium-game/trivium/gateway"
+	"github.com/trivium-game/trivium/market"
+	"github.com/trivium-game/trivium/progression"
 	"github.com/trivium-game/trivium/services"
 	"github.com/trivium-game/trivium/services/accounts"
 	"github.com/trivium-game/trivium/services/games"
@@ -126,7 +128,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	qs := &quizzes.Service{Quizzes: a.db, Plays: &kickingPlays{a.db, relay}, Now: time.Now}
+	qs := &quizzes.Service{Quizzes: a.db, Plays: &kickingPlays{a.db, relay}, Now: time.Now, Licences: a.db, Hosts: a.db}
 	if s.bool("seed") {
 		if err := seed(ctx, a.db, qs); err != nil {
 			return fmt.Errorf("seed: %w", err)
@@ -150,6 +152,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 
+	attempts, backoff, err := s.retryPolicy()
+	if err != nil {
+		return err
+	}
+	mk, err := market.New(market.Config{Store: a.db, Quizzes: a.db, Bus: bus, Ledger: a.db, Players: a.db, Logger: log,
+		Kick: relay.Kick, MaxDeliver: attempts, Backoff: backoff})
+	if err != nil {
+		return err
+	}
+	prog := &progression.Service{Store: a.db, Logger: log}
+
 	if addr := s["pprof-addr"]; addr != "" {
 		stopPprof, err := servePprof(addr, log)
 		if err != nil {
@@ -172,12 +185,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	spawn("outbox", func(ctx context.Context) error { relay.Run(ctx); return nil })
 	spawn("board-profiles", func(ctx context.Context) error { return forgetChangedProfiles(ctx, a.bus, lb) })
+	if roleOn(s, "api") {
+		// The API role owns the economy: it starts purchases and serves wallets, so it runs the
+		// purchase saga and credits results too (durable consumers share work across processes).
+		spawn("purchases", mk.Run)
+		spawn("progression", func(ctx context.Context) error {
+			return bus.Consume(ctx, services.ConsumerConfig{Name: progression.ConsumerName, Subjects: progression.Subjects,
+				MaxDeliver: attempts, Backoff: backoff}, prog.Handle)
+		})
+	}
 	if roleOn(s, "leaderboard") {
-		attempts, backoff, err := s.retryPolicy()
-		if err != nil {
-			stopWorkers()
-			return err
-		}
 		spawn("leaderboard", func(ctx context.Context) error {
 			return bus.Consume(ctx, services.ConsumerConfig{Name: "leaderboard", Subjects: []string{services.SubjectScoreRecorded},
 				MaxDeliver: attempts, Backoff: backoff}, lb.HandleScore)
@@ -201,7 +218,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}, gateway.Deps{
 		Logger: log, Registry: reg, Metrics: metrics, Bus: bus, Accounts: acc, Players: a.db, Quizzes: qs, Games: gm, Leaderboards: lb,
 		ProfileChanged: announceProfileChange(a.bus, log),
-		Avatars:        av.uploads, Moderation: av.workflow, Blob: av.blob, PublicImages: av.public,
+		Progress:       a.db, Market: mk, MarketStore: a.db,
+		Avatars: av.uploads, Moderation: av.workflow, Blob: av.blob, PublicImages: av.public,
 		Web: web.Handler(), Notify: push.service, OnLogout: []gateway.LogoutHook{gateway.PushLogoutHook(log, push.service)},
 		Ready: func(ctx context.Context) error {
 			if err := a.db.Ping(ctx); err != nil {

@@ -14,6 +14,19 @@ type Service struct {
 	Quizzes services.QuizStore
 	Plays   services.PlayStore
 	Now     func() time.Time
+	// Licences lets buyers host quizzes bought on the marketplace; nil: nobody holds any.
+	Licences Licences
+	// Hosts records who hosted each game, for hosting rewards; nil: not recorded.
+	Hosts interface {
+		RecordHost(ctx context.Context, gameID, hostID, quizID, licenceID string) error
+	}
+}
+
+// Licences is the part of the marketplace's store that hosting needs.
+type Licences interface {
+	UseLicence(ctx context.Context, playerID, quizID string) (licenceID string, err error)
+	ReturnLicencePlay(ctx context.Context, licenceID string) error
+	HasLicence(ctx context.Context, playerID, quizID string) (bool, error)
 }
 
 // Create validates and stores a new quiz owned by owner.
@@ -32,27 +45,86 @@ func (s *Service) Create(ctx context.Context, owner *services.Player, q services
 	return &q, nil
 }
 
-// Get returns a quiz if the viewer may see it; ownerView says whether answers may be shown.
+// Get returns a quiz if the viewer may see it; ownerView says whether answers may be shown. A
+// buyer holding a licence sees a private quiz, never with its answers (ownerView is false).
 func (s *Service) Get(ctx context.Context, viewer *services.Player, id string) (*services.Quiz, bool, error) {
+	q, owner, err := s.get(ctx, viewer, id)
+	if err == nil {
+		return q, owner, nil
+	}
+	if viewer == nil || s.Licences == nil || services.ErrorCode(err) != services.ENotFound || q == nil {
+		return nil, false, err
+	}
+	licensed, lerr := s.Licences.HasLicence(ctx, viewer.ID, q.ID)
+	if lerr != nil {
+		return nil, false, lerr
+	}
+	if !licensed {
+		return nil, false, err
+	}
+	return q, false, nil
+}
+
+// get applies the plain rule: public quizzes and the viewer's own. On ENotFound for a private
+// quiz it still returns the quiz, for Get's licence check.
+func (s *Service) get(ctx context.Context, viewer *services.Player, id string) (*services.Quiz, bool, error) {
 	q, err := s.Quizzes.QuizByID(ctx, id)
 	if err != nil {
 		return nil, false, err
 	}
 	owner := viewer != nil && viewer.ID == q.OwnerID
 	if !q.Public && !owner {
-		return nil, false, services.Errorf(services.ENotFound, "quiz not found")
+		return q, false, services.Errorf(services.ENotFound, "quiz not found")
 	}
 	return q, owner, nil
 }
 
-// Playable returns a quiz the player may play or host: public ones and their own.
+// Playable returns a quiz the player may play alone: public ones and their own. Bought quizzes
+// are not: a single-player run reveals every answer.
 func (s *Service) Playable(ctx context.Context, p *services.Player, id string) (*services.Quiz, error) {
-	q, _, err := s.Get(ctx, p, id)
-	return q, err
+	q, _, err := s.get(ctx, p, id)
+	if err != nil {
+		return nil, err
+	}
+	return q, nil
+}
+
+// Host returns a quiz p may host as a game: public ones, their own, and private ones they bought
+// a licence for, which spends one play of it (licenceID says which; ELicenceExhausted when none
+// is left). Give the play back with Unhost if the game cannot be created.
+func (s *Service) Host(ctx context.Context, p *services.Player, id string) (q *services.Quiz, licenceID string, err error) {
+	q, _, err = s.get(ctx, p, id)
+	if err == nil {
+		return q, "", nil
+	}
+	if services.ErrorCode(err) != services.ENotFound || q == nil || s.Licences == nil {
+		return nil, "", err
+	}
+	licenceID, err = s.Licences.UseLicence(ctx, p.ID, q.ID)
+	if err != nil {
+		return nil, "", err
+	}
+	return q, licenceID, nil
+}
+
+// Hosted records that p hosts game gameID of quiz quizID.
+func (s *Service) Hosted(ctx context.Context, gameID string, p *services.Player, quizID, licenceID string) error {
+	if s.Hosts == nil {
+		return nil
+	}
+	return s.Hosts.RecordHost(ctx, gameID, p.ID, quizID, licenceID)
+}
+
+// Unhost gives back the licence play Host spent for a game that was not created.
+func (s *Service) Unhost(ctx context.Context, licenceID string) error {
+	if licenceID == "" || s.Licences == nil {
+		return nil
+	}
+	return s.Licences.ReturnLicencePlay(ctx, licenceID)
 }
 
 func (s *Service) owned(ctx context.Context, p *services.Player, id string) (*services.Quiz, error) {
-	q, owner, err := s.Get(ctx, p, id)
+	q, owner, err := s.get(ctx, p, id)
 	if err != nil {
 		return nil, err
 	}

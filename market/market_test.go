@@ -461,3 +461,38 @@ func TestListingsAreValidatedPerField(t *testing.T) {
 		t.Fatalf("withdrawn listing: %v", err)
 	}
 }
+
+// TestTwoRunnersOfOnePurchaseMoveItsCoinsOnce runs one purchase on two services at once, as two
+// processes would after a redelivery overlapped a slow first attempt: the compare-and-set on the
+// step lets exactly one record each step.
+func TestTwoRunnersOfOnePurchaseMoveItsCoinsOnce(t *testing.T) {
+	for name, db := range sqltest.Stores(t) {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, db, nil)
+			other := newFixture(t, db, nil)
+			for round := range 5 {
+				seller, buyer := f.player(0), f.player(100)
+				l := f.listing(seller, 30, 0)
+				p, _, err := f.svc.Purchase(context.Background(), buyer, l.ID, fmt.Sprint("k", round))
+				if err != nil {
+					t.Fatal(err)
+				}
+				var wg sync.WaitGroup
+				errs := make([]error, 2)
+				for i, svc := range []*market.Service{f.svc, other.svc} {
+					wg.Add(1)
+					go func() { defer wg.Done(); errs[i] = svc.Handle(context.Background(), requested(p, 1)) }()
+				}
+				wg.Wait()
+				if errs[0] != nil || errs[1] != nil {
+					t.Fatalf("runners: %v, %v", errs[0], errs[1])
+				}
+				got, _ := db.PurchaseByID(context.Background(), p.ID)
+				if got.Status != services.PurchaseCompleted || f.balance(buyer) != 70 || f.balance(seller) != 27 {
+					t.Fatalf("round %d: %s, buyer %d, seller %d; want completed, 70, 27", round, got.Status, f.balance(buyer), f.balance(seller))
+				}
+				f.consistent(buyer, seller)
+			}
+		})
+	}
+}

@@ -43,8 +43,8 @@ export const session = {
 };
 
 /** Calls the API; resolves with the JSON answer (null for 204) or throws ApiError. */
-export async function api(method, path, body, { signal } = {}) {
-  const headers = { Accept: 'application/json, application/problem+json' };
+export async function api(method, path, body, { signal, headers: extra } = {}) {
+  const headers = { Accept: 'application/json, application/problem+json', ...(extra || {}) };
   if (session.token) headers.Authorization = `Bearer ${session.token}`;
   const init = { method, headers, signal };
   if (body !== undefined) {

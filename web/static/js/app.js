@@ -14,6 +14,8 @@ import * as profile from './views/profile.js';
 import * as boards from './views/leaderboards.js';
 import * as moderation from './views/moderation.js';
 import * as inbox from './views/inbox.js';
+import * as wallet from './views/wallet.js';
+import * as market from './views/market.js';
 
 const routes = [
   [/^\/$/, home, {}],
@@ -27,6 +29,8 @@ const routes = [
   [/^\/leaderboards(?:\/([^/]+))?$/, boards, {}],
   [/^\/moderation$/, moderation, { staff: true }],
   [/^\/inbox$/, inbox, { account: true }],
+  [/^\/wallet$/, wallet, { account: true }],
+  [/^\/market(?:\/(sell))?$/, market, {}],
 ];
 
 const main = document.getElementById('main');
@@ -81,8 +85,8 @@ function renderNav() {
   const link = (href, text) => h('li', {}, h('a', { href, 'data-link': '', text, 'aria-current': location.pathname.startsWith(href) && href !== '/' ? 'page' : null }));
   const items = [link('/play', 'Play')];
   if (p && !p.guest) items.push(link('/host', 'Host'), link('/author', 'Create'), link('/solo', 'Solo'));
-  items.push(link('/leaderboards', 'Leaderboards'));
-  if (p && !p.guest) items.push(link('/inbox', 'Inbox'), link('/profile', 'Profile'));
+  items.push(link('/leaderboards', 'Leaderboards'), link('/market', 'Market'));
+  if (p && !p.guest) items.push(link('/wallet', 'Wallet'), link('/inbox', 'Inbox'), link('/profile', 'Profile'));
   if (session.isStaff) items.push(link('/moderation', 'Moderation'));
   if (p) {
     items.push(h('li', { class: 'who' }, h('span', { text: p.displayName || p.username }),

@@ -27,10 +27,16 @@ export function render(root, params, ctx) {
 function list(root, ctx) {
   const box = h('div', { 'aria-live': 'polite' }, h('p', { class: 'muted', text: 'Loading your quizzes…' }));
   add(root, h('div', { class: 'row' }, h('h1', { text: 'Your quizzes' }), h('a', { href: '/author/new', 'data-link': '', class: 'button primary', text: 'New quiz' })), box);
-  listAll('quizzes?owner=me').then((items) => {
+  // What is for sale is shown on each quiz; the marketplace being unreachable hides only that.
+  Promise.all([listAll('quizzes?owner=me'), listAll('marketplace/listings?seller=me').catch(() => [])]).then(([items, listings]) => {
     if (!items.length) { mount(box, h('p', { text: 'No quizzes yet: create your first one.' })); return; }
-    mount(box, h('ul', { class: 'cards' }, items.map((q) => h('li', { class: 'card' },
-      h('h2', { text: q.title }), h('p', { class: 'muted', text: `${q.mode} · ${q.scoring} · ${q.public ? 'public' : 'private'} · ${(q.questions || []).length} questions` }),
+    const listed = new Map(listings.map((l) => [l.quizId, l]));
+    const sale = (q) => {
+      const l = listed.get(q.id);
+      return l ? h('p', { class: 'for-sale', text: `Listed for ${l.price} coins · ${l.sold} sold` }) : null;
+    };
+    mount(box, h('ul', { class: 'cards' }, items.map((q) => h('li', { class: 'card', dataset: { quiz: q.id } },
+      h('h2', { text: q.title }), h('p', { class: 'muted', text: `${q.mode} · ${q.scoring} · ${q.public ? 'public' : 'private'} · ${(q.questions || []).length} questions` }), sale(q),
       h('div', { class: 'row' },
         h('a', { href: `/author/${q.id}`, 'data-link': '', class: 'button', text: 'Edit' }),
         q.mode === 'single' ? h('a', { href: `/solo/${q.id}`, 'data-link': '', class: 'button', text: 'Play' })

@@ -2,6 +2,7 @@
 import { h, add, mount, field, setError, toast, avatar } from '../dom.js';
 import { api, session, refreshMe, events } from '../api.js';
 import { enablePush, unsubscribePush, pushState } from '../push.js';
+import { levelCard } from './level.js';
 
 const TYPES = ['image/jpeg', 'image/png', 'image/webp'];
 const MAX_BYTES = 5 * 1024 * 1024;
@@ -195,6 +196,7 @@ export function render(root) {
 
   add(root, h('h1', { text: 'Your profile' }),
     h('p', { class: 'muted', text: `Signed in as ${p.username}${p.role && p.role !== 'player' ? ` (${p.role})` : ''}` }),
+    levelCard(),
     h('div', { class: 'grid2' }, nameForm, avForm),
     h('section', { class: 'card', 'aria-labelledby': 'push-h' }, h('h2', { id: 'push-h', text: 'Notifications' }), pushStatus, h('div', { class: 'row' }, pushBtn, pushOff)));
   if (watching) { showStatus('processing'); poll(0); }

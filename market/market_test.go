@@ -496,3 +496,57 @@ func TestTwoRunnersOfOnePurchaseMoveItsCoinsOnce(t *testing.T) {
 		})
 	}
 }
+
+func TestAPurchaseThatKeepsFailingIsDeadLetteredForAdmins(t *testing.T) {
+	db := sqltest.Stores(t)["sqlite"]
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	bus, err := natsbus.OpenEmbedded(ctx, filepath.Join(t.TempDir(), "nats"), natsbus.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bus.Close()
+	relay := outbox.New(db, bus, nil)
+	f := newFixture(t, db, func(c *market.Config) {
+		c.Bus, c.Kick, c.MaxDeliver, c.Backoff = bus, relay.Kick, 2, []time.Duration{5 * time.Millisecond}
+	})
+	f.setFault(func(step string, recorded bool) error {
+		if step == market.StepPaid && !recorded {
+			return errors.New("payments down")
+		}
+		return nil
+	})
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); relay.Run(ctx) }()
+	go func() { defer wg.Done(); _ = f.svc.Run(ctx) }()
+	defer wg.Wait()
+	defer cancel()
+	seller, buyer := f.player(0), f.player(30)
+	p, _, err := f.svc.Purchase(ctx, buyer, f.listing(seller, 10, 0).ID, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor := func(what string, cond func() bool) {
+		deadline := time.Now().Add(15 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+			<-time.After(10 * time.Millisecond)
+		}
+	}
+	waitFor("the dead letter", func() bool {
+		dls, _ := bus.DeadLetters(ctx, 10)
+		return len(dls) == 1
+	})
+	dls, _ := bus.DeadLetters(ctx, 10)
+	if dls[0].Consumer != market.ConsumerName || dls[0].Attempts != 2 || dls[0].MsgID != "purchase.requested:"+p.ID {
+		t.Fatalf("dead letter %+v", dls[0])
+	}
+	got, _ := db.PurchaseByID(ctx, p.ID)
+	if got.Status != services.PurchaseFailed || got.Reason != services.ReasonProcessingFailed || f.balance(buyer) != 30 || f.balance(seller) != 0 {
+		t.Fatalf("purchase %s %q, buyer %d seller %d; want failed processing_failed, 30, 0", got.Status, got.Reason, f.balance(buyer), f.balance(seller))
+	}
+	f.consistent(buyer, seller)
+}

@@ -133,7 +133,7 @@ func handleListingGet(log *slog.Logger, m *market.Service) http.Handler {
 			fail(log, w, r, err)
 			return
 		}
-		encodePublic(w, r, 10*time.Second, l)
+		encode(w, http.StatusOK, l)
 	})
 }
 

@@ -207,6 +207,15 @@ func (s *Service) Purchase(ctx context.Context, buyer *services.Player, listingI
 	if strings.TrimSpace(listingID) == "" {
 		return nil, false, services.Invalid(map[string]string{"listingId": "required"})
 	}
+	// A repeat answers from the purchase itself, even once its listing is withdrawn.
+	switch prev, err := s.cfg.Store.PurchaseByKey(ctx, buyer.ID, key); {
+	case err == nil && prev.ListingID != listingID:
+		return nil, false, services.Errorf(services.EConflict, "this Idempotency-Key was used for another purchase")
+	case err == nil:
+		return prev, false, nil
+	case services.ErrorCode(err) != services.ENotFound:
+		return nil, false, err
+	}
 	l, err := s.cfg.Store.ListingByID(ctx, listingID)
 	if err != nil {
 		return nil, false, err

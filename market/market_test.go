@@ -397,7 +397,12 @@ func TestAPurchaseThatKeepsFailingIsCompensatedWhenRetriesRunOut(t *testing.T) {
 }
 
 func TestListingsAreValidatedPerField(t *testing.T) {
-	db := sqltest.Stores(t)["sqlite"]
+	for name, db := range sqltest.Stores(t) {
+		t.Run(name, func(t *testing.T) { listingRules(t, db) })
+	}
+}
+
+func listingRules(t *testing.T, db *sqlstore.DB) {
 	f := newFixture(t, db, nil)
 	ctx := context.Background()
 	seller, other := f.player(0), f.player(0)

@@ -237,6 +237,7 @@ type MarketStore interface {
 	// buyer already made with the same key (created=false).
 	CreatePurchase(ctx context.Context, p *Purchase) (stored *Purchase, created bool, err error)
 	PurchaseByID(ctx context.Context, id string) (*Purchase, error)
+	PurchaseByKey(ctx context.Context, buyerID, key string) (*Purchase, error) // ENotFound when the key is new
 	// AdvancePurchase runs effect and records next in one transaction if the purchase is still
 	// at version from (next.Version = from+1); ErrMoved otherwise. beforeRecord runs between the
 	// two; its error aborts the transaction as a crash would.

@@ -126,6 +126,7 @@ func TestWalletMarketplaceAndLicencesOverHTTP(t *testing.T) {
 	if again.ID != pd.ID || again.Status != "completed" {
 		t.Fatalf("repeat %+v, want %+v completed", again, pd)
 	}
+	pd0 := pd.ID
 	if w := wallet(buyer); w.Balance != 25 || w.Entries[0].Amount != -10 || w.Entries[0].Kind != "purchase" {
 		t.Fatalf("buyer wallet %+v", w)
 	}
@@ -172,6 +173,10 @@ func TestWalletMarketplaceAndLicencesOverHTTP(t *testing.T) {
 	expect(t, call(t, "DELETE", listings+"/"+listing.ID, seller.Token, nil), 204)
 	expectProblem(t, call(t, "GET", listings+"/"+listing.ID, "", nil), 404, "")
 	expectProblem(t, call(t, "POST", purchases, buyer.Token, map[string]string{"listingId": listing.ID}, "Idempotency-Key", "buy-2"), 404, "")
+	expect(t, call(t, "POST", purchases, buyer.Token, map[string]string{"listingId": listing.ID}, "Idempotency-Key", "buy-1"), 201).decode(t, &again)
+	if again.ID != pd0 || wallet(buyer).Balance != 25 {
+		t.Fatalf("the first key after the listing was withdrawn: %+v, balance %d", again, wallet(buyer).Balance)
+	}
 }
 
 func TestPlayingEarnsXPAndCoinsButGuestsEarnNothing(t *testing.T) {

@@ -149,9 +149,15 @@ func (d *DB) CreatePurchase(ctx context.Context, p *services.Purchase) (*service
 	if created {
 		return p, true, nil
 	}
-	stored, err := scanPurchase(d.db.QueryRowContext(ctx, `SELECT `+purchaseCols+` FROM market_purchases
-		WHERE buyer_id = $1 AND idem_key = $2`, p.BuyerID, p.Key))
-	return stored, false, notFound(err, "purchase")
+	stored, err := d.PurchaseByKey(ctx, p.BuyerID, p.Key)
+	return stored, false, err
+}
+
+// PurchaseByKey finds a buyer's purchase by its idempotency key.
+func (d *DB) PurchaseByKey(ctx context.Context, buyerID, key string) (*services.Purchase, error) {
+	p, err := scanPurchase(d.db.QueryRowContext(ctx, `SELECT `+purchaseCols+` FROM market_purchases
+		WHERE buyer_id = $1 AND idem_key = $2`, buyerID, key))
+	return p, notFound(err, "purchase")
 }
 
 // PurchaseByID loads a purchase.

@@ -15,7 +15,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"gopkg.in/yaml.v3"
 
+	"github.com/trivium-game/trivium/market"
 	"github.com/trivium-game/trivium/moderation"
+	"github.com/trivium-game/trivium/services"
 	"github.com/trivium-game/trivium/services/avatars"
 	"github.com/trivium-game/trivium/services/notify"
 )
@@ -29,7 +31,9 @@ func allRoutes(t *testing.T) (http.Handler, map[string]bool) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	reg := prometheus.NewRegistry()
 	d := Deps{Logger: log, Registry: reg, Metrics: NewMetrics(reg, func() int { return 0 }), Avatars: &avatars.Service{}, Moderation: &moderation.Workflow{},
-		Notify: &notify.Service{}, Blob: http.NotFoundHandler(), PublicImages: http.NotFoundHandler(), Web: http.NotFoundHandler()}
+		Notify: &notify.Service{}, Blob: http.NotFoundHandler(), PublicImages: http.NotFoundHandler(), Web: http.NotFoundHandler(),
+		// The handlers are never called here: non-nil values are enough to register their routes.
+		Progress: struct{ services.ProgressStore }{}, Market: &market.Service{}, MarketStore: struct{ services.MarketStore }{}}
 	cfg := Config{PublicURL: "http://127.0.0.1", AllowedOrigins: []string{"http://127.0.0.1"}, APIRate: 1000, APIBurst: 1000}
 	cfg.WS.fill()
 	h := newHub(cfg.WS, log, d.Metrics)

@@ -19,7 +19,9 @@ import (
 //   - zero width (non-)joiners U+200C/U+200D unless both neighbours are non-ASCII: they are needed
 //     inside emoji sequences and Indic or Persian words, and only ever spoof next to ASCII
 //     ("ad\u200dmin");
-//   - invalid UTF-8.
+//
+// Invalid UTF-8 is kept as it is, byte for byte, for the caller to refuse (JSON decoding has
+// already replaced it in anything that came over the API).
 //
 // Names refuse what this removes (CleanText(s) != trimmed s); chat and quiz text keep the rest.
 func CleanText(s string) string {
@@ -27,24 +29,29 @@ func CleanText(s string) string {
 	if isClean(s) {
 		return s
 	}
-	rs := []rune(strings.ToValidUTF8(s, ""))
 	var b strings.Builder
 	b.Grow(len(s))
-	for i, r := range rs {
+	prev := rune(0) // the last rune kept or skipped, for the joiner rule
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		next, _ := utf8.DecodeRuneInString(s[i+n:])
 		switch {
+		case r == utf8.RuneError && n == 1:
+			b.WriteByte(s[i])
 		case r == '\r':
-			if i+1 < len(rs) && rs[i+1] == '\n' {
-				continue
+			if next != '\n' {
+				b.WriteRune('\n')
 			}
-			b.WriteRune('\n')
 		case r == 0x200C || r == 0x200D:
-			if i > 0 && i+1 < len(rs) && rs[i-1] >= utf8.RuneSelf && rs[i+1] >= utf8.RuneSelf && !removed(rs[i-1]) && !removed(rs[i+1]) {
+			if prev >= utf8.RuneSelf && next >= utf8.RuneSelf && next != utf8.RuneError && !removed(prev) && !removed(next) {
 				b.WriteRune(r)
 			}
 		case removed(r):
 		default:
 			b.WriteRune(r)
 		}
+		prev = r
+		i += n
 	}
 	return strings.TrimSpace(b.String())
 }
@@ -61,9 +68,6 @@ func isClean(s string) bool {
 }
 
 func isCleanSlow(s string) bool {
-	if !utf8.ValidString(s) {
-		return false
-	}
 	for _, r := range s {
 		if r == '\r' || r == 0x200C || r == 0x200D || removed(r) {
 			return false

@@ -26,7 +26,7 @@ func TestCleanTextRemovesInvisibleAndReorderingCharacters(t *testing.T) {
 		{"ZWNJ at the edge", "\u200Cadmin\u200C", "admin"},
 		{"ZWJ inside an emoji sequence stays", "👩\u200D💻", "👩\u200D💻"},
 		{"ZWNJ inside a Persian word stays", "می\u200Cخواهم", "می\u200Cخواهم"},
-		{"invalid UTF-8", "a\xffb", "ab"},
+		{"invalid UTF-8 is left for the caller to refuse", "a\xff\u202Eb", "a\xffb"},
 		{"only invisible", "\u200B\u202E", ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -161,7 +161,7 @@ func ValidateDisplayName(name, field string) error {
 	}
 	// A name is an identity: what CleanText would remove is refused, not silently dropped, so
 	// nobody ends up with a name other than the one they typed.
-	if services.CleanText(name) != name || strings.ContainsAny(name, "\t\n") {
+	if services.CleanText(name) != name || strings.ContainsAny(name, "\t\n") || !utf8.ValidString(name) {
 		return services.Invalid(map[string]string{field: "must not contain control, invisible or text-direction characters"})
 	}
 	return nil

@@ -25,9 +25,9 @@ import (
 
 // Config holds the gateway's settings; zero values take the named defaults.
 type Config struct {
-	PublicURL      string   // this server's own origin, e.g. http://127.0.0.1:8080
-	AllowedOrigins []string // CORS and WebSocket origins; default: PublicURL
-	CDNURL         string   // base URL of public images; default: PublicURL
+	PublicURL      string         // this server's own origin, e.g. http://127.0.0.1:8080
+	AllowedOrigins []string       // CORS and WebSocket origins; default: PublicURL
+	CDNURL         string         // base URL of public images; default: PublicURL
 	Proxies        TrustedProxies // whose X-Forwarded-For hops to believe; zero: none
 	APIRate        float64        // requests per second per client address; DefaultAPIRate
 	APIBurst       int            // DefaultAPIBurst

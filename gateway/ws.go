@@ -92,8 +92,8 @@ type hub struct {
 	perAddress map[string]int
 	fds        *FDGuard // nil: no descriptor reserve
 	wg         sync.WaitGroup
-	down  bool
-	stop  chan struct{}
+	down       bool
+	stop       chan struct{}
 }
 
 func newHub(cfg WSConfig, log *slog.Logger, m *Metrics, fds *FDGuard) *hub {
@@ -346,8 +346,8 @@ type conn struct {
 	session string
 	addr    string
 	cfg     WSConfig
-	frames *rate.Limiter
-	chat   *rate.Limiter
+	frames  *rate.Limiter
+	chat    *rate.Limiter
 
 	mu      sync.Mutex
 	queue   [][]byte  // frames waiting for the writer; at most cfg.SendQueue

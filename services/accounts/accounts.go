@@ -24,12 +24,12 @@ import (
 
 // Config of the accounts service; zero values take the named defaults.
 type Config struct {
-	Store      services.PlayerStore
-	TokenKey   []byte // HMAC key for tokens, ≥ 32 bytes
-	Now        func() time.Time
-	TokenTTL   time.Duration // accounts; DefaultTokenTTL
-	GuestTTL   time.Duration // DefaultGuestTTL
-	TicketTTL  time.Duration // DefaultTicketTTL
+	Store     services.PlayerStore
+	TokenKey  []byte // HMAC key for tokens, ≥ 32 bytes
+	Now       func() time.Time
+	TokenTTL  time.Duration // accounts; DefaultTokenTTL
+	GuestTTL  time.Duration // DefaultGuestTTL
+	TicketTTL time.Duration // DefaultTicketTTL
 	// Login bounds failed logins per (account, address), per address and per account; zero
 	// fields take the Default* values in limits.go.
 	Login LoginLimits
@@ -47,13 +47,13 @@ type Config struct {
 
 // Defaults.
 const (
-	DefaultTokenTTL   = 30 * 24 * time.Hour
-	DefaultGuestTTL   = 7 * 24 * time.Hour
-	DefaultTicketTTL  = 30 * time.Second
-	DefaultCacheTTL   = 2 * time.Second
-	DefaultHashQueue  = 32
-	DefaultHashWait   = 2 * time.Second
-	maxCachedTokens   = 100_000
+	DefaultTokenTTL  = 30 * 24 * time.Hour
+	DefaultGuestTTL  = 7 * 24 * time.Hour
+	DefaultTicketTTL = 30 * time.Second
+	DefaultCacheTTL  = 2 * time.Second
+	DefaultHashQueue = 32
+	DefaultHashWait  = 2 * time.Second
+	maxCachedTokens  = 100_000
 )
 
 // Service is the accounts domain service.

@@ -142,6 +142,7 @@ var statusOf = map[string]int{
 	services.EInvalid:           http.StatusUnprocessableEntity,
 	services.ERateLimited:       http.StatusTooManyRequests,
 	services.EUnavailable:       http.StatusServiceUnavailable,
+	services.EBusy:              http.StatusServiceUnavailable,
 	services.EInternal:          http.StatusInternalServerError,
 }
 
@@ -156,6 +157,9 @@ func fail(log *slog.Logger, w http.ResponseWriter, r *http.Request, err error) {
 	status, ok := statusOf[code]
 	if !ok {
 		status = http.StatusInternalServerError
+	}
+	if d := services.ErrorRetryAfter(err); d > 0 {
+		retryAfter(w, d)
 	}
 	msg := services.ErrorMessage(err)
 	if status == http.StatusInternalServerError {

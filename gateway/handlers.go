@@ -44,17 +44,14 @@ func handleRegister(log *slog.Logger, acc *accounts.Service, cdn string) http.Ha
 	})
 }
 
-func handleLogin(log *slog.Logger, acc *accounts.Service, cdn string, trustProxy bool) http.Handler {
+func handleLogin(log *slog.Logger, acc *accounts.Service, cdn string, proxies TrustedProxies) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req, err := decode[credentials](w, r)
 		if err != nil {
 			fail(log, w, r, err)
 			return
 		}
-		a, wait, err := acc.Login(r.Context(), req.Username, req.Password, clientIP(r, trustProxy))
-		if wait > 0 {
-			retryAfter(w, wait)
-		}
+		a, err := acc.Login(r.Context(), req.Username, req.Password, addressKey(clientIP(r, proxies)))
 		if err != nil {
 			fail(log, w, r, err)
 			return

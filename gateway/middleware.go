@@ -143,21 +143,6 @@ func withNoStore(next http.Handler) http.Handler {
 	})
 }
 
-// clientIP is the peer address, or the first X-Forwarded-For hop when a trusted proxy is in front.
-func clientIP(r *http.Request, trustProxy bool) string {
-	if trustProxy {
-		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
-			first, _, _ := strings.Cut(xff, ",")
-			return strings.TrimSpace(first)
-		}
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
 // ipLimiter is a per-client token bucket with a bounded table.
 type ipLimiter struct {
 	mu     sync.Mutex
@@ -188,10 +173,11 @@ func (l *ipLimiter) allow(ip string) (bool, time.Duration) {
 	return false, time.Duration(float64(time.Second) / float64(l.rate))
 }
 
-func withRateLimit(l *ipLimiter, trustProxy bool) func(http.Handler) http.Handler {
+// withRateLimit refuses requests over a per-address token bucket with 429 and Retry-After.
+func withRateLimit(l *ipLimiter, proxies TrustedProxies) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if ok, wait := l.allow(clientIP(r, trustProxy)); !ok {
+			if ok, wait := l.allow(addressKey(clientIP(r, proxies))); !ok {
 				retryAfter(w, wait)
 				writeProblem(w, http.StatusTooManyRequests, services.ERateLimited, "too many requests", nil)
 				return

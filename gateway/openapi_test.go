@@ -36,7 +36,7 @@ func allRoutes(t *testing.T) (http.Handler, map[string]bool) {
 		Progress: struct{ services.ProgressStore }{}, Market: &market.Service{}, MarketStore: struct{ services.MarketStore }{}}
 	cfg := Config{PublicURL: "http://127.0.0.1", AllowedOrigins: []string{"http://127.0.0.1"}, APIRate: 1000, APIBurst: 1000}
 	cfg.WS.fill()
-	h := newHub(cfg.WS, log, d.Metrics)
+	h := newHub(cfg.WS, log, d.Metrics, nil)
 	t.Cleanup(func() { close(h.stop) })
 	r := routes(cfg, d, h)
 	byPattern := map[string]map[string]bool{}

@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/trivium-game/trivium/services"
 )
@@ -23,19 +22,20 @@ func routes(cfg Config, d Deps, h *hub) http.Handler {
 
 	r.Method("GET", "/healthz", handleHealthz())
 	r.Method("GET", "/readyz", handleReadyz(d.Ready))
-	r.Method("GET", "/metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))
+	r.Method("GET", "/metrics", handleMetrics(d.Registry, cfg.MetricsToken))
 	r.Method("GET", "/ws", handleWS(cfg, d.Accounts, d.Games, h))
 
 	r.Route("/api/v1", func(r chi.Router) {
-		r.Use(withCORS(originSet(cfg.AllowedOrigins)), withRateLimit(newIPLimiter(cfg.APIRate, cfg.APIBurst), cfg.TrustProxy),
+		r.Use(withCORS(originSet(cfg.AllowedOrigins)), withRateLimit(newIPLimiter(cfg.APIRate, cfg.APIBurst), cfg.Proxies),
 			withNoStore, withAuth(log, d.Accounts))
 
 		r.Method("GET", "/openapi.yaml", handleOpenAPI())
 
-		r.Method("POST", "/auth/register", handleRegister(log, d.Accounts, cfg.CDNURL))
-		r.Method("POST", "/auth/login", handleLogin(log, d.Accounts, cfg.CDNURL, cfg.TrustProxy))
-		r.Method("POST", "/auth/guest", handleGuest(log, d.Accounts, cfg.CDNURL))
-		r.With(requireAuth).Method("POST", "/auth/logout", handleLogout(log, d.Accounts, d.OnLogout...))
+		authLimit := withRateLimit(newIPLimiter(cfg.AuthRate, cfg.AuthBurst), cfg.Proxies)
+		r.With(authLimit).Method("POST", "/auth/register", handleRegister(log, d.Accounts, cfg.CDNURL))
+		r.With(authLimit).Method("POST", "/auth/login", handleLogin(log, d.Accounts, cfg.CDNURL, cfg.Proxies))
+		r.With(authLimit).Method("POST", "/auth/guest", handleGuest(log, d.Accounts, cfg.CDNURL))
+		r.With(requireAuth).Method("POST", "/auth/logout", handleLogout(log, d.Accounts, append([]LogoutHook{h.logoutHook}, d.OnLogout...)...))
 		r.With(requireAuth).Method("GET", "/me", handleMe(log, cfg.CDNURL))
 		r.With(requireAuth).Method("PATCH", "/me", handleMeUpdate(log, d.Players, cfg.CDNURL, d.ProfileChanged))
 		r.Method("GET", "/players/{id}", handlePlayer(log, d.Players, d.Progress, cfg.CDNURL))

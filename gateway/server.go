@@ -4,12 +4,14 @@ package gateway
 
 import (
 	"context"
+	"crypto/subtle"
 	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/trivium-game/trivium/leaderboard"
 	"github.com/trivium-game/trivium/market"
@@ -24,19 +26,33 @@ import (
 
 // Config holds the gateway's settings; zero values take the named defaults.
 type Config struct {
-	PublicURL      string   // this server's own origin, e.g. http://127.0.0.1:8080
-	AllowedOrigins []string // CORS and WebSocket origins; default: PublicURL
-	CDNURL         string   // base URL of public images; default: PublicURL
-	TrustProxy     bool     // take client IPs from X-Forwarded-For (behind nginx)
-	APIRate        float64  // requests per second per client IP; DefaultAPIRate
-	APIBurst       int      // DefaultAPIBurst
-	WS             WSConfig
+	PublicURL      string         // this server's own origin, e.g. http://127.0.0.1:8080
+	AllowedOrigins []string       // CORS and WebSocket origins; default: PublicURL
+	CDNURL         string         // base URL of public images; default: PublicURL
+	Proxies        TrustedProxies // whose X-Forwarded-For hops to believe; zero: none
+	APIRate        float64        // requests per second per client address; DefaultAPIRate
+	APIBurst       int            // DefaultAPIBurst
+	// AuthRate and AuthBurst limit /api/v1/auth/* per client address on top of the API limit:
+	// each register or login costs a password hash. DefaultAuthRate, DefaultAuthBurst.
+	AuthRate  float64
+	AuthBurst int
+	// MetricsToken, when set, serves /metrics on this handler to requests with
+	// "Authorization: Bearer <MetricsToken>"; empty leaves /metrics off the public listener
+	// (it is served on the admin address, see MetricsHandler).
+	MetricsToken string
+	// FDs keeps descriptors in reserve: WebSocket upgrades stop before the limit. nil: off.
+	FDs *FDGuard
+	WS  WSConfig
 }
 
 // Defaults.
 const (
 	DefaultAPIRate  = 50
 	DefaultAPIBurst = 200
+	// A class of 30 signing in at once fits the burst; a flood from one address gets one hash
+	// a second.
+	DefaultAuthRate  = 1
+	DefaultAuthBurst = 30
 )
 
 // Deps are the services the gateway serves.
@@ -101,9 +117,42 @@ func NewServer(cfg Config, d Deps) *Server {
 	if cfg.APIBurst == 0 {
 		cfg.APIBurst = DefaultAPIBurst
 	}
+	if cfg.AuthRate == 0 {
+		cfg.AuthRate = DefaultAuthRate
+	}
+	if cfg.AuthBurst == 0 {
+		cfg.AuthBurst = DefaultAuthBurst
+	}
 	cfg.WS.fill()
-	h := newHub(cfg.WS, d.Logger, d.Metrics)
+	h := newHub(cfg.WS, d.Logger, d.Metrics, cfg.FDs)
 	return &Server{Handler: routes(cfg, d, h), hub: h}
+}
+
+// CloseSession closes this process's sockets of a revoked session (logout elsewhere); the
+// logout handler already does it for sockets on its own process.
+func (s *Server) CloseSession(sessionID string) int { return s.hub.closeSession(sessionID) }
+
+// MetricsHandler serves the Prometheus registry (for the admin listener).
+func MetricsHandler(reg *prometheus.Registry) http.Handler {
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+}
+
+// handleMetrics serves /metrics on the public listener to the bearer of the metrics token only;
+// without a token it does not exist there.
+func handleMetrics(reg *prometheus.Registry, token string) http.Handler {
+	h := MetricsHandler(reg)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if token == "" {
+			writeProblem(w, http.StatusNotFound, services.ENotFound, "no such resource", nil)
+			return
+		}
+		if subtle.ConstantTimeCompare([]byte(bearer(r)), []byte(token)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="trivium-metrics"`)
+			writeProblem(w, http.StatusUnauthorized, services.EUnauthenticated, "the metrics token is required", nil)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // SendToPlayer mirrors a frame to every open WebSocket of a player without blocking; it returns

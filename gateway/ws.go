@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -33,8 +34,19 @@ type WSConfig struct {
 	ChatRate      float64       // chat messages per second (1)
 	ChatBurst     int           // (5)
 	MaxViolations int           // refused frames before the connection is closed with 1008 (10)
+	PerAccount    int           // open sockets per player; past it the upgrade is 429 (DefaultWSPerAccount)
+	PerAddress    int           // open sockets per client address (IPv6: per /64); 429 past it (DefaultWSPerAddress)
 	CDNURL        string        // for thumbnails in player identities
 }
+
+// Default socket caps: a player has a few tabs and devices; an address may be a school's NAT.
+const (
+	DefaultWSPerAccount = 10
+	DefaultWSPerAddress = 200
+)
+
+// CloseSessionRevoked closes the sockets of a session that was logged out.
+const CloseSessionRevoked = 4401
 
 func (c *WSConfig) fill() {
 	def := func(v *int, d int) {
@@ -47,6 +59,8 @@ func (c *WSConfig) fill() {
 	def(&c.FrameBurst, 40)
 	def(&c.ChatBurst, 5)
 	def(&c.MaxViolations, 10)
+	def(&c.PerAccount, DefaultWSPerAccount)
+	def(&c.PerAddress, DefaultWSPerAddress)
 	if c.HardMaxFrame == 0 {
 		c.HardMaxFrame = 16384
 	}
@@ -72,13 +86,19 @@ type hub struct {
 	mu    sync.Mutex
 	conns map[*conn]struct{}
 	by    map[string]map[*conn]struct{}
-	wg    sync.WaitGroup
-	down  bool
-	stop  chan struct{}
+	// Sockets per player and per address, counted from before the upgrade (reserve) to the
+	// connection's end, so concurrent upgrades cannot all slip under a cap.
+	perAccount map[string]int
+	perAddress map[string]int
+	fds        *FDGuard // nil: no descriptor reserve
+	wg         sync.WaitGroup
+	down       bool
+	stop       chan struct{}
 }
 
-func newHub(cfg WSConfig, log *slog.Logger, m *Metrics) *hub {
-	h := &hub{cfg: cfg, log: log, m: m, conns: map[*conn]struct{}{}, by: map[string]map[*conn]struct{}{}, stop: make(chan struct{})}
+func newHub(cfg WSConfig, log *slog.Logger, m *Metrics, fds *FDGuard) *hub {
+	h := &hub{cfg: cfg, log: log, m: m, conns: map[*conn]struct{}{}, by: map[string]map[*conn]struct{}{}, stop: make(chan struct{}),
+		perAccount: map[string]int{}, perAddress: map[string]int{}, fds: fds}
 	go h.pinger(cfg.PongWait * 9 / 10)
 	return h
 }
@@ -119,6 +139,63 @@ func (h *hub) pinger(every time.Duration) {
 	}
 }
 
+// reserve takes a socket slot for player at addr before the upgrade, or says why not: the
+// caps (429) or the descriptor reserve (503). release gives the slot back.
+func (h *hub) reserve(playerID, addr string) (release func(), err error) {
+	if !h.fds.allowLongLived() {
+		h.m.wsDropped.WithLabelValues("descriptor reserve").Inc()
+		return nil, &services.Error{Code: services.EBusy, Message: "the server is at its connection limit; try again shortly", RetryAfter: 5 * time.Second}
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.perAccount[playerID] >= h.cfg.PerAccount {
+		return nil, &services.Error{Code: services.ERateLimited, RetryAfter: 5 * time.Second,
+			Message: fmt.Sprintf("at most %d open sockets per player; close one first", h.cfg.PerAccount)}
+	}
+	if h.perAddress[addr] >= h.cfg.PerAddress {
+		return nil, &services.Error{Code: services.ERateLimited, RetryAfter: 5 * time.Second,
+			Message: fmt.Sprintf("at most %d open sockets per address; close one first", h.cfg.PerAddress)}
+	}
+	h.perAccount[playerID]++
+	h.perAddress[addr]++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			h.mu.Lock()
+			h.unreserveLocked(playerID, addr)
+			h.mu.Unlock()
+		})
+	}, nil
+}
+
+func (h *hub) unreserveLocked(playerID, addr string) {
+	if h.perAccount[playerID]--; h.perAccount[playerID] <= 0 {
+		delete(h.perAccount, playerID)
+	}
+	if h.perAddress[addr]--; h.perAddress[addr] <= 0 {
+		delete(h.perAddress, addr)
+	}
+}
+
+// logoutHook closes the logged-out session's sockets on this process at once.
+func (h *hub) logoutHook(_ *http.Request, id *accounts.Identity) { h.closeSession(id.SessionID) }
+
+// closeSession closes every socket opened with a session's token (it was logged out).
+func (h *hub) closeSession(sessionID string) int {
+	h.mu.Lock()
+	var hit []*conn
+	for c := range h.conns {
+		if c.session == sessionID {
+			hit = append(hit, c)
+		}
+	}
+	h.mu.Unlock()
+	for _, c := range hit {
+		c.Close(CloseSessionRevoked, "session revoked")
+	}
+	return len(hit)
+}
+
 func (h *hub) add(c *conn) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -142,6 +219,7 @@ func (h *hub) remove(c *conn) {
 		return
 	}
 	delete(h.conns, c)
+	h.unreserveLocked(c.player.ID, c.addr) // the slot reserve took before the upgrade
 	if set := h.by[c.player.ID]; set != nil {
 		delete(set, c)
 		if len(set) == 0 {
@@ -192,6 +270,7 @@ func (h *hub) shutdown(ctx context.Context) {
 }
 
 func handleWS(cfg Config, acc *accounts.Service, gm *games.Manager, h *hub) http.Handler {
+	proxies := cfg.Proxies
 	allowed := originSet(cfg.AllowedOrigins)
 	up := websocket.Upgrader{
 		Subprotocols:    []string{Subprotocol},
@@ -223,15 +302,23 @@ func handleWS(cfg Config, acc *accounts.Service, gm *games.Manager, h *hub) http
 			fail(h.log, w, r, err)
 			return
 		}
+		addr := addressKey(clientIP(r, proxies))
+		release, err := h.reserve(id.Player.ID, addr)
+		if err != nil {
+			fail(h.log, w, r, err)
+			return
+		}
 		bw := &batchingWriter{ResponseWriter: w}
 		ws, err := up.Upgrade(bw, r, nil)
 		if err != nil {
+			release()
 			return // the upgrader has answered
 		}
-		c := &conn{ws: ws, out: bw.conn, hub: h, games: gm, player: id.Player, cfg: h.cfg, done: make(chan struct{}),
+		c := &conn{ws: ws, out: bw.conn, hub: h, games: gm, player: id.Player, session: id.SessionID, addr: addr, cfg: h.cfg, done: make(chan struct{}),
 			frames: rate.NewLimiter(rate.Limit(h.cfg.FrameRate), h.cfg.FrameBurst),
 			chat:   rate.NewLimiter(rate.Limit(h.cfg.ChatRate), h.cfg.ChatBurst)}
 		if !h.add(c) {
+			release()
 			_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"), time.Now().Add(time.Second))
 			ws.Close()
 			return
@@ -255,9 +342,12 @@ type conn struct {
 	hub    *hub
 	games  *games.Manager
 	player *services.Player
-	cfg    WSConfig
-	frames *rate.Limiter
-	chat   *rate.Limiter
+	// session is the token's session (logout closes its sockets); addr the client address key.
+	session string
+	addr    string
+	cfg     WSConfig
+	frames  *rate.Limiter
+	chat    *rate.Limiter
 
 	mu      sync.Mutex
 	queue   [][]byte  // frames waiting for the writer; at most cfg.SendQueue
@@ -428,7 +518,30 @@ func (c *conn) reader() {
 	}()
 	c.ws.SetReadLimit(c.cfg.HardMaxFrame)
 	_ = c.ws.SetReadDeadline(time.Now().Add(c.cfg.PongWait))
-	c.ws.SetPongHandler(func(string) error { c.renewReadDeadline(); return nil })
+	// Control frames share the data frames' budget: gorilla answers pings inside ReadMessage,
+	// so without this a ping flood never reaches the limiter (255k pings/s kept a core busy).
+	c.ws.SetPongHandler(func(string) error {
+		if !c.frames.Allow() {
+			c.violation()
+			return nil
+		}
+		c.renewReadDeadline()
+		return nil
+	})
+	c.ws.SetPingHandler(func(msg string) error {
+		if !c.frames.Allow() {
+			c.violation()
+			return nil
+		}
+		c.renewReadDeadline()
+		if c.closed.Load() {
+			return nil
+		}
+		if err := c.ws.WriteControl(websocket.PongMessage, []byte(msg), time.Now().Add(c.cfg.WriteWait)); err != nil && !errors.Is(err, websocket.ErrCloseSent) {
+			c.Close(websocket.CloseGoingAway, "pong failed")
+		}
+		return nil
+	})
 	// The reader only reads, counts and queues: decoding and dispatch run on a handler goroutine
 	// that exists while frames wait (like the writer), so this long-lived goroutine's stack stays
 	// small — on an idle connection it is most of what the server pays.

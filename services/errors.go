@@ -5,6 +5,7 @@ package services
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error codes shared by every layer. Transports map them to their own statuses in one table.
@@ -17,7 +18,10 @@ const (
 	ETooLarge        = "too_large"
 	ERateLimited     = "rate_limited"
 	EUnavailable     = "unavailable"
-	EInternal        = "internal"
+	// EBusy is a bounded resource (the password-hashing queue, descriptors) that is full right
+	// now: the same request succeeds later, so transports say when to retry.
+	EBusy     = "busy"
+	EInternal = "internal"
 )
 
 // Error is a domain error: a code, a human message and, for EInvalid, per-field messages.
@@ -25,6 +29,9 @@ type Error struct {
 	Code    string
 	Message string
 	Fields  map[string]string
+	// RetryAfter, when set, is how long the caller should wait before trying again (rate limits,
+	// full queues); transports send it as Retry-After.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("%s: %s", e.Code, e.Message) }
@@ -70,4 +77,13 @@ func ErrorFields(err error) map[string]string {
 		return e.Fields
 	}
 	return nil
+}
+
+// ErrorRetryAfter returns how long a domain error asks the caller to wait, zero if it does not.
+func ErrorRetryAfter(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
 }

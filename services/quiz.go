@@ -176,15 +176,26 @@ func Points(scoring string, elapsed, limit time.Duration) int {
 	return int(f*MaxPoints + 0.5)
 }
 
-// Normalize fills defaults in place: scoring speed, time limits 20 s, group 1 outside competitive.
+// Normalize fills defaults in place (scoring speed, time limits 20 s, group 1 outside
+// competitive) and cleans every text players will see (CleanText).
 func (q *Quiz) Normalize() {
-	q.Title = strings.TrimSpace(q.Title)
+	q.Title = CleanText(q.Title)
+	q.Description = CleanText(q.Description)
 	if q.Scoring == "" {
 		q.Scoring = ScoringSpeed
 	}
 	for i := range q.Questions {
 		qq := &q.Questions[i]
-		qq.Text = strings.TrimSpace(qq.Text)
+		qq.Text = CleanText(qq.Text)
+		for j := range qq.Choices {
+			qq.Choices[j] = CleanText(qq.Choices[j])
+		}
+		for j := range qq.Alternatives {
+			qq.Alternatives[j] = CleanText(qq.Alternatives[j])
+		}
+		if qq.Answer.IsText {
+			qq.Answer.Text = CleanText(qq.Answer.Text)
+		}
 		if qq.Kind == "" {
 			qq.Kind = KindChoice
 		}

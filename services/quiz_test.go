@@ -68,3 +68,20 @@ func TestQuizValidationNamesEveryBadField(t *testing.T) {
 		}
 	}
 }
+
+func TestQuizTextIsCleanedOfInvisibleAndReorderingCharacters(t *testing.T) {
+	q := Quiz{Title: "Cap\u202Eitals\x00", Description: "one\x1b[2J\r\ntwo", Mode: ModeCasual, Questions: []Question{
+		{Text: "Which\u200B one?", Choices: []string{"Paris\u2066", "Par\u200Dis"}, Answer: Answer{Set: true}},
+		{Text: "Capital of France?", Kind: KindOpen, Answer: Answer{Set: true, IsText: true, Text: "Pa\U000E0041ris"}, Alternatives: []string{"\u00ADparis"}},
+	}}
+	q.Normalize()
+	if q.Title != "Capitals" || q.Description != "one[2J\ntwo" || q.Questions[0].Text != "Which one?" ||
+		q.Questions[1].Answer.Text != "Paris" || q.Questions[1].Alternatives[0] != "paris" {
+		t.Fatalf("not cleaned: %+v", q)
+	}
+	// "Paris" and "Par\u200Dis" look the same, so they are not distinct choices.
+	err := q.Validate()
+	if got := ErrorFields(err)["questions[0].choices[1]"]; got != "choices must be distinct" {
+		t.Fatalf("look-alike choices: %v %v", err, ErrorFields(err))
+	}
+}

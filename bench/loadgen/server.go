@@ -47,9 +47,16 @@ func freeAddr() string {
 func serverEnv(data string) []string {
 	return append(os.Environ(), "TRIVIUM_ADDR=127.0.0.1:0", "TRIVIUM_DATA="+data, "TRIVIUM_LOG_LEVEL=warn",
 		"TRIVIUM_MAX_GAMES_PER_HOST=100000", // one host account runs every game of a scenario
-		// The load generator is one client IP creating thousands of players.
-		"TRIVIUM_API_RATE=1000000", "TRIVIUM_API_BURST=1000000")
+		// The load generator is one client IP creating thousands of players and sockets.
+		"TRIVIUM_API_RATE=1000000", "TRIVIUM_API_BURST=1000000", "TRIVIUM_AUTH_RATE=1000000", "TRIVIUM_AUTH_BURST=1000000",
+		"TRIVIUM_WS_PER_ADDRESS=1000000",
+		// 18,000 idle sockets under this machine's 20,000 descriptors: keep 500, not a tenth.
+		"TRIVIUM_FD_RESERVE=500",
+		"TRIVIUM_METRICS_TOKEN="+metricsToken)
 }
+
+// metricsToken lets goMemory read /metrics on the public address of a server started here.
+const metricsToken = "loadgen"
 
 func connect(ctx context.Context, o options) (*server, error) {
 	if o.url != "" {
@@ -174,7 +181,9 @@ func cpuPercent(a, b procSample) float64 {
 // goMemory is the server's Go heap and stack in use, from its /metrics, in bytes. Unlike RSS it
 // excludes memory the runtime has freed but not yet returned to the OS.
 func goMemory(url string) float64 {
-	resp, err := http.Get(url + "/metrics")
+	req, _ := http.NewRequest("GET", url+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+metricsToken)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0
 	}

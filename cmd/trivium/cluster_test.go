@@ -188,7 +188,8 @@ func startTopology(t *testing.T, extra map[string]string) *topology {
 			}
 		}
 		port := freePort(t)
-		environ := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+		// /metrics is off the public listener unless a token is set; the test reads the gauges.
+		environ := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "TRIVIUM_METRICS_TOKEN=" + clusterMetricsToken}
 		for k, v := range s.Environment {
 			if v == nil {
 				continue
@@ -322,12 +323,16 @@ func must(t *testing.T, err error) {
 	}
 }
 
+const clusterMetricsToken = "cluster-test-metrics"
+
 var wsGauge = regexp.MustCompile(`(?m)^trivium_ws_connections (\d+)`)
 
 // wsConns reads a gateway's open WebSocket count from its own /metrics (nginx hides /metrics).
 func (top *topology) wsConns(t *testing.T, gateway string) int {
 	t.Helper()
-	resp, err := http.Get("http://" + top.procs[gateway].addr + "/metrics")
+	req, _ := http.NewRequest("GET", "http://"+top.procs[gateway].addr+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+clusterMetricsToken)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -347,7 +352,7 @@ var activeGauge = regexp.MustCompile(`(?m)^trivium_games_active (\d+)`)
 
 func (top *topology) activeGames(t *testing.T, gateway string) int {
 	t.Helper()
-	r := call(t, "GET", "http://"+top.procs[gateway].addr+"/metrics", "", nil)
+	r := call(t, "GET", "http://"+top.procs[gateway].addr+"/metrics", clusterMetricsToken, nil)
 	if m := activeGauge.FindSubmatch(r.Body); m != nil {
 		n, _ := strconv.Atoi(string(m[1]))
 		return n

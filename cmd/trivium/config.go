@@ -40,13 +40,22 @@ var options = []option{
 	{"retry-backoff", "TRIVIUM_RETRY_BACKOFF", "100ms,500ms,2s,10s,30s", "delays between those attempts (±20% jitter; the last repeats)"},
 	{"log-level", "TRIVIUM_LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"log-format", "TRIVIUM_LOG_FORMAT", "json", "json or text"},
-	{"api-rate", "TRIVIUM_API_RATE", "50", "API requests per second per client IP"},
-	{"api-burst", "TRIVIUM_API_BURST", "200", "API request burst per client IP"},
-	{"trust-proxy", "TRIVIUM_TRUST_PROXY", "0", "1 to take client IPs from X-Forwarded-For (behind nginx)"},
+	{"api-rate", "TRIVIUM_API_RATE", "50", "API requests per second per client address (IPv6: per /64); 429 past it"},
+	{"api-burst", "TRIVIUM_API_BURST", "200", "API request burst per client address"},
+	{"auth-rate", "TRIVIUM_AUTH_RATE", "1", "register, login and guest requests per second per client address, on top of the API limit; 429 past it"},
+	{"auth-burst", "TRIVIUM_AUTH_BURST", "30", "register, login and guest burst per client address"},
+	{"hash-concurrency", "TRIVIUM_HASH_CONCURRENCY", "0", "password hashes (argon2id, 19 MiB each) run at once; 0: one per core"},
+	{"hash-queue", "TRIVIUM_HASH_QUEUE", "32", "registrations and logins that may wait for a hash slot; past it 503 busy with Retry-After"},
+	{"hash-wait", "TRIVIUM_HASH_WAIT", "2s", "longest wait for a hash slot; past it 503 busy with Retry-After"},
+	{"ws-per-account", "TRIVIUM_WS_PER_ACCOUNT", "10", "open WebSockets per player; past it the upgrade is 429"},
+	{"ws-per-address", "TRIVIUM_WS_PER_ADDRESS", "200", "open WebSockets per client address (IPv6: per /64); past it the upgrade is 429"},
+	{"fd-reserve", "TRIVIUM_FD_RESERVE", "0", "file descriptors kept for HTTP: WebSocket upgrades are 503 when fewer are free, new connections are shed with 503 below half; 0: a tenth of the limit (≥ 32)"},
+	{"trust-proxy", "TRIVIUM_TRUST_PROXY", "0", "X-Forwarded-For: 0 ignores it; N trusts N proxies in front (1 behind nginx or an ALB); or the proxies' CIDRs (10.0.0.0/8,…): the client is the right-most hop they did not write"},
 	{"seed", "TRIVIUM_SEED", "1", "1 to load sample quizzes on first start"},
 	{"push-contact", "TRIVIUM_PUSH_CONTACT", "mailto:admin@localhost", "VAPID subject (mailto: or https:) push services may contact"},
 	{"push-allow-private", "TRIVIUM_PUSH_ALLOW_PRIVATE", "0", "1 allows push endpoints on loopback/private addresses (tests only)"},
-	{"pprof-addr", "TRIVIUM_PPROF_ADDR", "", "serve Go's pprof profiles on this address (e.g. 127.0.0.1:6060); off when empty"},
+	{"pprof-addr", "TRIVIUM_PPROF_ADDR", "", "admin address serving Go's pprof profiles and /metrics (e.g. 127.0.0.1:6060); off when empty"},
+	{"metrics-token", "TRIVIUM_METRICS_TOKEN", "", "serve /metrics on the public address too, to requests with Authorization: Bearer TOKEN; empty: /metrics is 404 there"},
 	{"shutdown-timeout", "TRIVIUM_SHUTDOWN_TIMEOUT", "10s", "how long a graceful stop may take"},
 }
 
@@ -153,4 +162,21 @@ func (s settings) retryPolicy() (attempts int, backoff []time.Duration, err erro
 		return 0, nil, fmt.Errorf("TRIVIUM_RETRY_BACKOFF is empty: want durations such as 100ms,2s")
 	}
 	return attempts, backoff, nil
+}
+
+// ints reads whole-number settings that must be > 0 (or ≥ 0 with zeroOK).
+func (s settings) ints(zeroOK bool, keys ...string) (map[string]int, error) {
+	out := make(map[string]int, len(keys))
+	for _, k := range keys {
+		n, err := strconv.Atoi(s[k])
+		if err != nil || n < 0 || (n == 0 && !zeroOK) {
+			want := "a whole number ≥ 1"
+			if zeroOK {
+				want = "a whole number ≥ 0"
+			}
+			return nil, fmt.Errorf("TRIVIUM_%s %q: want %s", strings.ToUpper(strings.ReplaceAll(k, "-", "_")), s[k], want)
+		}
+		out[k] = n
+	}
+	return out, nil
 }

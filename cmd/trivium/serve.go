@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
@@ -20,6 +21,7 @@ import (
 	"github.com/trivium-game/trivium/services"
 	"github.com/trivium-game/trivium/services/accounts"
 	"github.com/trivium-game/trivium/services/games"
+	"github.com/trivium-game/trivium/services/natsbus"
 	"github.com/trivium-game/trivium/services/outbox"
 	"github.com/trivium-game/trivium/services/quizzes"
 	"github.com/trivium-game/trivium/services/secrets"
@@ -63,15 +65,46 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err1 != nil || err2 != nil || apiRate <= 0 || apiBurst <= 0 {
 		return fmt.Errorf("TRIVIUM_API_RATE and TRIVIUM_API_BURST must be positive numbers")
 	}
+	authRate, err1 := strconv.ParseFloat(s["auth-rate"], 64)
+	authBurst, err2 := strconv.Atoi(s["auth-burst"])
+	if err1 != nil || err2 != nil || authRate <= 0 || authBurst <= 0 {
+		return fmt.Errorf("TRIVIUM_AUTH_RATE and TRIVIUM_AUTH_BURST must be positive numbers")
+	}
+	counts, err := s.ints(false, "ws-per-account", "ws-per-address", "hash-queue")
+	if err != nil {
+		return err
+	}
+	zeroOK, err := s.ints(true, "hash-concurrency", "fd-reserve")
+	if err != nil {
+		return err
+	}
+	hashWait, err := time.ParseDuration(s["hash-wait"])
+	if err != nil || hashWait <= 0 {
+		return fmt.Errorf("TRIVIUM_HASH_WAIT %q: want a duration such as 2s", s["hash-wait"])
+	}
+	proxies, err := gateway.ParseTrustedProxies(s["trust-proxy"])
+	if err != nil {
+		return err
+	}
 	shutdownTimeout, err := time.ParseDuration(s["shutdown-timeout"])
 	if err != nil {
 		return fmt.Errorf("TRIVIUM_SHUTDOWN_TIMEOUT: %w", err)
+	}
+	var fds *gateway.FDGuard
+	if limit, err := raiseFDLimit(); err == nil {
+		fds = gateway.NewFDGuard(limit, zeroOK["fd-reserve"])
+		log.Info("descriptor limit", "limit", limit, "reserve", fds.Reserve())
+	} else {
+		log.Warn("no descriptor limit to guard", "err", err)
 	}
 	ln, err := net.Listen("tcp", s["addr"])
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", s["addr"], err)
 	}
 	defer ln.Close()
+	if fds != nil {
+		ln = fds.Listener(ln)
+	}
 	publicURL := s["public-url"]
 	if publicURL == "" {
 		publicURL = "http://" + ln.Addr().String()
@@ -124,7 +157,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	bus := metrics.InstrumentBus(a.bus)
 	relay.Bus = bus
 
-	acc, err := accounts.New(accounts.Config{Store: a.db, TokenKey: tokenKey})
+	acc, err := accounts.New(accounts.Config{Store: a.db, TokenKey: tokenKey,
+		HashConcurrency: zeroOK["hash-concurrency"], HashQueue: counts["hash-queue"], HashWait: hashWait})
 	if err != nil {
 		return err
 	}
@@ -164,7 +198,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	prog := &progression.Service{Store: a.db, Logger: log}
 
 	if addr := s["pprof-addr"]; addr != "" {
-		stopPprof, err := servePprof(addr, log)
+		stopPprof, err := servePprof(addr, reg, log)
 		if err != nil {
 			return err
 		}
@@ -212,15 +246,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 
 	srv := gateway.NewServer(gateway.Config{
-		APIRate: apiRate, APIBurst: apiBurst,
+		APIRate: apiRate, APIBurst: apiBurst, AuthRate: authRate, AuthBurst: authBurst,
 		PublicURL: publicURL, AllowedOrigins: s.list("allowed-origins"), CDNURL: s["cdn-url"],
-		TrustProxy: s.bool("trust-proxy"), WS: gateway.WSConfig{CDNURL: s["cdn-url"]},
+		Proxies: proxies, MetricsToken: s["metrics-token"], FDs: fds,
+		WS: gateway.WSConfig{CDNURL: s["cdn-url"], PerAccount: counts["ws-per-account"], PerAddress: counts["ws-per-address"]},
 	}, gateway.Deps{
 		Logger: log, Registry: reg, Metrics: metrics, Bus: bus, Accounts: acc, Players: a.db, Quizzes: qs, Games: gm, Leaderboards: lb,
 		ProfileChanged: announceProfileChange(a.bus, log),
 		Progress:       a.db, Market: mk, MarketStore: a.db,
 		Avatars: av.uploads, Moderation: av.workflow, Blob: av.blob, PublicImages: av.public,
-		Web: web.Handler(), Notify: push.service, OnLogout: []gateway.LogoutHook{gateway.PushLogoutHook(log, push.service)},
+		Web: web.Handler(), Notify: push.service,
+		OnLogout: []gateway.LogoutHook{gateway.PushLogoutHook(log, push.service), announceLogout(a.bus, log)},
 		Ready: func(ctx context.Context) error {
 			if err := a.db.Ping(ctx); err != nil {
 				return fmt.Errorf("database: %w", err)
@@ -234,6 +270,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	push.mirrorTo(srv.SendToPlayer)
 	if roleOn(s, "gateway") {
 		spawn("inband-relay", func(ctx context.Context) error { return push.relayInband(ctx, a.bus, srv.SendToPlayer) })
+		spawn("session-revocations", func(ctx context.Context) error { return closeRevokedSessions(ctx, a.bus, srv) })
 	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
 		MaxHeaderBytes: 32 << 10, ErrorLog: nil}
@@ -302,4 +339,23 @@ func (k *kickingPlays) AdvancePlay(ctx context.Context, p *services.Play, from i
 		k.relay.Kick()
 	}
 	return err
+}
+
+// sessionRevokedSubject carries logged-out session ids to every gateway process, which closes
+// that session's sockets (the logout handler closes those on its own process at once).
+const sessionRevokedSubject = "trivium.session.revoked"
+
+func announceLogout(bus *natsbus.Bus, log *slog.Logger) gateway.LogoutHook {
+	return func(_ *http.Request, id *accounts.Identity) {
+		if err := bus.PublishRaw(sessionRevokedSubject, []byte(id.SessionID)); err != nil {
+			log.Warn("announce logout", "err", err)
+		}
+	}
+}
+
+func closeRevokedSessions(ctx context.Context, bus *natsbus.Bus, srv *gateway.Server) error {
+	return bus.ListenRaw(ctx, sessionRevokedSubject, "", func(_ context.Context, data []byte, _ string) error {
+		srv.CloseSession(string(data))
+		return nil
+	})
 }

@@ -58,6 +58,8 @@ func TestChecksCatchEveryBrokenPromise(t *testing.T) {
 		{"a managed policy", "      Policies:\n        - PolicyName: trivium-nats", "      ManagedPolicyArns: [arn:aws:iam::aws:policy/AdministratorAccess]\n      Policies:\n        - PolicyName: trivium-nats", "ManagedPolicyArns"},
 		{"CloudFront reads without SourceArn", "              StringEquals:\n                AWS:SourceArn: !Sub \"arn:${AWS::Partition}:cloudfront", "              StringEquals:\n                aws:Referer: !Sub \"arn:${AWS::Partition}:cloudfront", "without an aws:SourceArn or aws:SourceAccount"},
 		{"a public bucket policy", "            Principal:\n              Service: cloudfront.amazonaws.com\n            Action: s3:GetObject\n            Resource: !Sub \"${AvatarsBucket.Arn}/public/avatars/*\"\n            Condition:\n              StringEquals:\n                AWS:SourceArn", "            Principal: \"*\"\n            Action: s3:GetObject\n            Resource: !Sub \"${AvatarsBucket.Arn}/public/avatars/*\"\n            Condition:\n              StringEquals:\n                aws:UserAgent", `Principal "*" (public)`},
+		{"X-Forwarded-For passed through from the client", `xff_header_processing.mode, Value: "append"`, `xff_header_processing.mode, Value: "preserve"`, "xff_header_processing.mode"},
+		{"X-Forwarded-For handling left to the default", "        - {Key: routing.http.xff_header_processing.mode, Value: \"append\"}\n", "", "xff_header_processing.mode is <nil>"},
 		{"sticky sessions", `stickiness.enabled, Value: "false"`, `stickiness.enabled, Value: "true"`, "sticky sessions"},
 		{"a health check off /readyz", "HealthCheckPath: /readyz", "HealthCheckPath: /", "HealthCheckPath"},
 	}

@@ -363,7 +363,7 @@ func isTrue(v any) bool {
 }
 
 // CheckLoadBalancers reports application load balancers whose idle timeout would cut quiet
-// WebSockets, and target groups with sticky sessions or without the /readyz health check.
+// WebSockets or whose X-Forwarded-For handling is not set to append, and target groups with sticky sessions or without the /readyz health check.
 func CheckLoadBalancers(t *Template) []string {
 	var p []string
 	for _, name := range sortedKeys(t.Resources) {
@@ -376,6 +376,11 @@ func CheckLoadBalancers(t *Template) []string {
 			idle := attribute(r.Properties["LoadBalancerAttributes"], "idle_timeout.timeout_seconds")
 			if n, err := strconv.Atoi(fmt.Sprint(idle)); err != nil || n < MinIdleTimeout {
 				p = append(p, fmt.Sprintf("Resources.%s: idle_timeout.timeout_seconds is %v; WebSockets need at least %d (the default 60 cuts quiet games)", name, idle, MinIdleTimeout))
+			}
+			// The tasks trust one proxy hop (TRIVIUM_TRUST_PROXY=1): that is right only when the
+			// ALB appends the client's address; "preserve" would pass a client-sent header through.
+			if xff := attribute(r.Properties["LoadBalancerAttributes"], "routing.http.xff_header_processing.mode"); xff != "append" {
+				p = append(p, fmt.Sprintf("Resources.%s: routing.http.xff_header_processing.mode is %v; set it to append explicitly (TRIVIUM_TRUST_PROXY=1 takes the right-most hop)", name, xff))
 			}
 		case "AWS::ElasticLoadBalancingV2::TargetGroup":
 			if isTrue(attribute(r.Properties["TargetGroupAttributes"], "stickiness.enabled")) {

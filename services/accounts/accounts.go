@@ -11,27 +11,34 @@ import (
 	"encoding/base64"
 	"fmt"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
-	"golang.org/x/time/rate"
 
 	"github.com/trivium-game/trivium/services"
 )
 
 // Config of the accounts service; zero values take the named defaults.
 type Config struct {
-	Store      services.PlayerStore
-	TokenKey   []byte // HMAC key for tokens, ≥ 32 bytes
-	Now        func() time.Time
-	TokenTTL   time.Duration // accounts; DefaultTokenTTL
-	GuestTTL   time.Duration // DefaultGuestTTL
-	TicketTTL  time.Duration // DefaultTicketTTL
-	LoginBurst int           // failed logins allowed per username or IP before limiting; DefaultLoginBurst
-	LoginEvery time.Duration // one more attempt allowed per interval; DefaultLoginEvery
+	Store     services.PlayerStore
+	TokenKey  []byte // HMAC key for tokens, ≥ 32 bytes
+	Now       func() time.Time
+	TokenTTL  time.Duration // accounts; DefaultTokenTTL
+	GuestTTL  time.Duration // DefaultGuestTTL
+	TicketTTL time.Duration // DefaultTicketTTL
+	// Login bounds failed logins per (account, address), per address and per account; zero
+	// fields take the Default* values in limits.go.
+	Login LoginLimits
+	// HashConcurrency is how many password hashes run at once (default: the number of cores),
+	// HashQueue how many callers may wait for one (DefaultHashQueue) and HashWait how long
+	// (DefaultHashWait); past either the caller gets EBusy with a Retry-After.
+	HashConcurrency int
+	HashQueue       int
+	HashWait        time.Duration
 	// CacheTTL is how long a checked session is trusted without reading it again: the bound on
 	// how late another process sees a logout (this process sees its own at once). The player is
 	// always read fresh. DefaultCacheTTL; negative disables the cache.
@@ -40,21 +47,21 @@ type Config struct {
 
 // Defaults.
 const (
-	DefaultTokenTTL   = 30 * 24 * time.Hour
-	DefaultGuestTTL   = 7 * 24 * time.Hour
-	DefaultTicketTTL  = 30 * time.Second
-	DefaultLoginBurst = 5
-	DefaultLoginEvery = 20 * time.Second
-	DefaultCacheTTL   = 2 * time.Second
-	maxCachedTokens   = 100_000
+	DefaultTokenTTL  = 30 * 24 * time.Hour
+	DefaultGuestTTL  = 7 * 24 * time.Hour
+	DefaultTicketTTL = 30 * time.Second
+	DefaultCacheTTL  = 2 * time.Second
+	DefaultHashQueue = 32
+	DefaultHashWait  = 2 * time.Second
+	maxCachedTokens  = 100_000
 )
 
 // Service is the accounts domain service.
 type Service struct {
-	cfg      Config
-	mu       sync.Mutex
-	limiters map[string]*limiter
-	dummy    string // a hash compared when the user does not exist, so timing does not tell
+	cfg    Config
+	logins *loginLimiter
+	hashes *hashGate
+	dummy  string // a hash compared when the user does not exist, so timing does not tell
 
 	cacheMu sync.Mutex
 	cache   map[string]cachedSession // by session id
@@ -63,11 +70,6 @@ type Service struct {
 type cachedSession struct {
 	playerID string
 	until    time.Time
-}
-
-type limiter struct {
-	l    *rate.Limiter
-	seen time.Time
 }
 
 // New returns the service.
@@ -87,16 +89,20 @@ func New(cfg Config) (*Service, error) {
 	if cfg.TicketTTL == 0 {
 		cfg.TicketTTL = DefaultTicketTTL
 	}
-	if cfg.LoginBurst == 0 {
-		cfg.LoginBurst = DefaultLoginBurst
+	if cfg.HashConcurrency <= 0 {
+		cfg.HashConcurrency = runtime.NumCPU()
 	}
-	if cfg.LoginEvery == 0 {
-		cfg.LoginEvery = DefaultLoginEvery
+	if cfg.HashQueue == 0 {
+		cfg.HashQueue = DefaultHashQueue
+	}
+	if cfg.HashWait == 0 {
+		cfg.HashWait = DefaultHashWait
 	}
 	if cfg.CacheTTL == 0 {
 		cfg.CacheTTL = DefaultCacheTTL
 	}
-	s := &Service{cfg: cfg, limiters: map[string]*limiter{}, cache: map[string]cachedSession{}}
+	s := &Service{cfg: cfg, logins: newLoginLimiter(cfg.Login), cache: map[string]cachedSession{},
+		hashes: newHashGate(cfg.HashConcurrency, max(0, cfg.HashQueue), cfg.HashWait)}
 	s.dummy = hashPassword("not-a-real-password")
 	return s, nil
 }
@@ -123,7 +129,11 @@ func (s *Service) Register(ctx context.Context, username, password string) (*Aut
 	if err := services.Invalid(f); err != nil {
 		return nil, err
 	}
-	p := &services.Player{Username: username, DisplayName: username, Role: services.RolePlayer, PasswordHash: hashPassword(password)}
+	var hash string
+	if err := s.hashes.do(ctx, func() { hash = hashPassword(password) }); err != nil {
+		return nil, err
+	}
+	p := &services.Player{Username: username, DisplayName: username, Role: services.RolePlayer, PasswordHash: hash}
 	if err := s.cfg.Store.CreatePlayer(ctx, p); err != nil {
 		return nil, err
 	}
@@ -149,81 +159,41 @@ func ValidateDisplayName(name, field string) error {
 	if n < 1 || n > 32 {
 		return services.Invalid(map[string]string{field: "must be 1–32 characters"})
 	}
-	for _, r := range name {
-		if r < 0x20 || r == 0x7f {
-			return services.Invalid(map[string]string{field: "must not contain control characters"})
-		}
+	// A name is an identity: what CleanText would remove is refused, not silently dropped, so
+	// nobody ends up with a name other than the one they typed.
+	if services.CleanText(name) != name || strings.ContainsAny(name, "\t\n") || !utf8.ValidString(name) {
+		return services.Invalid(map[string]string{field: "must not contain control, invisible or text-direction characters"})
 	}
 	return nil
 }
 
-// Login checks a password. The answer is the same whether the user exists or not, and failed
-// attempts are limited per username and per client IP.
-func (s *Service) Login(ctx context.Context, username, password, ip string) (*Auth, time.Duration, error) {
-	// The attempt is counted before the password is checked, so concurrent guesses cannot all get
-	// past the limit before the first failure is recorded; only a success gives it back.
-	refund, wait := s.attempt("u:"+username, "ip:"+ip)
+// Login checks a password. The answer is the same whether the user exists or not. Failed
+// attempts are limited per (username, address), per address and per username (LoginLimits);
+// a refusal is ERateLimited with RetryAfter set.
+func (s *Service) Login(ctx context.Context, username, password, addr string) (*Auth, error) {
+	done, wait := s.logins.attempt(username, addr, s.cfg.Now())
 	if wait > 0 {
-		return nil, wait, services.Errorf(services.ERateLimited, "too many login attempts; try again later")
+		return nil, &services.Error{Code: services.ERateLimited, Message: "too many failed login attempts; try again later", RetryAfter: wait}
 	}
 	p, err := s.cfg.Store.PlayerByUsername(ctx, username)
 	hash := s.dummy
 	if err == nil {
 		hash = p.PasswordHash
 	} else if services.ErrorCode(err) != services.ENotFound {
-		refund()
-		return nil, 0, err
+		done(void) // not the caller's failure
+		return nil, err
 	}
-	ok := checkPassword(hash, password)
+	var ok bool
+	if gerr := s.hashes.do(ctx, func() { ok = checkPassword(hash, password) }); gerr != nil {
+		done(void) // nothing was checked: the attempt does not count
+		return nil, gerr
+	}
 	if err != nil || !ok || p.Guest {
-		return nil, 0, services.Errorf(services.EUnauthenticated, "wrong username or password")
+		done(failed)
+		return nil, services.Errorf(services.EUnauthenticated, "wrong username or password")
 	}
-	refund()
-	a, err := s.issue(ctx, p, s.cfg.TokenTTL)
-	return a, 0, err
-}
-
-func (s *Service) limiterFor(key string, now time.Time) *limiter {
-	l, ok := s.limiters[key]
-	if !ok {
-		if len(s.limiters) > 100_000 {
-			// Bound memory under a spray of usernames: forget limiters idle for an hour.
-			for k, v := range s.limiters {
-				if now.Sub(v.seen) > time.Hour {
-					delete(s.limiters, k)
-				}
-			}
-		}
-		l = &limiter{l: rate.NewLimiter(rate.Every(s.cfg.LoginEvery), s.cfg.LoginBurst)}
-		s.limiters[key] = l
-	}
-	l.seen = now
-	return l
-}
-
-// attempt takes one login attempt from the allowance of every key, or from none when a key has
-// run out, and then says how long to wait. refund gives the attempt back.
-func (s *Service) attempt(keys ...string) (refund func(), wait time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.cfg.Now()
-	rs := make([]*rate.Reservation, 0, len(keys))
-	for _, k := range keys {
-		r := s.limiterFor(k, now).l.ReserveN(now, 1)
-		rs = append(rs, r)
-		wait = max(wait, r.DelayFrom(now))
-	}
-	refund = func() {
-		now := s.cfg.Now()
-		for _, r := range rs {
-			r.CancelAt(now)
-		}
-	}
-	if wait > 0 {
-		refund()
-		return nil, wait
-	}
-	return refund, 0
+	done(succeeded)
+	return s.issue(ctx, p, s.cfg.TokenTTL)
 }
 
 func (s *Service) issue(ctx context.Context, p *services.Player, ttl time.Duration) (*Auth, error) {

@@ -2,8 +2,10 @@ package accounts_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -86,28 +88,144 @@ func TestTicketsAreSingleUseAndShortLived(t *testing.T) {
 	}
 }
 
-func TestLoginFailuresAreLimitedPerUsernameAndIP(t *testing.T) {
+func TestLoginFailuresAreLimitedPerAccountAndAddress(t *testing.T) {
 	s, c := newService(t)
 	ctx := context.Background()
 	if _, err := s.Register(ctx, "xia", "long enough pw"); err != nil {
 		t.Fatal(err)
 	}
-	for i := 0; i < accounts.DefaultLoginBurst; i++ {
-		if _, _, err := s.Login(ctx, "xia", "wrong password", "10.0.0.1"); services.ErrorCode(err) != services.EUnauthenticated {
+	for i := 0; i < accounts.DefaultPairBurst; i++ {
+		if _, err := s.Login(ctx, "xia", "wrong password", "10.0.0.1"); services.ErrorCode(err) != services.EUnauthenticated {
 			t.Fatalf("attempt %d: %v", i, err)
 		}
 	}
-	_, wait, err := s.Login(ctx, "xia", "long enough pw", "10.0.0.2")
-	if services.ErrorCode(err) != services.ERateLimited || wait <= 0 {
-		t.Fatalf("limited by username: %v %v", err, wait)
+	// The guesser's address is refused, even with the right password…
+	_, err := s.Login(ctx, "xia", "long enough pw", "10.0.0.1")
+	if services.ErrorCode(err) != services.ERateLimited || services.ErrorRetryAfter(err) <= 0 {
+		t.Fatalf("limited on the guessing address: %v", err)
 	}
-	c.t = c.t.Add(accounts.DefaultLoginEvery)
-	if _, _, err := s.Login(ctx, "xia", "long enough pw", "10.0.0.2"); err != nil {
+	c.t = c.t.Add(accounts.DefaultPairEvery)
+	if _, err := s.Login(ctx, "xia", "long enough pw", "10.0.0.1"); err != nil {
 		t.Fatalf("after waiting: %v", err)
 	}
 	// Guests cannot log in with a password, and unknown users look like wrong passwords.
-	if _, _, err := s.Login(ctx, "nobody", "whatever pw", "10.0.0.3"); services.ErrorCode(err) != services.EUnauthenticated {
+	if _, err := s.Login(ctx, "nobody", "whatever pw", "10.0.0.3"); services.ErrorCode(err) != services.EUnauthenticated {
 		t.Fatalf("unknown user: %v", err)
+	}
+}
+
+func TestWrongPasswordsFromOneAddressDoNotLockTheOwnerOnAnother(t *testing.T) {
+	s, _ := newService(t)
+	ctx := context.Background()
+	if _, err := s.Register(ctx, "owner", "long enough pw"); err != nil {
+		t.Fatal(err)
+	}
+	for range accounts.DefaultPairBurst {
+		if _, err := s.Login(ctx, "owner", "a stranger's guess", "203.0.113.7"); services.ErrorCode(err) != services.EUnauthenticated {
+			t.Fatalf("guess: %v", err)
+		}
+	}
+	if _, err := s.Login(ctx, "owner", "long enough pw", "198.51.100.2"); err != nil {
+		t.Fatalf("the owner on another address is locked out by a stranger: %v", err)
+	}
+}
+
+// tickingClock moves on by a millisecond at every reading, as a real clock does between
+// counting an attempt and checking its password.
+type tickingClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *tickingClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(time.Millisecond)
+	return c.t
+}
+
+func TestAClassroomBehindOneAddressLogsInWithoutBeingRefused(t *testing.T) {
+	c := &tickingClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "a.db"), c.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	s, err := accounts.New(accounts.Config{Store: db, TokenKey: []byte(strings.Repeat("k", 32)), Now: c.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	const class = 30
+	for i := range class {
+		if _, err := s.Register(ctx, fmt.Sprintf("pupil%02d", i), "long enough pw"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Everyone logs in from the school's one address, a few with a typo first.
+	for i := range class {
+		name := fmt.Sprintf("pupil%02d", i)
+		if i%5 == 0 {
+			if _, err := s.Login(ctx, name, "typo typo typo", "192.0.2.1"); services.ErrorCode(err) != services.EUnauthenticated {
+				t.Fatalf("%s typo: %v", name, err)
+			}
+		}
+		if _, err := s.Login(ctx, name, "long enough pw", "192.0.2.1"); err != nil {
+			t.Fatalf("login %d of the class (%s) refused: %v", i+1, name, err)
+		}
+	}
+	// And the teacher's demo account logs in on every pupil's device.
+	for i := range class {
+		if _, err := s.Login(ctx, "pupil00", "long enough pw", "192.0.2.1"); err != nil {
+			t.Fatalf("shared login %d refused: %v", i+1, err)
+		}
+	}
+}
+
+func TestAGuesserOnEveryAddressSlowsTheAccountButNeverLocksTheOwnerOut(t *testing.T) {
+	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "a.db"), c.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	lim := accounts.LoginLimits{AccountBurst: 10, SlowEvery: 5 * time.Second}
+	s, err := accounts.New(accounts.Config{Store: db, TokenKey: []byte(strings.Repeat("k", 32)), Now: c.now, Login: lim})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := s.Register(ctx, "owner", "long enough pw"); err != nil {
+		t.Fatal(err)
+	}
+	// A botnet: 40 addresses, a few guesses each, all within a second.
+	refused := 0
+	for i := range 40 {
+		for range 3 {
+			_, err := s.Login(ctx, "owner", "guess", fmt.Sprintf("203.0.113.%d", i))
+			switch services.ErrorCode(err) {
+			case services.EUnauthenticated:
+			case services.ERateLimited:
+				refused++
+			default:
+				t.Fatalf("guess: %v", err)
+			}
+		}
+	}
+	if refused < 100 {
+		t.Fatalf("only %d of 120 distributed guesses were refused", refused)
+	}
+	// The owner, on an address with no failures, waits at most one slow-lane interval.
+	_, err = s.Login(ctx, "owner", "long enough pw", "198.51.100.2")
+	if err != nil {
+		wait := services.ErrorRetryAfter(err)
+		if services.ErrorCode(err) != services.ERateLimited || wait <= 0 || wait > lim.SlowEvery {
+			t.Fatalf("owner: %v (retry after %s)", err, wait)
+		}
+		c.t = c.t.Add(wait)
+		if _, err := s.Login(ctx, "owner", "long enough pw", "198.51.100.2"); err != nil {
+			t.Fatalf("owner after waiting %s: %v", wait, err)
+		}
 	}
 }
 
@@ -161,7 +279,7 @@ func TestConcurrentLoginGuessesCannotOutrunTheLimit(t *testing.T) {
 	if _, err := reg.Register(ctx, "uma", "long enough pw"); err != nil {
 		t.Fatal(err)
 	}
-	const n = 4 * accounts.DefaultLoginBurst
+	const n = 4 * accounts.DefaultPairBurst
 	gs := &gatedStore{PlayerStore: db, entered: make(chan struct{}, n), release: make(chan struct{})}
 	s, err := accounts.New(accounts.Config{Store: gs, TokenKey: []byte(strings.Repeat("k", 32)), Now: c.now})
 	if err != nil {
@@ -170,7 +288,7 @@ func TestConcurrentLoginGuessesCannotOutrunTheLimit(t *testing.T) {
 	results := make(chan error, n)
 	for range n {
 		go func() {
-			_, _, err := s.Login(ctx, "uma", "wrong password", "10.0.0.9")
+			_, err := s.Login(ctx, "uma", "wrong password", "10.0.0.9")
 			results <- err
 		}()
 	}
@@ -196,7 +314,25 @@ func TestConcurrentLoginGuessesCannotOutrunTheLimit(t *testing.T) {
 			t.Fatalf("checked attempt: %v", err)
 		}
 	}
-	if checked > accounts.DefaultLoginBurst {
-		t.Fatalf("%d concurrent guesses reached the password check; the limit allows %d", checked, accounts.DefaultLoginBurst)
+	if checked > accounts.DefaultPairBurst {
+		t.Fatalf("%d concurrent guesses reached the password check; the limit allows %d", checked, accounts.DefaultPairBurst)
+	}
+}
+
+func TestNamesWithInvisibleOrReorderingCharactersAreRefused(t *testing.T) {
+	s, _ := newService(t)
+	ctx := context.Background()
+	for _, nick := range []string{"ad\u200Bmin", "evil\u202Eeman", "a\x00b", "esc\x1b[2J", "c1\u0085x", "tag\U000E0041", "two\nlines"} {
+		if _, err := s.Guest(ctx, nick); services.ErrorCode(err) != services.EInvalid || services.ErrorFields(err)["nickname"] == "" {
+			t.Errorf("nickname %q: %v", nick, err)
+		}
+		if err := accounts.ValidateDisplayName(nick, "displayName"); services.ErrorCode(err) != services.EInvalid {
+			t.Errorf("display name %q: %v", nick, err)
+		}
+	}
+	for _, nick := range []string{"Zoë", "👩\u200D💻 dev", "日本語"} {
+		if _, err := s.Guest(ctx, nick); err != nil {
+			t.Errorf("nickname %q refused: %v", nick, err)
+		}
 	}
 }

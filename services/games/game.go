@@ -312,6 +312,7 @@ func (g *Game) Join(now time.Time, p PlayerInfo) ([]Event, error) {
 	if p.ID == "" {
 		return nil, errf(services.EInvalid, "a player ID is required")
 	}
+	p.DisplayName = services.CleanText(p.DisplayName)
 	if p.ID == g.hostID {
 		g.host = p
 		return g.hostBack(now), nil
@@ -829,7 +830,7 @@ func (g *Game) Chat(now time.Time, playerID, text string) ([]Event, error) {
 	} else {
 		return nil, errf(services.EForbidden, "not in this game")
 	}
-	text = strings.TrimSpace(text)
+	text = services.CleanText(text)
 	if !utf8.ValidString(text) {
 		return nil, errf(services.EInvalid, "text must be valid UTF-8")
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"io"
 	"io/fs"
 	"net/http"
 	"net/url"
@@ -193,6 +194,11 @@ func (s *Store) servePut(w http.ResponseWriter, r *http.Request, key string) {
 	staged, err := s.stage(r.Context(), key, r.Body, signedLen)
 	if errors.Is(err, errLength) {
 		problem(w, http.StatusForbidden, "body length does not match the signed Content-Length")
+		return
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		// The client sent fewer bytes than its Content-Length and stopped: its mistake, not ours.
+		problem(w, http.StatusBadRequest, "body ended before its Content-Length")
 		return
 	}
 	if err != nil {

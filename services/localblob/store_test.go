@@ -1,11 +1,15 @@
 package localblob_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -317,5 +321,43 @@ func TestNewRefusesAShortSecret(t *testing.T) {
 	_, err := localblob.New(localblob.Config{Dir: t.TempDir(), BaseURL: "http://127.0.0.1:8080", Secret: []byte("short")})
 	if err == nil {
 		t.Fatal("New accepted a 5-byte secret")
+	}
+}
+
+// Over a real connection a body cut short of its Content-Length is an io.ErrUnexpectedEOF from
+// the server's body reader, not a short copy: it is the client's mistake, answered 400.
+func TestBodyCutShortOnTheWireIsA400NotA500(t *testing.T) {
+	f := newFixture(t, nil)
+	p, err := f.store.PresignPut(t.Context(), "uploads/cut", "image/png", 10, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(p.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(c, "PUT %s HTTP/1.1\r\nHost: %s\r\nContent-Type: image/png\r\nContent-Length: 10\r\n\r\n1234", u.RequestURI(), u.Host)
+	if err := c.(*net.TCPConn).CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("status %d %q, want 400 problem+json; body %s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
+	if _, err := f.store.Head(t.Context(), "uploads/cut"); services.ErrorCode(err) != services.ENotFound {
+		t.Fatalf("Head: %v, want not found", err)
+	}
+	if resp := put(t, p, []byte("0123456789")); resp.StatusCode != http.StatusOK {
+		t.Fatalf("the whole body afterwards: %d, want 200", resp.StatusCode)
 	}
 }

@@ -47,7 +47,8 @@ if [ -z "${TRIVIUM_E2E_URL:-}" ]; then
   export TRIVIUM_E2E_URL="http://127.0.0.1:$port"
   export TRIVIUM_E2E_DATA="$data"
   export TRIVIUM_E2E_BIN="$repo/.tmp/trivium"
-  TRIVIUM_PUSH_ALLOW_PRIVATE=1 "$repo/.tmp/trivium" serve --addr "127.0.0.1:$port" --data "$data" >"$repo/.tmp/e2e-server.log" 2>&1 &
+  # One browser on one address signs up every test's players: lift the per-address auth burst.
+  TRIVIUM_AUTH_BURST=1000 TRIVIUM_PUSH_ALLOW_PRIVATE=1 "$repo/.tmp/trivium" serve --addr "127.0.0.1:$port" --data "$data" >"$repo/.tmp/e2e-server.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 1 200); do
     if curl -fsS "$TRIVIUM_E2E_URL/readyz" >/dev/null 2>&1; then break; fi

@@ -28,7 +28,7 @@ func TestMakeFuzzRunsEveryFuzzTarget(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if d.IsDir() && (d.Name() == "node_modules" || strings.HasPrefix(d.Name(), ".")) && path != root {
+		if d.IsDir() && path != root && (d.Name() == "node_modules" || strings.HasPrefix(d.Name(), ".")) {
 			return filepath.SkipDir
 		}
 		if d.IsDir() || !strings.HasSuffix(path, "_test.go") {
@@ -38,7 +38,10 @@ func TestMakeFuzzRunsEveryFuzzTarget(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		rel, _ := filepath.Rel(root, filepath.Dir(path))
+		rel, err := filepath.Rel(root, filepath.Dir(path))
+		if err != nil {
+			return err
+		}
 		for _, m := range fuzzFunc.FindAllStringSubmatch(string(src), -1) {
 			found["./"+filepath.ToSlash(rel)+":"+m[1]] = true
 		}

@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO    ?= go
 BIN   := bin/trivium
 
-.PHONY: run build test test-e2e test-cluster screenshots bench bench-full vet fmt config clean
+.PHONY: run build test fuzz test-e2e test-cluster screenshots bench bench-full vet fmt config clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/trivium
@@ -18,6 +18,23 @@ test:
 	$(GO) vet ./...
 	eval "$$(infra/test-env.sh)" && $(GO) test -count=1 ./... && \
 		$(GO) test -count=1 -race ./services/games/... ./gateway/... ./cmd/... ./services/natsbus/... ./services/outbox/...
+
+## fuzz: every fuzz target for FUZZTIME each (default 10s). go test -fuzz takes one package and
+## one target per run; a failing input is written to that package's testdata/fuzz/<Target>/ —
+## keep it there as a regression seed once fixed (plain `go test` replays every file there).
+## Minimizing is capped so one slow input cannot hold up a short run.
+FUZZTIME ?= 10s
+FUZZ_TARGETS := \
+	./moderation:FuzzValidateAndThumbnail \
+	./gateway:FuzzWSFrame \
+	./gateway:FuzzDecode \
+	./services:FuzzQuizValidate \
+	./services/webpush:FuzzValidateSubscription
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "== fuzz $$name in $$pkg for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 10s $$pkg; \
+	done
 
 ## test-e2e: browser tests in Debian Chromium driven by playwright-core
 test-e2e:

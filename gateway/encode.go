@@ -65,7 +65,16 @@ func decodeError(err error) error {
 		}
 		return services.Invalid(map[string]string{field: "must be " + ute.Type.String()})
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		// encoding/json quotes the name with %q; unquote it so the error names the field as sent.
+		quoted := strings.TrimPrefix(err.Error(), "json: unknown field ")
+		name, uerr := strconv.Unquote(quoted)
+		if uerr != nil {
+			name = quoted
+		}
+		if name == "" {
+			// A blank key would make an error no client can attach to a field (found by FuzzDecode).
+			return services.Invalid(map[string]string{"body": `unknown field ""`})
+		}
 		return services.Invalid(map[string]string{name: "unknown field"})
 	case errors.As(err, &se), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return &services.Error{Code: "malformed", Message: "body is not valid JSON"}

@@ -37,6 +37,8 @@ func TestDecodeMapsEveryClientMistakeToItsStatus(t *testing.T) {
 		{"empty body", ``, "application/json", 400, ""},
 		{"trailing data", `{"name":"a"} {"name":"b"}`, "application/json", 400, ""},
 		{"unknown field", `{"name":"a","admin":true}`, "application/json", 422, "admin"},
+		{"unknown field named as sent", `{"name":"a","a\"b\u00e9":1}`, "application/json", 422, `a"bé`},
+		{"unknown blank field", `{"name":"a","":1}`, "application/json", 422, "body"},
 		{"wrong type", `{"name":"a","n":"one"}`, "application/json", 422, "n"},
 		{"validation", `{"n":1}`, "application/json", 422, "name"},
 		{"too large", `{"name":"` + strings.Repeat("x", MaxJSONBody) + `"}`, "application/json", 413, ""},

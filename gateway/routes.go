@@ -56,7 +56,7 @@ func routes(cfg Config, d Deps, h *hub) http.Handler {
 		r.With(requireRole(services.RoleAdmin)).Method("GET", "/admin/dead-letters", handleDeadLetters(log, d.Bus))
 		r.With(requireRole(services.RoleAdmin)).Method("POST", "/admin/dead-letters/{seq}/redrive", handleRedrive(log, d.Bus))
 
-		r.Method("GET", "/leaderboards/{board}", handleLeaderboard(log, d.Leaderboards))
+		r.Method("GET", "/leaderboards/{board}", handleLeaderboard(log, d.Leaderboards, d.Quizzes))
 		r.With(requireAuth).Method("GET", "/leaderboards/{board}/me", handleLeaderboardMe(log, d.Leaderboards))
 
 		if d.Progress != nil {

@@ -32,6 +32,12 @@ func WeekBoard(t time.Time) string {
 // QuizBoard returns the name of the best-score board of a quiz.
 func QuizBoard(quizID string) string { return quizPrefix + quizID }
 
+// QuizOfBoard returns the quiz id of a quiz board name, and false for any other board.
+func QuizOfBoard(board string) (string, bool) {
+	id, ok := strings.CutPrefix(board, quizPrefix)
+	return id, ok
+}
+
 // ResolveBoard validates a board name from a client and returns the stored board it names:
 // "weekly" becomes the current week's board by now.
 func ResolveBoard(name string, now time.Time) (string, error) {

@@ -1,5 +1,11 @@
 // Package leaderboard ranks registered players on boards fed by score.recorded events: global
-// (all points ever), weekly (the ISO week in UTC) and quiz:{id} (each player's best score).
+// (all time), weekly (the ISO week in UTC) and quiz:{id} (each player's best score on one quiz).
+//
+// What counts (see Ranked and Service.apply): global and weekly add up each player's best result
+// per quiz in the period — playing one quiz again only counts when it beats the earlier best —
+// and only results on public quizzes the player did not write count there; single-player runs
+// count SoloDivisor times less than multiplayer games. Quiz boards keep every registered
+// player's best raw score.
 //
 // Rankings live in an Engine (memory, or Redis sorted sets); the SQL log is the source of truth
 // an engine can be rebuilt from. Every write is idempotent per (Source, SourceID, PlayerID), so
@@ -18,8 +24,9 @@ import (
 type Mode int
 
 const (
-	// Sum adds the points to the player's total (global, weekly).
-	Sum Mode = iota
+	// SumOfBests keeps the player's best score per Group and ranks the sum of those bests
+	// (global and weekly, grouped by quiz), so repeating a quiz cannot add up.
+	SumOfBests Mode = iota
 	// Best keeps the player's highest score (quiz boards).
 	Best
 )
@@ -30,6 +37,7 @@ type Update struct {
 	EventKey string // identifies the event; a key already applied to Board is a no-op
 	PlayerID string
 	Mode     Mode
+	Group    string    // SumOfBests: what a best is kept per (the quiz id)
 	Points   int64     // ≥ 0
 	At       time.Time // when the points were scored; not before 1970
 }
@@ -38,9 +46,9 @@ type Update struct {
 // PlayerID, so every player holds a distinct, stable position.
 type Position struct {
 	Score int64
-	// ReachedAt is when the player reached Score (millisecond precision, UTC). For Sum boards
-	// it is the time of the latest event that added points; for Best boards the earliest
-	// event that scored the best.
+	// ReachedAt is when the player reached Score (millisecond precision, UTC). For Best boards
+	// (and each group of a SumOfBests board) it is the earliest event that scored the best; for
+	// SumOfBests boards the latest of those times among the groups that scored.
 	ReachedAt time.Time
 	PlayerID  string
 }
@@ -122,41 +130,51 @@ func Less(a, b Position) bool {
 	return a.PlayerID < b.PlayerID
 }
 
-// Combine returns the player's position after u, given the current one (nil when the player is
-// not on the board yet). The result does not depend on the order events arrive in, so a rebuild
-// from the log always reproduces the live board. Engines that cannot call Go (Lua) mirror it.
-func Combine(cur *Position, u Update) (Position, error) {
+// Combine returns the player's best after u on a Best board, or on u's group of a SumOfBests
+// board, given the current one (nil when there is none yet). The result does not depend on the
+// order events arrive in, so a rebuild from the log always reproduces the live board. Engines
+// that cannot call Go (Lua) mirror it.
+func Combine(cur *Position, u Update) Position {
 	at := time.UnixMilli(u.At.UnixMilli()).UTC()
 	if cur == nil {
-		return Position{Score: u.Points, ReachedAt: at, PlayerID: u.PlayerID}, nil
+		return Position{Score: u.Points, ReachedAt: at, PlayerID: u.PlayerID}
 	}
 	next := *cur
-	switch u.Mode {
-	case Best:
-		switch {
-		case u.Points > cur.Score:
-			next.Score, next.ReachedAt = u.Points, at
-		case u.Points == cur.Score && at.Before(cur.ReachedAt):
-			next.ReachedAt = at
+	switch {
+	case u.Points > cur.Score:
+		next.Score, next.ReachedAt = u.Points, at
+	case u.Points == cur.Score && at.Before(cur.ReachedAt):
+		next.ReachedAt = at
+	}
+	return next
+}
+
+// Total is a player's position on a SumOfBests board given the best of each group (at least
+// one): the sum of the bests, reached when the last scoring group reached its best — or, while
+// every best is 0, when the first group was played. It is a function of the bests alone, so it
+// is as order-independent as Combine. Engines that cannot call Go (Lua) mirror it.
+func Total(playerID string, bests []Position) (Position, error) {
+	out := Position{PlayerID: playerID}
+	var first time.Time
+	for i, b := range bests {
+		if i == 0 || b.ReachedAt.Before(first) {
+			first = b.ReachedAt
 		}
-	default:
-		switch {
-		case u.Points > 0 && cur.Score == 0:
-			// Zero-point events never reach anything, so the first points set the time.
-			next.Score, next.ReachedAt = u.Points, at
-		case u.Points > 0:
-			if cur.Score > math.MaxInt64-u.Points {
-				return next, services.Errorf(services.EInvalid, "leaderboard total of %s would overflow", u.PlayerID)
-			}
-			next.Score = cur.Score + u.Points
-			if at.After(cur.ReachedAt) {
-				next.ReachedAt = at
-			}
-		case cur.Score == 0 && at.Before(cur.ReachedAt):
-			next.ReachedAt = at
+		if b.Score == 0 {
+			continue
+		}
+		if out.Score > math.MaxInt64-b.Score {
+			return Position{}, services.Errorf(services.EInvalid, "leaderboard total of %s would overflow", playerID)
+		}
+		out.Score += b.Score
+		if b.ReachedAt.After(out.ReachedAt) {
+			out.ReachedAt = b.ReachedAt
 		}
 	}
-	return next, nil
+	if out.Score == 0 {
+		out.ReachedAt = first
+	}
+	return out, nil
 }
 
 // CheckUpdate refuses updates an engine cannot order exactly.

@@ -176,17 +176,37 @@ func (s *Service) Me(ctx context.Context, board, playerID string, around int) (M
 	return MeResult{Rank: got[i].Rank, Score: got[i].Score, Entries: entries}, nil
 }
 
+// SoloDivisor divides a single-player run's score before it counts toward the global and weekly
+// boards: a run has no opponents and can be repeated at will, a multiplayer game needs others.
+const SoloDivisor = 2
+
+// Ranked reports whether sr counts toward the global and weekly boards: a result on a public
+// quiz the player did not write (its author knows the answers). Every registered player's result
+// still goes on the quiz's own board.
+func Ranked(sr services.ScoreRecorded) bool {
+	return sr.QuizID != "" && sr.QuizPublic && sr.PlayerID != sr.QuizOwnerID
+}
+
+// apply files one score. Global and weekly keep each player's best per quiz (SumOfBests grouped
+// by quiz id), so farming one quiz adds nothing after the first good run, and a week's board
+// counts each quiz's best of that week.
 func (s *Service) apply(ctx context.Context, sr services.ScoreRecorded) error {
 	key := EventKey(sr)
-	boards := []Update{
-		{Board: BoardGlobal, Mode: Sum},
-		{Board: WeekBoard(sr.At), Mode: Sum},
-	}
+	var boards []Update
 	if sr.QuizID != "" {
-		boards = append(boards, Update{Board: QuizBoard(sr.QuizID), Mode: Best})
+		boards = append(boards, Update{Board: QuizBoard(sr.QuizID), Mode: Best, Points: int64(sr.Score)})
+	}
+	if Ranked(sr) {
+		points := int64(sr.Score)
+		if sr.Source == services.SourcePlay {
+			points /= SoloDivisor
+		}
+		boards = append(boards,
+			Update{Board: BoardGlobal, Mode: SumOfBests, Group: sr.QuizID, Points: points},
+			Update{Board: WeekBoard(sr.At), Mode: SumOfBests, Group: sr.QuizID, Points: points})
 	}
 	for _, u := range boards {
-		u.EventKey, u.PlayerID, u.Points, u.At = key, sr.PlayerID, int64(sr.Score), sr.At
+		u.EventKey, u.PlayerID, u.At = key, sr.PlayerID, sr.At
 		if _, err := s.engine.Apply(ctx, u); err != nil {
 			return fmt.Errorf("apply %s to %s: %w", key, u.Board, err)
 		}

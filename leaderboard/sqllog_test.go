@@ -104,7 +104,7 @@ func testAppendOnce(t *testing.T, log *leaderboard.SQLLog) {
 func testReplayOrder(t *testing.T, log *leaderboard.SQLLog) {
 	ctx := context.Background()
 	in := []services.ScoreRecorded{
-		{Source: "game", SourceID: "g3", QuizID: "q1", PlayerID: "p1", DisplayName: "P One", Score: 3, At: time.UnixMilli(3000).UTC()},
+		{Source: "game", SourceID: "g3", QuizID: "q1", QuizPublic: true, QuizOwnerID: "author", PlayerID: "p1", DisplayName: "P One", Score: 3, At: time.UnixMilli(3000).UTC()},
 		{Source: "game", SourceID: "g1", QuizID: "q2", PlayerID: "p2", Score: 1, At: time.UnixMilli(1000).UTC()},
 		{Source: "play", SourceID: "s1", QuizID: "q1", PlayerID: "p1", Score: 2, At: time.UnixMilli(2000).UTC()},
 	}
@@ -125,6 +125,50 @@ func testReplayOrder(t *testing.T, log *leaderboard.SQLLog) {
 	n := 0
 	if err := log.Replay(ctx, func(services.ScoreRecorded) error { n++; return stop }); err != stop || n != 1 {
 		t.Errorf("Replay with a failing fn = %v after %d rows; want its error after 1", err, n)
+	}
+}
+
+// TestSQLLogUpgradesALogWithoutQuizVisibility checks a log made before scores carried their
+// quiz's visibility gains the columns, keeps its rows, and replays them as not public.
+func TestSQLLogUpgradesALogWithoutQuizVisibility(t *testing.T) {
+	ctx := context.Background()
+	for name, open := range map[string]func(*testing.T) *leaderboard.SQLLog{"sqlite": sqliteLog, "postgres": postgresLog} {
+		t.Run(name, func(t *testing.T) {
+			db, table := open(t).DBForTest()
+			for _, q := range []string{
+				`DROP TABLE ` + table,
+				`CREATE TABLE ` + table + ` (source TEXT NOT NULL, source_id TEXT NOT NULL, player_id TEXT NOT NULL,
+					quiz_id TEXT NOT NULL, display_name TEXT NOT NULL, score BIGINT NOT NULL, at_ms BIGINT NOT NULL,
+					logged_ms BIGINT NOT NULL, PRIMARY KEY (source, source_id, player_id))`,
+				`INSERT INTO ` + table + ` VALUES ('game', 'g1', 'alice', 'q1', 'Alice', 7, 1000, 1000)`,
+			} {
+				if _, err := db.ExecContext(ctx, q); err != nil {
+					t.Fatal(err)
+				}
+			}
+			log, err := leaderboard.NewSQLLog(leaderboard.SQLLogConfig{DB: db, Table: table})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 2 {
+				if err := log.Migrate(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := log.Append(ctx, services.ScoreRecorded{Source: "game", SourceID: "g2", QuizID: "q1", QuizPublic: true, QuizOwnerID: "o", PlayerID: "bob", Score: 5, At: time.UnixMilli(2000)}); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			if err := log.Replay(ctx, func(s services.ScoreRecorded) error {
+				got = append(got, fmt.Sprintf("%s public=%v owner=%q score=%d", s.PlayerID, s.QuizPublic, s.QuizOwnerID, s.Score))
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if want := `[alice public=false owner="" score=7 bob public=true owner="o" score=5]`; fmt.Sprint(got) != want {
+				t.Errorf("replay after upgrade = %v\nwant %s", got, want)
+			}
+		})
 	}
 }
 

@@ -32,12 +32,23 @@ type ResultEntry struct {
 	Rank        int    `json:"rank"`
 }
 
+// ScoreRecorded sources.
+const (
+	SourceGame = "game" // a multiplayer game
+	SourcePlay = "play" // a single-player run
+)
+
 // ScoreRecorded is the payload of score.recorded: one player's final score in one game or play.
 // (Source, SourceID, PlayerID) identifies it; consumers must treat a repeat as a no-op.
 type ScoreRecorded struct {
-	Source      string    `json:"source"` // "game" or "play"
-	SourceID    string    `json:"sourceId"`
-	QuizID      string    `json:"quizId"`
+	Source   string `json:"source"` // SourceGame or SourcePlay
+	SourceID string `json:"sourceId"`
+	QuizID   string `json:"quizId"`
+	// QuizPublic and QuizOwnerID describe the quiz as it was when the score was made: only
+	// results on public quizzes the player did not write count toward the global and weekly
+	// boards (see package leaderboard), and a later edit must not change a recorded fact.
+	QuizPublic  bool      `json:"quizPublic"`
+	QuizOwnerID string    `json:"quizOwnerId"`
 	PlayerID    string    `json:"playerId"`
 	DisplayName string    `json:"displayName"`
 	Guest       bool      `json:"guest"`

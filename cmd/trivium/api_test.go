@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"net/http"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -169,40 +169,96 @@ func TestSinglePlayerOverHTTP(t *testing.T) {
 	}
 }
 
+// publicQuiz creates a public single-player quiz of n one-choice questions (answer 0) and
+// returns its id.
+func publicQuiz(t *testing.T, s *server, owner *account, n int) string {
+	t.Helper()
+	qs := make([]map[string]any, n)
+	for i := range qs {
+		qs[i] = map[string]any{"text": fmt.Sprint("question ", i), "kind": "choice", "choices": []string{"yes", "no"}, "answer": 0}
+	}
+	var q struct{ ID string }
+	expect(t, call(t, "POST", s.URL+"/api/v1/quizzes", owner.Token, map[string]any{
+		"title": "Public", "description": "", "mode": "single", "scoring": "flat", "public": true, "questions": qs}), 201).decode(t, &q)
+	return q.ID
+}
+
+// playThrough runs quiz q alone, answering every question with answer, and returns the score.
+func playThrough(t *testing.T, s *server, a *account, q string, answer int) int {
+	t.Helper()
+	var st struct{ PlayID string }
+	expect(t, call(t, "POST", s.URL+"/api/v1/quizzes/"+q+"/plays", a.Token, nil), 201).decode(t, &st)
+	var res struct {
+		Score    int
+		Finished bool
+	}
+	for i := 0; !res.Finished; i++ {
+		expect(t, call(t, "POST", s.URL+"/api/v1/plays/"+st.PlayID+"/answers", a.Token, map[string]any{"index": i, "answer": answer}), 200).decode(t, &res)
+	}
+	return res.Score
+}
+
+type boardDoc struct {
+	Board   string
+	Entries []struct {
+		Rank        int
+		PlayerID    string
+		DisplayName string
+		Score       int64
+	}
+}
+
+func (b boardDoc) String() string {
+	var parts []string
+	for _, e := range b.Entries {
+		parts = append(parts, fmt.Sprintf("%d:%s=%d", e.Rank, e.DisplayName, e.Score))
+	}
+	return strings.Join(parts, " ")
+}
+
+func readBoard(t *testing.T, s *server, token, board string) boardDoc {
+	t.Helper()
+	var b boardDoc
+	expect(t, call(t, "GET", s.URL+"/api/v1/leaderboards/"+board, token, nil), 200).decode(t, &b)
+	return b
+}
+
+// waitBoard waits until board reads want (scores reach boards asynchronously), tolerating the
+// rate limiter while it polls, and fails with the last reading.
+func waitBoard(t *testing.T, s *server, token, board, want string) {
+	t.Helper()
+	var last string
+	deadline := time.Now().Add(10 * time.Second)
+	for last != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s board reads %q, want %q", board, last, want)
+		}
+		var b boardDoc
+		if r := call(t, "GET", s.URL+"/api/v1/leaderboards/"+board, token, nil); r.Status == 200 && json.Unmarshal(r.Body, &b) == nil {
+			last = b.String()
+		}
+		<-time.After(20 * time.Millisecond)
+	}
+}
+
 func TestLeaderboardsFromPlayedGames(t *testing.T) {
 	s := startServer(t, nil)
-	alice, bob, g := register(t, s, "lb_alice"), register(t, s, "lb_bob"), guest(t, s, "Guesty")
-	q := createQuiz(t, s, alice, "single", []map[string]any{{"text": "1+1?", "kind": "choice", "choices": []string{"2", "3"}, "answer": 0}})
-	expect(t, call(t, "PUT", s.URL+"/api/v1/quizzes/"+q, alice.Token, map[string]any{"title": "LB", "mode": "single", "scoring": "flat", "public": true,
-		"questions": []map[string]any{{"text": "1+1?", "kind": "choice", "choices": []string{"2", "3"}, "answer": 0}}}), 200)
-	play := func(a *account, answer int) {
-		var st struct{ PlayID string }
-		expect(t, call(t, "POST", s.URL+"/api/v1/quizzes/"+q+"/plays", a.Token, nil), 201).decode(t, &st)
-		expect(t, call(t, "POST", s.URL+"/api/v1/plays/"+st.PlayID+"/answers", a.Token, map[string]any{"index": 0, "answer": answer}), 200)
-	}
-	play(bob, 0)   // 1000
-	play(alice, 1) // 0
-	play(alice, 0) // 1000, reached after bob
-	play(g, 0)     // guests never appear
-	type board struct {
-		Board   string
-		Entries []struct {
-			Rank        int
-			PlayerID    string
-			DisplayName string
-			Score       int64
-		}
-	}
-	var global board
+	author, alice, bob, g := register(t, s, "lb_author"), register(t, s, "lb_alice"), register(t, s, "lb_bob"), guest(t, s, "Guesty")
+	q := publicQuiz(t, s, author, 1)
+	playThrough(t, s, bob, q, 0)   // 1000, 500 on global and weekly (a solo run)
+	playThrough(t, s, alice, q, 1) // 0
+	playThrough(t, s, alice, q, 0) // 1000, reached after bob
+	playThrough(t, s, g, q, 0)     // guests never appear
+	var global boardDoc
 	waitFor(t, "global board", 10*time.Second, func() bool {
 		r := call(t, "GET", s.URL+"/api/v1/leaderboards/global", "", nil)
 		_ = json.Unmarshal(r.Body, &global)
-		return r.Status == 200 && len(global.Entries) == 2 && global.Entries[1].Score == 1000
+		return r.Status == 200 && len(global.Entries) == 2 && global.Entries[1].Score == 500
 	})
 	if global.Entries[0].PlayerID != bob.ID || global.Entries[1].PlayerID != alice.ID || global.Entries[0].DisplayName != "lb_bob" {
 		t.Fatalf("global board %+v", global)
 	}
-	var quiz board
+	var quiz boardDoc
 	r := expect(t, call(t, "GET", s.URL+"/api/v1/leaderboards/quiz:"+q+"?limit=1", "", nil), 200)
 	r.decode(t, &quiz)
 	if len(quiz.Entries) != 1 || quiz.Entries[0].Score != 1000 || r.Header.Get("Cache-Control") != "public, max-age=5" {
@@ -214,14 +270,65 @@ func TestLeaderboardsFromPlayedGames(t *testing.T) {
 		Entries []struct{ PlayerID string }
 	}
 	expect(t, call(t, "GET", s.URL+"/api/v1/leaderboards/weekly/me?around=1", alice.Token, nil), 200).decode(t, &me)
-	if me.Rank != 2 || me.Score != 1000 || len(me.Entries) != 2 {
+	if me.Rank != 2 || me.Score != 500 || len(me.Entries) != 2 {
 		t.Fatalf("me %+v", me)
 	}
 	expectProblem(t, call(t, "GET", s.URL+"/api/v1/leaderboards/global/me", g.Token, nil), 404, "")
 	if strings.Contains(string(call(t, "GET", s.URL+"/api/v1/leaderboards/global", "", nil).Body), g.ID) {
 		t.Fatal("guest on a board")
 	}
-	_ = http.StatusOK
+}
+
+// TestFarmingOneQuizDoesNotClimbTheGlobalBoard replays the attack from issue 14: playing one's
+// own private long quiz again and again gave 500,000 points and rank 1. Own and private quizzes
+// now stay off global and weekly, a quiz counts once (its best), and solo runs count half.
+func TestFarmingOneQuizDoesNotClimbTheGlobalBoard(t *testing.T) {
+	s := startServer(t, nil)
+	author, mallory, honest, stranger := register(t, s, "fa_author"), register(t, s, "fa_mallory"), register(t, s, "fa_honest"), register(t, s, "fa_stranger")
+
+	own := createQuiz(t, s, mallory, "single", []map[string]any{
+		{"text": "a", "kind": "choice", "choices": []string{"x", "y"}, "answer": 0},
+		{"text": "b", "kind": "choice", "choices": []string{"x", "y"}, "answer": 0},
+	})
+	for range 5 {
+		if got := playThrough(t, s, mallory, own, 0); got != 2000 {
+			t.Fatalf("a farming run scored %d, want 2000", got)
+		}
+	}
+	// Someone else's public quiz, repeated: only the best run counts, at half for a solo run.
+	pub := publicQuiz(t, s, author, 3)
+	for range 4 {
+		playThrough(t, s, mallory, pub, 0)
+	}
+	playThrough(t, s, honest, pub, 0)
+	other := publicQuiz(t, s, author, 2)
+	playThrough(t, s, honest, other, 0)
+
+	for _, board := range []string{"global", "weekly"} {
+		waitBoard(t, s, "", board, "1:fa_honest=2500 2:fa_mallory=1500")
+	}
+	// The private quiz's own board keeps the raw best, for the owner's eyes only.
+	waitBoard(t, s, mallory.Token, "quiz:"+own, "1:fa_mallory=2000")
+	r := expect(t, call(t, "GET", s.URL+"/api/v1/leaderboards/quiz:"+own, mallory.Token, nil), 200)
+	var b boardDoc
+	r.decode(t, &b)
+	if b.String() != "1:fa_mallory=2000" || !strings.Contains(r.Header.Get("Cache-Control"), "no-store") {
+		t.Errorf("owner's view of the private board: %s, Cache-Control %q", b, r.Header.Get("Cache-Control"))
+	}
+	for _, token := range []string{"", stranger.Token} {
+		expectProblem(t, call(t, "GET", s.URL+"/api/v1/leaderboards/quiz:"+own, token, nil), 404, "")
+	}
+	// A quiz that never existed answers the same, so the 404 reveals nothing.
+	expectProblem(t, call(t, "GET", s.URL+"/api/v1/leaderboards/quiz:no-such-quiz", stranger.Token, nil), 404, "")
+
+	// A public quiz made private: the players on its board still see it, strangers do not.
+	expect(t, call(t, "PUT", s.URL+"/api/v1/quizzes/"+other, author.Token, map[string]any{"title": "Now private", "mode": "single", "scoring": "flat", "public": false,
+		"questions": []map[string]any{{"text": "q", "kind": "choice", "choices": []string{"yes", "no"}, "answer": 0}}}), 200)
+	if got := readBoard(t, s, honest.Token, "quiz:"+other).String(); got != "1:fa_honest=2000" {
+		t.Errorf("a player's view of a board they are on: %s", got)
+	}
+	expectProblem(t, call(t, "GET", s.URL+"/api/v1/leaderboards/quiz:"+other, stranger.Token, nil), 404, "")
+	expectProblem(t, call(t, "GET", s.URL+"/api/v1/leaderboards/quiz:"+other, "", nil), 404, "")
 }
 
 func TestStartRefusesSettingsThatCannotWorkTogether(t *testing.T) {
@@ -244,10 +351,7 @@ func TestStartRefusesSettingsThatCannotWorkTogether(t *testing.T) {
 func TestBoardsFollowARenameWithoutWaitingForTheirCache(t *testing.T) {
 	s := startServer(t, nil)
 	a := register(t, s, "renamer")
-	q := createQuiz(t, s, a, "single", []map[string]any{{"text": "1+1?", "kind": "choice", "choices": []string{"2", "3"}, "answer": 0}})
-	var st struct{ PlayID string }
-	expect(t, call(t, "POST", s.URL+"/api/v1/quizzes/"+q+"/plays", a.Token, nil), 201).decode(t, &st)
-	expect(t, call(t, "POST", s.URL+"/api/v1/plays/"+st.PlayID+"/answers", a.Token, map[string]any{"index": 0, "answer": 0}), 200)
+	playThrough(t, s, a, publicQuiz(t, s, register(t, s, "rn_author"), 1), 0)
 	name := func() string {
 		var b struct {
 			Entries []struct{ DisplayName string }

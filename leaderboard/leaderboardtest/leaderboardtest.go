@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -23,7 +24,11 @@ func Run(t *testing.T, newEngine func(t *testing.T) leaderboard.Engine) {
 		fn   func(t *testing.T, newEngine func(t *testing.T) leaderboard.Engine)
 	}{
 		{"TopOrdersByScoreThenWhoReachedItFirst", testTieOrder},
-		{"GlobalSumsEveryScore", testGlobalSums},
+		{"GlobalSumsScoresOnDifferentQuizzes", testGlobalSums},
+		{"RepeatingAQuizCountsOnlyItsBestPerPeriod", testRepeatsCountOnce},
+		{"PrivateAndOwnQuizzesStayOffGlobalAndWeekly", testUnranked},
+		{"SoloRunsCountHalfOnGlobalAndWeekly", testSoloWeight},
+		{"SumOfBestsTotalsOverflowIsRefused", testTotalOverflow},
 		{"QuizBoardKeepsEachPlayersBestScore", testBestScore},
 		{"ArrivalOrderDoesNotChangeStandings", testArrivalOrder},
 		{"PagingNeitherSkipsNorRepeatsWhileWritesHappen", testPagingUnderWrites},
@@ -76,13 +81,22 @@ func newFixture(t *testing.T, e leaderboard.Engine, log *MemLog) *fixture {
 
 func (f *fixture) setNow(t time.Time) { f.mu.Lock(); f.now = t; f.mu.Unlock() }
 
-// Score builds a score.recorded message.
+// Author writes every quiz Score names; its own results never count toward global and weekly.
+const Author = "author"
+
+// Score builds a score.recorded message for a result on a public quiz written by Author.
 func Score(source, sourceID, quizID, playerID string, points int, when time.Time) services.Message {
-	data, err := json.Marshal(services.ScoreRecorded{Source: source, SourceID: sourceID, QuizID: quizID, PlayerID: playerID, Score: points, At: when})
+	return Message(services.ScoreRecorded{Source: source, SourceID: sourceID, QuizID: quizID, QuizPublic: true, QuizOwnerID: Author,
+		PlayerID: playerID, Score: points, At: when})
+}
+
+// Message wraps sr as a score.recorded delivery.
+func Message(sr services.ScoreRecorded) services.Message {
+	data, err := json.Marshal(sr)
 	if err != nil {
 		panic(err)
 	}
-	return services.Message{Subject: services.SubjectScoreRecorded, ID: source + "/" + sourceID + "/" + playerID, Data: data, Delivered: 1}
+	return services.Message{Subject: services.SubjectScoreRecorded, ID: sr.Source + "/" + sr.SourceID + "/" + sr.PlayerID, Data: data, Delivered: 1}
 }
 
 func (f *fixture) score(source, sourceID, quizID, playerID string, points int, when time.Time) {
@@ -142,13 +156,106 @@ func testTieOrder(t *testing.T, newEngine func(t *testing.T) leaderboard.Engine)
 func testGlobalSums(t *testing.T, newEngine func(t *testing.T) leaderboard.Engine) {
 	f := newFixture(t, newEngine(t), nil)
 	f.score("game", "g1", "q1", "alice", 5, at(100))
-	f.score("play", "p1", "q2", "bob", 10, at(200))
+	f.score("game", "p1", "q2", "bob", 10, at(200))
 	f.score("game", "g2", "q2", "alice", 5, at(300))
 	// alice reached 10 only at 300, after bob.
 	f.wantTop("global", "1:bob=10 2:alice=10")
 	f.score("game", "g3", "q3", "alice", 0, at(400))
 	f.wantTop("global", "1:bob=10 2:alice=10")
 	f.wantTop("quiz:q2", "1:bob=10 2:alice=5")
+}
+
+func testRepeatsCountOnce(t *testing.T, newEngine func(t *testing.T) leaderboard.Engine) {
+	f := newFixture(t, newEngine(t), nil)
+	// The farming run: one quiz, five times, seconds apart.
+	for i := range 5 {
+		f.score("game", fmt.Sprintf("farm%d", i), "q1", "mallory", 100_000, at(i*500))
+	}
+	f.score("game", "g1", "q1", "alice", 60_000, at(0))
+	f.score("game", "g2", "q2", "alice", 50_000, at(100))
+	f.wantTop("global", "1:alice=110000 2:mallory=100000")
+	f.wantTop("weekly", "1:alice=110000 2:mallory=100000")
+	// A better run replaces the earlier best rather than adding to it.
+	f.score("game", "g3", "q1", "alice", 70_000, at(200))
+	f.wantTop("global", "1:alice=120000 2:mallory=100000")
+	// A new week counts the quiz's best of that week, while the global total keeps the all-time best.
+	next := base.Add(7 * 24 * time.Hour)
+	f.score("game", "g4", "q1", "alice", 10_000, next)
+	f.score("game", "g5", "q1", "alice", 20_000, next.Add(time.Second))
+	f.wantTop("weekly:2026-W49", "1:alice=20000")
+	f.wantTop("weekly:2026-W48", "1:alice=120000 2:mallory=100000")
+	f.wantTop("global", "1:alice=120000 2:mallory=100000")
+	m, err := f.svc.Me(context.Background(), "global", "alice", 0)
+	if err != nil || m.Rank != 1 || m.Score != 120000 {
+		t.Errorf("Me(global, alice) = %+v, %v; want rank 1 with 120000", m, err)
+	}
+}
+
+func testUnranked(t *testing.T, newEngine func(t *testing.T) leaderboard.Engine) {
+	f := newFixture(t, newEngine(t), nil)
+	ctx := context.Background()
+	for _, sr := range []services.ScoreRecorded{
+		{Source: "play", SourceID: "p1", QuizID: "private", QuizOwnerID: "mallory", PlayerID: "mallory", Score: 100_000, At: at(0)},
+		{Source: "game", SourceID: "g1", QuizID: "private", QuizOwnerID: "mallory", PlayerID: "bob", Score: 900, At: at(10)},
+		{Source: "game", SourceID: "g2", QuizID: "own", QuizPublic: true, QuizOwnerID: "mallory", PlayerID: "mallory", Score: 80_000, At: at(20)},
+		{Source: "game", SourceID: "g2", QuizID: "own", QuizPublic: true, QuizOwnerID: "mallory", PlayerID: "bob", Score: 700, At: at(20)},
+		{Source: "game", SourceID: "g3", PlayerID: "bob", Score: 5_000, At: at(30)}, // no quiz at all
+	} {
+		if err := f.svc.HandleScore(ctx, Message(sr)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.wantTop("global", "1:bob=700")
+	f.wantTop("weekly", "1:bob=700")
+	f.wantTop("quiz:private", "1:mallory=100000 2:bob=900")
+	f.wantTop("quiz:own", "1:mallory=80000 2:bob=700")
+	if _, err := f.svc.Me(ctx, "global", "mallory", 1); services.ErrorCode(err) != services.ENotFound {
+		t.Errorf("mallory on global: %v, want not_found", err)
+	}
+	// The rule holds on a rebuild from the log too.
+	fresh := newFixture(t, newEngine(t), f.log)
+	if err := fresh.svc.Rebuild(ctx); err != nil {
+		t.Fatal(err)
+	}
+	fresh.wantTop("global", "1:bob=700")
+	fresh.wantTop("quiz:private", "1:mallory=100000 2:bob=900")
+}
+
+func testSoloWeight(t *testing.T, newEngine func(t *testing.T) leaderboard.Engine) {
+	f := newFixture(t, newEngine(t), nil)
+	f.score("play", "p1", "q1", "alice", 1001, at(0))
+	f.score("game", "g1", "q1", "bob", 600, at(10))
+	f.wantTop("global", "1:bob=600 2:alice=500")
+	f.wantTop("weekly", "1:bob=600 2:alice=500")
+	f.wantTop("quiz:q1", "1:alice=1001 2:bob=600")
+	// A multiplayer game on the same quiz is the same quiz: its best replaces the solo half.
+	f.score("game", "g2", "q1", "alice", 800, at(20))
+	f.wantTop("global", "1:alice=800 2:bob=600")
+}
+
+func testTotalOverflow(t *testing.T, newEngine func(t *testing.T) leaderboard.Engine) {
+	e := newEngine(t)
+	ctx := context.Background()
+	u := leaderboard.Update{Board: "global", EventKey: "k1", PlayerID: "alice", Mode: leaderboard.SumOfBests, Group: "q1", Points: math.MaxInt64, At: at(0)}
+	if _, err := e.Apply(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	u.EventKey, u.Points = "k2", math.MaxInt64-1 // the same group: a lower best, no overflow
+	if _, err := e.Apply(ctx, u); err != nil {
+		t.Fatalf("a lower best on the same group: %v", err)
+	}
+	u.EventKey, u.Group, u.Points = "k3", "q2", 1
+	if _, err := e.Apply(ctx, u); err == nil {
+		t.Fatal("a total beyond MaxInt64 was accepted")
+	}
+	got, err := e.After(ctx, "global", nil, 10)
+	if err != nil || len(got) != 1 || got[0].Score != math.MaxInt64 {
+		t.Errorf("after a refused overflow: %+v, %v; want alice at MaxInt64", got, err)
+	}
+	// The refused update left no best behind on q2: retrying it is refused again, not ignored.
+	if _, err := e.Apply(ctx, u); err == nil {
+		t.Error("the retried overflow was accepted")
+	}
 }
 
 func testBestScore(t *testing.T, newEngine func(t *testing.T) leaderboard.Engine) {
@@ -159,9 +266,9 @@ func testBestScore(t *testing.T, newEngine func(t *testing.T) leaderboard.Engine
 	f.score("game", "g3", "q1", "bob", 30, at(150))
 	f.score("game", "g4", "q1", "alice", 30, at(300)) // equalling her best later keeps the earlier time
 	f.wantTop("quiz:q1", "1:alice=30 2:bob=30")
-	f.score("play", "p1", "q1", "bob", 40, at(400))
+	f.score("game", "p1", "q1", "bob", 40, at(400))
 	f.wantTop("quiz:q1", "1:bob=40 2:alice=30")
-	f.wantTop("global", "1:alice=70 2:bob=70") // alice reached 70 at 300, bob at 400
+	f.wantTop("global", "1:bob=40 2:alice=30") // each player's best on q1, not the sum of runs
 	f.wantTop("quiz:other", "")
 }
 
@@ -174,10 +281,16 @@ func testArrivalOrder(t *testing.T, newEngine func(t *testing.T) leaderboard.Eng
 		Score("game", "g5", "q1", "carol", 0, at(200)),
 		Score("game", "g6", "q1", "bob", 0, at(900)),
 		Score("game", "g7", "q1", "dave", 3, at(50)),
-		Score("game", "g8", "q1", "dave", 4, at(20)),
+		Score("game", "g8", "q2", "dave", 4, at(20)),
+		// erin's best on q3 is first 5 at 600, then 5 again earlier at 40: her total is
+		// reached at 40 whichever arrives first.
+		Score("game", "g9", "q3", "erin", 5, at(600)),
+		Score("game", "g10", "q3", "erin", 2, at(10)),
+		Score("game", "g11", "q3", "erin", 5, at(40)),
+		Score("game", "g12", "q1", "erin", 2, at(30)),
 	}
 	var first string
-	for i, order := range [][]int{{0, 1, 2, 3, 4, 5, 6, 7}, {7, 6, 5, 4, 3, 2, 1, 0}, {3, 5, 0, 7, 2, 4, 6, 1}} {
+	for i, order := range [][]int{{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, {11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0}, {3, 9, 5, 0, 11, 7, 2, 8, 4, 10, 6, 1}} {
 		f := newFixture(t, newEngine(t), nil)
 		for _, j := range order {
 			if err := f.svc.HandleScore(context.Background(), msgs[j]); err != nil {
@@ -187,7 +300,7 @@ func testArrivalOrder(t *testing.T, newEngine func(t *testing.T) leaderboard.Eng
 		var got string
 		for _, b := range []string{"global", "weekly", "quiz:q1"} {
 			got += b + " " + line(f.top(b, 100).Entries) + "\n"
-			for _, p := range []string{"alice", "bob", "carol", "dave"} {
+			for _, p := range []string{"alice", "bob", "carol", "dave", "erin"} {
 				m, err := f.svc.Me(context.Background(), b, p, 0)
 				if err != nil {
 					t.Fatal(err)
@@ -197,7 +310,7 @@ func testArrivalOrder(t *testing.T, newEngine func(t *testing.T) leaderboard.Eng
 		}
 		if i == 0 {
 			first = got
-			if !strings.Contains(first, "global 1:dave=7 2:alice=7 3:bob=7 4:carol=0") {
+			if !strings.Contains(first, "global 1:erin=7 2:dave=7 3:alice=7 4:bob=7 5:carol=0") {
 				t.Errorf("standings:\n%s", first)
 			}
 		} else if got != first {
@@ -240,10 +353,10 @@ func testPagingUnderWrites(t *testing.T, newEngine func(t *testing.T) leaderboar
 		// Writes between pages: someone below jumps above the cursor, someone on the page just
 		// read gains points, someone ties with the last entry shown, and newcomers arrive.
 		low := fmt.Sprintf("p%02d", (page*8)%players)
-		f.score("game", fmt.Sprintf("jump%d", page), "q1", low, 1000, at(1000+page))
+		f.score("game", fmt.Sprintf("jump%d", page), fmt.Sprintf("jump%d", page), low, 1000, at(1000+page))
 		moved[low] = true
 		last := p.Entries[len(p.Entries)-1]
-		f.score("game", fmt.Sprintf("gain%d", page), "q1", last.PlayerID, 5, at(2000+page))
+		f.score("game", fmt.Sprintf("gain%d", page), fmt.Sprintf("gain%d", page), last.PlayerID, 5, at(2000+page))
 		moved[last.PlayerID] = true
 		f.score("game", fmt.Sprintf("new%d", page), "q1", fmt.Sprintf("new%02d", page), int(last.Score), at(-1))
 		if page > 20 {
@@ -322,7 +435,7 @@ func testWeeklyRollover(t *testing.T, newEngine func(t *testing.T) leaderboard.E
 	if p.Board != "weekly:2026-W49" || len(p.Entries) != 0 {
 		t.Errorf("weekly after Monday 00:00 UTC = %s %q, want an empty weekly:2026-W49", p.Board, line(p.Entries))
 	}
-	f.score("game", "g3", "q1", "bob", 1, monday)
+	f.score("game", "g3", "q2", "bob", 1, monday)
 	// A late delivery of last week's game still lands in last week.
 	f.score("game", "g4", "q1", "carol", 7, sunday.Add(-time.Hour))
 	f.wantTop("weekly", "1:bob=1")
@@ -349,10 +462,10 @@ func testDuplicateDelivery(t *testing.T, newEngine func(t *testing.T) leaderboar
 	if err := f.svc.HandleScore(ctx, again); err != nil {
 		t.Fatal(err)
 	}
-	f.score("play", "g1", "q1", "alice", 1, at(1)) // same id from another source is another score
-	f.wantTop("global", "1:alice=11")
-	f.wantTop("weekly", "1:alice=11")
-	f.wantTop("quiz:q1", "1:alice=10")
+	f.score("play", "g1", "q1", "alice", 12, at(1)) // same id from another source is another score
+	f.wantTop("global", "1:alice=10")               // 12 from a solo run counts 6, below her 10
+	f.wantTop("weekly", "1:alice=10")
+	f.wantTop("quiz:q1", "1:alice=12")
 	if n := f.log.Len(); n != 2 {
 		t.Errorf("log holds %d rows, want 2", n)
 	}
@@ -454,7 +567,7 @@ func testValidation(t *testing.T, newEngine func(t *testing.T) leaderboard.Engin
 func testEngineRepeats(t *testing.T, newEngine func(t *testing.T) leaderboard.Engine) {
 	e := newEngine(t)
 	ctx := context.Background()
-	u := leaderboard.Update{Board: "global", EventKey: "k1", PlayerID: "alice", Mode: leaderboard.Sum, Points: 3, At: at(0)}
+	u := leaderboard.Update{Board: "global", EventKey: "k1", PlayerID: "alice", Mode: leaderboard.SumOfBests, Group: "q1", Points: 3, At: at(0)}
 	for i, want := range []bool{true, false} {
 		got, err := e.Apply(ctx, u)
 		if err != nil || got != want {

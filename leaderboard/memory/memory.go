@@ -1,5 +1,6 @@
 // Package memory is the embedded leaderboard engine: one skiplist with span counts per board,
-// giving O(log n) rank and O(log n + k) ranges, and the set of applied event keys per board. It
+// giving O(log n) rank and O(log n + k) ranges, the set of applied event keys per board, and on
+// SumOfBests boards each player's best per group. It
 // keeps nothing on disk; the leaderboard service rebuilds it from the SQL log at start.
 package memory
 
@@ -23,6 +24,8 @@ type board struct {
 	order   *skiplist
 	players map[string]leaderboard.Position
 	seen    map[string]struct{}
+	// bests holds, on SumOfBests boards, player → group → that group's best.
+	bests map[string]map[string]leaderboard.Position
 }
 
 // New returns an empty engine.
@@ -37,7 +40,8 @@ func (e *Engine) Apply(_ context.Context, u leaderboard.Update) (bool, error) {
 	defer e.mu.Unlock()
 	b := e.boards[u.Board]
 	if b == nil {
-		b = &board{order: newSkiplist(), players: map[string]leaderboard.Position{}, seen: map[string]struct{}{}}
+		b = &board{order: newSkiplist(), players: map[string]leaderboard.Position{}, seen: map[string]struct{}{},
+			bests: map[string]map[string]leaderboard.Position{}}
 		e.boards[u.Board] = b
 	}
 	if _, dup := b.seen[u.EventKey]; dup {
@@ -47,9 +51,29 @@ func (e *Engine) Apply(_ context.Context, u leaderboard.Update) (bool, error) {
 	if p, ok := b.players[u.PlayerID]; ok {
 		cur = &p
 	}
-	next, err := leaderboard.Combine(cur, u)
-	if err != nil {
-		return false, err
+	next := leaderboard.Combine(cur, u)
+	if u.Mode == leaderboard.SumOfBests {
+		groups := b.bests[u.PlayerID]
+		var best *leaderboard.Position
+		if g, ok := groups[u.Group]; ok {
+			best = &g
+		}
+		nb := leaderboard.Combine(best, u)
+		all := []leaderboard.Position{nb}
+		for k, g := range groups {
+			if k != u.Group {
+				all = append(all, g)
+			}
+		}
+		var err error
+		if next, err = leaderboard.Total(u.PlayerID, all); err != nil {
+			return false, err
+		}
+		if groups == nil {
+			groups = map[string]leaderboard.Position{}
+			b.bests[u.PlayerID] = groups
+		}
+		groups[u.Group] = nb
 	}
 	b.seen[u.EventKey] = struct{}{}
 	if cur != nil {

@@ -14,9 +14,13 @@
 //	{prefix}lb:{board}:z     sorted set of members
 //	{prefix}lb:{board}:m     hash playerID → current member
 //	{prefix}lb:{board}:seen  set of applied event keys (idempotency; never trimmed)
+//	{prefix}lb:{board}:g:{playerID}  SumOfBests boards: hash group → best (19 digits of score
+//	                                 + 19 digits of reachedAt ms), the player's best per quiz
 //
 // Updates run as one Lua script (EVALSHA), so best-score and idempotency checks are atomic. The
-// script does its arithmetic on the digit strings because Redis's Lua numbers are float64.
+// script does its arithmetic on the digit strings because Redis's Lua numbers are float64. A
+// SumOfBests update re-adds the player's bests (HGETALL of their hash), so it costs O(quizzes the
+// player scored on in that board's period).
 package redis
 
 import (
@@ -68,8 +72,15 @@ func (e *Engine) keys(board string) []string {
 	return []string{base + "z", base + "m", base + "seen"}
 }
 
-// applyScript mirrors leaderboard.Combine on digit strings.
-// KEYS: z, m, seen. ARGV: eventKey, playerID, mode ("sum"|"best"), points (19 digits), at (19 digits).
+// bestsKey is the hash of a player's best per group on a SumOfBests board; it shares the board's
+// hash tag so the apply script may touch it on Redis Cluster.
+func (e *Engine) bestsKey(board, playerID string) string {
+	return e.prefix + "lb:{" + board + "}:g:" + playerID
+}
+
+// applyScript mirrors leaderboard.Combine and leaderboard.Total on digit strings.
+// KEYS: z, m, seen, bests. ARGV: eventKey, playerID, mode ("sum"|"best"), points (19 digits),
+// at (19 digits), group.
 var applyScript = goredis.NewScript(`
 local function flip(s)
   return (string.gsub(s, '%d', function(d) return string.char(105 - string.byte(d)) end))
@@ -86,24 +97,44 @@ local function add(a, b)
   return s
 end
 local zero = string.rep('0', 19)
+local function better(s, a, pts, at)
+  if pts > s then return pts, at end
+  if pts == s and at < a then return s, at end
+  return s, a
+end
 if redis.call('SISMEMBER', KEYS[3], ARGV[1]) == 1 then return 0 end
-local player, mode, pts, at = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local player, mode, pts, at, group = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local old = redis.call('HGET', KEYS[2], player)
 local score, reached = pts, at
-if old then
-  score, reached = flip(string.sub(old, 1, 19)), string.sub(old, 20, 38)
-  if mode == 'best' then
-    if pts > score then score, reached = pts, at
-    elseif pts == score and at < reached then reached = at end
-  elseif pts > zero and score == zero then
-    score, reached = pts, at
-  elseif pts > zero then
-    score = add(score, pts)
-    if not score then return redis.error_reply('leaderboard total would overflow') end
-    if at > reached then reached = at end
-  elseif score == zero and at < reached then
-    reached = at
+if mode == 'best' then
+  if old then
+    score, reached = better(flip(string.sub(old, 1, 19)), string.sub(old, 20, 38), pts, at)
   end
+else
+  local g = redis.call('HGET', KEYS[4], group)
+  local gs, ga = pts, at
+  if g then gs, ga = better(string.sub(g, 1, 19), string.sub(g, 20, 38), pts, at) end
+  local all = redis.call('HGETALL', KEYS[4])
+  local first = ga
+  score, reached = zero, zero
+  local function count(s, a)
+    if a < first then first = a end
+    if s == zero then return true end
+    score = add(score, s)
+    if not score then return false end
+    if a > reached then reached = a end
+    return true
+  end
+  if not count(gs, ga) then return redis.error_reply('leaderboard total would overflow') end
+  for i = 1, #all, 2 do
+    if all[i] ~= group then
+      if not count(string.sub(all[i+1], 1, 19), string.sub(all[i+1], 20, 38)) then
+        return redis.error_reply('leaderboard total would overflow')
+      end
+    end
+  end
+  if score == zero then reached = first end
+  redis.call('HSET', KEYS[4], group, gs .. ga)
 end
 redis.call('SADD', KEYS[3], ARGV[1])
 local member = flip(score) .. reached .. player
@@ -135,7 +166,8 @@ func (e *Engine) Apply(ctx context.Context, u leaderboard.Update) (bool, error) 
 	if u.Mode == leaderboard.Best {
 		mode = "best"
 	}
-	n, err := applyScript.Run(ctx, e.rdb, e.keys(u.Board), u.EventKey, u.PlayerID, mode, pad(u.Points), pad(u.At.UnixMilli())).Int()
+	keys := append(e.keys(u.Board), e.bestsKey(u.Board, u.PlayerID))
+	n, err := applyScript.Run(ctx, e.rdb, keys, u.EventKey, u.PlayerID, mode, pad(u.Points), pad(u.At.UnixMilli()), u.Group).Int()
 	if err != nil {
 		return false, fmt.Errorf("redis apply to %s: %w", u.Board, err)
 	}

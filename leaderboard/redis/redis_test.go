@@ -92,9 +92,15 @@ func TestOrderIsExactBeyondFloat64(t *testing.T) {
 	if want := fmt.Sprintf("d=9223372036854775807 b=%d c=%d a=%d ", big+1, big, big); order != want {
 		t.Errorf("order %s, want %s", order, want)
 	}
-	over := leaderboard.Update{Board: "global", EventKey: "over", PlayerID: "d", Mode: leaderboard.Sum, Points: 1, At: when}
-	if _, err := e.Apply(ctx, over); err == nil {
-		t.Error("a total beyond MaxInt64 was accepted")
+	for i, u := range []leaderboard.Update{
+		{Group: "q1", Points: 9223372036854775807},
+		{Group: "q2", Points: big},
+		{Group: "q3", Points: big + 1},
+	} {
+		u.Board, u.EventKey, u.PlayerID, u.Mode, u.At = "sums", fmt.Sprint(i), "e", leaderboard.SumOfBests, when
+		if _, err := e.Apply(ctx, u); i > 0 && err == nil {
+			t.Errorf("update %d: a total beyond MaxInt64 was accepted", i)
+		}
 	}
 }
 

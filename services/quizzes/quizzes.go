@@ -238,7 +238,8 @@ func (s *Service) Answer(ctx context.Context, p *services.Player, playID string,
 	var done *services.ScoreRecorded
 	if play.Index >= len(q.Questions) {
 		play.Finished = true
-		done = &services.ScoreRecorded{Source: "play", SourceID: play.ID, QuizID: q.ID, PlayerID: p.ID,
+		done = &services.ScoreRecorded{Source: services.SourcePlay, SourceID: play.ID, QuizID: q.ID,
+			QuizPublic: q.Public, QuizOwnerID: q.OwnerID, PlayerID: p.ID,
 			DisplayName: p.DisplayName, Guest: p.Guest, Score: play.Score, At: now.UTC()}
 	}
 	if err := s.Plays.AdvancePlay(ctx, play, from, done); err != nil {

@@ -2,6 +2,7 @@ package quizzes_test
 
 import (
 	"context"
+	"encoding/json"
 	"path/filepath"
 	"testing"
 	"time"
@@ -102,5 +103,34 @@ func TestOnlyTheOwnerChangesAQuizAndPrivateOnesStayHidden(t *testing.T) {
 	guest := &services.Player{ID: "g", Guest: true}
 	if _, err := s.Create(context.Background(), guest, *q); services.ErrorCode(err) != services.EForbidden {
 		t.Fatalf("guest create: %v", err)
+	}
+}
+
+// TestFinishedRunsSayWhetherTheyMayRank checks the score.recorded of a finished run carries the
+// quiz's visibility and author, which the leaderboard needs to keep private and self-written
+// quizzes off the global boards.
+func TestFinishedRunsSayWhetherTheyMayRank(t *testing.T) {
+	s, p, q, _ := setup(t, services.ScoringFlat)
+	ctx := context.Background()
+	play, _, err := s.StartPlay(ctx, p, q.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Answer(ctx, p, play.ID, 0, choice(1)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Answer(ctx, p, play.ID, 1, services.Answer{Set: true, IsText: true, Text: "creme brulee"}); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := s.Plays.(services.Outbox).PendingEvents(ctx, 10)
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("outbox %v, %v; want one score", evs, err)
+	}
+	var sr services.ScoreRecorded
+	if err := json.Unmarshal(evs[0].Data, &sr); err != nil {
+		t.Fatal(err)
+	}
+	if sr.Source != services.SourcePlay || sr.QuizID != q.ID || sr.QuizPublic || sr.QuizOwnerID != p.ID || sr.Score != 2000 {
+		t.Errorf("score %+v, want a private run of %s by its owner %s worth 2000", sr, q.ID, p.ID)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -211,9 +212,17 @@ func (d *DB) RecordGame(ctx context.Context, r services.GameFinished) error {
 		if err := addEvent(ctx, tx, services.SubjectGameFinished, "game:"+r.GameID, data, now); err != nil {
 			return err
 		}
+		// The scores carry the quiz's visibility and author as they are now, read in this
+		// transaction; a quiz deleted mid-game counts as private.
+		var public int
+		var owner string
+		err = tx.QueryRowContext(ctx, `SELECT public, owner_id FROM quizzes WHERE id=$1`, r.QuizID).Scan(&public, &owner)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("record game: quiz %s: %w", r.QuizID, err)
+		}
 		for _, e := range r.Entries {
-			ev, err := json.Marshal(services.ScoreRecorded{Source: "game", SourceID: r.GameID, QuizID: r.QuizID,
-				PlayerID: e.PlayerID, DisplayName: e.DisplayName, Guest: e.Guest, Score: e.Score, At: r.FinishedAt})
+			ev, err := json.Marshal(services.ScoreRecorded{Source: services.SourceGame, SourceID: r.GameID, QuizID: r.QuizID,
+				QuizPublic: public != 0, QuizOwnerID: owner, PlayerID: e.PlayerID, DisplayName: e.DisplayName, Guest: e.Guest, Score: e.Score, At: r.FinishedAt})
 			if err != nil {
 				return err
 			}

@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -161,6 +162,57 @@ func TestStoresBehaveAlikeOnEveryDriver(t *testing.T) {
 			}
 			if err := db.AdvancePlay(ctx, play, 0, nil); services.ErrorCode(err) != services.EConflict {
 				t.Fatalf("second advance from 0: %v", err)
+			}
+		})
+	}
+}
+
+// TestScoresCarryTheirQuizsVisibility checks every score.recorded of a game says whether its quiz
+// was public and who wrote it, read when the game is recorded, so the leaderboard can leave
+// private and self-written quizzes off the global boards; a missing quiz counts as private.
+func TestScoresCarryTheirQuizsVisibility(t *testing.T) {
+	for name, db := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			author := &services.Player{Username: "author", DisplayName: "Author", PasswordHash: "h"}
+			if err := db.CreatePlayer(ctx, author); err != nil {
+				t.Fatal(err)
+			}
+			quiz := func(public bool) string {
+				q := &services.Quiz{OwnerID: author.ID, Title: "q", Mode: "casual", Scoring: "flat", Public: public,
+					Questions: []services.Question{{Text: "t", Kind: "choice", Choices: []string{"a", "b"}, Answer: services.Answer{Set: true, Index: 1}}}}
+				if err := db.CreateQuiz(ctx, q); err != nil {
+					t.Fatal(err)
+				}
+				return q.ID
+			}
+			want := map[string]string{}
+			for i, quizID := range []string{quiz(true), quiz(false), "deleted"} {
+				g := fmt.Sprint("vis", i)
+				res := services.GameFinished{GameID: g, QuizID: quizID, Mode: "casual", FinishedAt: time.Now().UTC(),
+					Entries: []services.ResultEntry{{PlayerID: "p", Score: 1, Rank: 1}}}
+				if err := db.RecordGame(ctx, res); err != nil {
+					t.Fatal(err)
+				}
+				want[g] = [...]string{"true " + author.ID, "false " + author.ID, "false "}[i]
+			}
+			evs, err := db.PendingEvents(ctx, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]string{}
+			for _, e := range evs {
+				if e.Subject != services.SubjectScoreRecorded {
+					continue
+				}
+				var sr services.ScoreRecorded
+				if err := json.Unmarshal(e.Data, &sr); err != nil {
+					t.Fatal(err)
+				}
+				got[sr.SourceID] = fmt.Sprint(sr.QuizPublic, " ", sr.QuizOwnerID)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("scores say %v, want %v", got, want)
 			}
 		})
 	}

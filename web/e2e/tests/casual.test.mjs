@@ -23,7 +23,9 @@ async function answer(p, index, choiceIdx, { last = false } = {}) {
 test('a host and three players play a full casual game', { timeout: 120000 }, async (t) => {
   const hostAcc = await account('host');
   const quiz = await createQuiz(hostAcc, {
-    title: 'Capitals', mode: 'casual', scoring: 'flat',
+    // Public: the guests follow the link to its board, and a private quiz's board is only for
+    // its owner and the accounts with a score on it.
+    title: 'Capitals', mode: 'casual', scoring: 'flat', public: true,
     questions: [
       choice('Capital of France?', ['Paris', 'Rome', 'Berlin', 'Madrid'], 0),
       choice('Capital of Italy?', ['Vienna', 'Rome', 'Oslo'], 1),

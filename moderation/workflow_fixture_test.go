@@ -30,7 +30,7 @@ const cdn = "https://cdn.example"
 
 // fixture is the workflow on real engines: SQLite, the local blob store, embedded JetStream.
 type fixture struct {
-	t       *testing.T
+	t       testing.TB
 	db      *sqlstore.DB
 	blob    *localblob.Store
 	bus     *natsbus.Bus
@@ -41,7 +41,7 @@ type fixture struct {
 	fault atomic.Pointer[func(step string, recorded bool) error]
 }
 
-func newFixture(t *testing.T, mutate func(*moderation.Config)) *fixture {
+func newFixture(t testing.TB, mutate func(*moderation.Config)) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()

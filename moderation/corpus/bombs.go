@@ -25,7 +25,7 @@ func ScanBombJPEG(side, scans int) []byte {
 		out.Write(payload)
 	}
 	segment(0xDB, append([]byte{0x00}, bytes.Repeat([]byte{1}, 64)...)) // DQT: table 0, all ones
-	sof := []byte{8, 0, 0, 0, 0, 1, 1, 0x11, 0}                           // SOF2: 8 bit, side×side, one component
+	sof := []byte{8, 0, 0, 0, 0, 1, 1, 0x11, 0}                         // SOF2: 8 bit, side×side, one component
 	binary.BigEndian.PutUint16(sof[1:], uint16(side))
 	binary.BigEndian.PutUint16(sof[3:], uint16(side))
 	segment(0xC2, sof)

@@ -20,6 +20,14 @@ type Detector interface {
 	Detect(ctx context.Context, img []byte, contentType string) ([]Label, error)
 }
 
+// ImageDetector is a Detector that screens decoded pixels in this process. The workflow hands it
+// the image it decoded for validation, so an upload is decoded once per run, and runs it on one
+// of its bounded image workers within the step budget.
+type ImageDetector interface {
+	Detector
+	DetectImage(ctx context.Context, img image.Image) ([]Label, error)
+}
+
 // DetectError is a failed detection. Permanent means the image itself is at fault (the
 // classifier cannot process it) and retrying is pointless; otherwise — network, timeouts, 5xx,
 // throttling, credentials or configuration — the call is worth retrying, and after the last
@@ -85,13 +93,13 @@ const (
 //     the samples are opaque, it reports "Blank Image" at confidence 30 (informational: below the
 //     default review threshold) and no skin label — a flat colour depicts nothing.
 //
-// The image must be JPEG, PNG or WebP (sniffed from the bytes) and within Limits, checked from the
-// header before decoding. Failures are permanent *DetectErrors.
+// Detect's image must be JPEG, PNG or WebP (sniffed from the bytes) and pass Inspect with Limits
+// before it is decoded. Failures are permanent *DetectErrors.
 type LocalDetector struct {
 	Limits Limits // zero means the Default* limits
 }
 
-var _ Detector = LocalDetector{}
+var _ ImageDetector = LocalDetector{}
 
 // Detect implements Detector.
 func (d LocalDetector) Detect(ctx context.Context, img []byte, contentType string) ([]Label, error) {
@@ -103,18 +111,23 @@ func (d LocalDetector) Detect(ctx context.Context, img []byte, contentType strin
 	if format == "" {
 		return nil, fail(fmt.Errorf("%s is not a JPEG, PNG or WebP image", contentType))
 	}
-	cfg, err := decodeConfig(format, img)
+	info, err := Inspect(img, contentTypes[format], d.Limits)
 	if err != nil {
-		return nil, fail(fmt.Errorf("read %s header: %w", format, err))
-	}
-	if err := checkDimensions(cfg.Width, cfg.Height, d.Limits.withDefaults()); err != nil {
 		return nil, fail(err)
 	}
-	m, err := decode(format, img)
+	m, _, err := Decode(img, info)
 	if err != nil {
-		return nil, fail(fmt.Errorf("decode %s: %w", format, err))
+		return nil, fail(err)
 	}
 	return screen(m), nil
+}
+
+// DetectImage implements ImageDetector.
+func (LocalDetector) DetectImage(ctx context.Context, img image.Image) ([]Label, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, &DetectError{Detector: "local", Err: err}
+	}
+	return screen(img), nil
 }
 
 func screen(m image.Image) []Label {

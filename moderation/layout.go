@@ -13,6 +13,28 @@ type layout struct {
 	meta        [][]byte
 	orientation int
 	mpf         bool // JPEG with a Multi-Picture Format index: more JPEGs follow the first EOI
+
+	// What the decoder will allocate depends on these header facts (see decodedBytes).
+	scans int        // JPEG: start-of-scan markers, each a full pass of the decoder over its blocks
+	jpeg  jpegFrame  // JPEG: the frame header
+	png   pngHeader  // PNG: IHDR and whether tRNS is present
+	webp  webpChunks // WebP: which image chunks are present
+}
+
+// jpegFrame is what a JPEG's SOF (and Adobe APP14) segments say about the decoded image.
+type jpegFrame struct {
+	progressive bool
+	sampling    [][2]int // per component: horizontal and vertical sampling factors
+	rgb         bool     // components R, G, B or Adobe transform 0: decoded, then converted to RGBA
+}
+
+type pngHeader struct {
+	depth, colorType byte
+	interlaced, trns bool
+}
+
+type webpChunks struct {
+	lossy, lossless, alpha bool
 }
 
 func scanLayout(format string, b []byte) (layout, error) {
@@ -85,10 +107,29 @@ func scanJPEG(b []byte) (layout, error) {
 		if m == 0xE2 && bytes.HasPrefix(payload, []byte("MPF\x00")) {
 			lay.mpf = true
 		}
+		if isSOF(m) && lay.jpeg.sampling == nil {
+			lay.jpeg.progressive = m == 0xC2 || m == 0xC6 || m == 0xCA || m == 0xCE
+			if len(payload) >= 6 {
+				nc := int(payload[5])
+				var ids []byte
+				for c := 0; c < nc && 6+3*c+2 < len(payload); c++ {
+					hv := payload[6+3*c+1]
+					lay.jpeg.sampling = append(lay.jpeg.sampling, [2]int{int(hv >> 4), int(hv & 0x0F)})
+					ids = append(ids, payload[6+3*c])
+				}
+				if string(ids) == "RGB" {
+					lay.jpeg.rgb = true
+				}
+			}
+		}
+		if m == 0xEE && len(payload) >= 12 && bytes.HasPrefix(payload, []byte("Adobe")) && payload[11] == 0 {
+			lay.jpeg.rgb = true
+		}
 		i += n
 		if m != 0xDA { // not SOS
 			continue
 		}
+		lay.scans++
 		for {
 			k := bytes.IndexByte(b[i:], 0xFF)
 			if k < 0 || i+k+1 >= len(b) {
@@ -108,6 +149,9 @@ func scanJPEG(b []byte) (layout, error) {
 		}
 	}
 }
+
+// isSOF reports the start-of-frame markers: C0–CF except DHT (C4), JPG (C8) and DAC (CC).
+func isSOF(m byte) bool { return m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC }
 
 // exifOrientation reads tag 0x0112 from IFD0 of a TIFF-structured EXIF block. Anything missing or
 // malformed means the default orientation: EXIF is advisory and must never fail an upload.
@@ -175,6 +219,12 @@ func scanPNG(b []byte) (layout, error) {
 		if typ != "IDAT" {
 			lay.meta = append(lay.meta, b[i+8:int64(i)+8+n])
 		}
+		switch {
+		case typ == "IHDR" && n == 13:
+			lay.png.depth, lay.png.colorType, lay.png.interlaced = b[i+16], b[i+17], b[i+20] != 0
+		case typ == "tRNS":
+			lay.png.trns = true
+		}
 		i = int(end)
 		if typ == "IEND" {
 			lay.end = i
@@ -207,7 +257,13 @@ func scanWebP(b []byte) (layout, error) {
 			return lay, reject("the WebP file is corrupt (chunk %q runs past the RIFF size)", strings.TrimSpace(fourcc))
 		}
 		switch fourcc {
-		case "VP8 ", "VP8L", "ALPH", "ANMF":
+		case "VP8 ":
+			lay.webp.lossy = true
+		case "VP8L":
+			lay.webp.lossless = true
+		case "ALPH":
+			lay.webp.alpha = true
+		case "ANMF":
 		default:
 			lay.meta = append(lay.meta, b[i+8:end])
 		}
@@ -323,4 +379,81 @@ func asciiLower(b []byte) []byte {
 		out[i] = c
 	}
 	return out
+}
+
+// decodedBytes is what decoding an image of w×h with these header facts allocates for pixels
+// in Go's decoders (image/jpeg, image/png, x/image/webp), as an upper bound; the pixel limits
+// alone would admit a 16-bit 4096×4096 PNG at 128 MiB or a progressive JPEG whose coefficient
+// buffers take four bytes per sample on top of the image.
+func decodedBytes(format string, w, h int, lay layout) int64 {
+	W, H := int64(w), int64(h)
+	switch format {
+	case FormatJPEG:
+		return jpegDecodedBytes(W, H, lay.jpeg)
+	case FormatPNG:
+		var bpp int64 // bytes per pixel of the image the decoder returns
+		wide := lay.png.depth == 16
+		switch lay.png.colorType {
+		case 0: // greyscale: Gray or Gray16; with a transparent colour NRGBA or NRGBA64
+			bpp = 1
+			if lay.png.trns {
+				bpp = 4
+			}
+			if wide {
+				bpp *= 2
+			}
+		case 3: // palette
+			bpp = 1
+		default: // truecolour, grey+alpha, truecolour+alpha: RGBA/NRGBA, or their 64-bit forms
+			bpp = 4
+			if wide {
+				bpp = 8
+			}
+		}
+		n := W * H * bpp
+		if lay.png.interlaced {
+			n *= 2 // each of the seven passes is decoded into its own image, then merged
+		}
+		return n
+	case FormatWebP:
+		if lay.webp.lossless {
+			return W * H * 4
+		}
+		n := (W + 15) / 16 * 16 * ((H + 15) / 16 * 16) * 3 / 2 // YCbCr 4:2:0 in whole macroblocks
+		if lay.webp.alpha {
+			n += W * H * 5 // the alpha plane, and the lossless image it is coded as
+		}
+		return n
+	}
+	return 0
+}
+
+// jpegDecodedBytes follows image/jpeg: one plane per component, whole MCUs; progressive images
+// also keep every block's 64 int32 coefficients until the last scan; RGB and CMYK images are
+// converted into a 4-byte-per-pixel image at the end.
+func jpegDecodedBytes(w, h int64, f jpegFrame) int64 {
+	if len(f.sampling) == 0 {
+		return 0
+	}
+	h0, v0 := max(int64(f.sampling[0][0]), 1), max(int64(f.sampling[0][1]), 1)
+	if len(f.sampling) == 1 {
+		h0, v0 = 1, 1 // a single component is non-interleaved: image/jpeg ignores its factors
+	}
+	mxx, myy := (w+8*h0-1)/(8*h0), (h+8*v0-1)/(8*v0)
+	var n int64
+	for _, s := range f.sampling {
+		hi, vi := max(int64(s[0]), 1), max(int64(s[1]), 1)
+		if len(f.sampling) == 1 {
+			hi, vi = 1, 1
+		}
+		samples := 8 * hi * mxx * 8 * vi * myy
+		n += samples
+		if f.progressive {
+			n += samples * 4
+		}
+	}
+	if len(f.sampling) == 4 || (len(f.sampling) == 3 && f.rgb) {
+		n += w * h * 4
+	}
+	return n
 }

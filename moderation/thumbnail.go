@@ -2,6 +2,7 @@ package moderation
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -36,40 +37,43 @@ func (d Derived) Ext() string {
 	return ".jpg"
 }
 
-// Thumbnail derives square, centre-cropped avatars of LargeThumbnail and SmallThumbnail pixels from an image that Validate
-// accepted and described as info. The EXIF orientation in info is applied; output is JPEG (q85),
-// or PNG when the source has any transparency; output carries no metadata at all (the encoders
-// write none), so EXIF and GPS never reach the public copy.
-//
-// Memory stays bounded: the dimensions are re-checked against info before decoding, the source
-// is decoded once, its centred square is scaled (Lanczos) to the largest size without copying it,
-// and the smaller size is made from that. Orientation is applied after the crop, on 256×256
-// pixels instead of the full image: a centred square crop commutes with rotations and flips.
+// Thumbnail derives square, centre-cropped avatars of LargeThumbnail and SmallThumbnail pixels
+// from an image that Inspect accepted and described as info: Decode, then ThumbnailImage.
 func Thumbnail(data []byte, info ImageInfo) ([]Derived, error) {
-	format := sniff(data)
-	if format == "" || format != info.Format {
-		return nil, fmt.Errorf("thumbnail: the data is not the %s image described by its info", info.Format)
-	}
-	cfg, err := decodeConfig(format, data)
+	src, info, err := Decode(data, info)
 	if err != nil {
-		return nil, fmt.Errorf("thumbnail: read %s header: %w", format, err)
+		return nil, fmt.Errorf("thumbnail: %w", err)
 	}
-	if cfg.Width != info.Width || cfg.Height != info.Height {
-		return nil, fmt.Errorf("thumbnail: image is %d×%d but its info says %d×%d; validate it first",
-			cfg.Width, cfg.Height, info.Width, info.Height)
-	}
-	src, err := decode(format, data)
-	if err != nil {
-		return nil, fmt.Errorf("thumbnail: decode %s: %w", format, err)
-	}
-	opaque := isOpaque(src)
+	return ThumbnailImage(context.Background(), src, info)
+}
 
-	large := orient(fillSquare(src, LargeThumbnail), info.Orientation)
+// ThumbnailImage derives the thumbnails from src, the decoded image info describes. The EXIF
+// orientation in info is applied; output is JPEG (q85), or PNG when the source has any
+// transparency; output carries no metadata at all (the encoders write none), so EXIF and GPS
+// never reach the public copy. ctx is checked between the stages, so a run past its budget stops
+// at the next one.
+//
+// Memory stays bounded: the source is decoded once by the caller, its centred square is scaled
+// (Lanczos) to the largest size without copying it, and the smaller size is made from that.
+// Orientation is applied after the crop, on 256×256 pixels instead of the full image: a centred
+// square crop commutes with rotations and flips.
+func ThumbnailImage(ctx context.Context, src image.Image, info ImageInfo) ([]Derived, error) {
+	if b := src.Bounds(); b.Dx() != info.Width || b.Dy() != info.Height {
+		return nil, fmt.Errorf("thumbnail: image is %d×%d but its info says %d×%d", b.Dx(), b.Dy(), info.Width, info.Height)
+	}
+	large := fillSquare(src, LargeThumbnail)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	large = orient(large, info.Orientation)
 	small := imaging.Resize(large, SmallThumbnail, SmallThumbnail, imaging.Lanczos)
 
 	out := make([]Derived, 0, 2)
 	for _, t := range []*image.NRGBA{large, small} {
-		d, err := encodeDerived(t, t.Bounds().Dx(), opaque)
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		d, err := encodeDerived(t, t.Bounds().Dx(), !info.HasAlpha)
 		if err != nil {
 			return nil, err
 		}

@@ -20,11 +20,22 @@ import (
 )
 
 // Defaults for Limits. 4096×4096 is 16.8 MP, so MaxPixels only binds when the sides are raised.
+//
+// DefaultMaxDecodedBytes admits every 8-bit image at 4096×4096 except a progressive JPEG with
+// full-resolution colour, and progressive 4:2:0 photos up to about 13 MP; it refuses 16-bit PNGs
+// of 4096×4096 (128 MiB each). With Config.ImageWorkers decodes at once, the pixels in memory are
+// bounded by ImageWorkers × MaxDecodedBytes.
+//
+// DefaultMaxJPEGScans is libjpeg-turbo's default scan limit: encoders write about ten, and each
+// scan is a full pass of the decoder over the image, so thousands of tiny scans make a small
+// file cost minutes of CPU.
 const (
-	DefaultMaxBytes  = 5 << 20
-	DefaultMaxWidth  = 4096
-	DefaultMaxHeight = 4096
-	DefaultMaxPixels = 25_000_000
+	DefaultMaxBytes        = 5 << 20
+	DefaultMaxWidth        = 4096
+	DefaultMaxHeight       = 4096
+	DefaultMaxPixels       = 25_000_000
+	DefaultMaxDecodedBytes = 96 << 20
+	DefaultMaxJPEGScans    = 100
 )
 
 // Limits bound what Validate accepts. Zero fields take the Default* values.
@@ -33,6 +44,11 @@ type Limits struct {
 	MaxWidth  int
 	MaxHeight int
 	MaxPixels int64
+	// MaxDecodedBytes bounds the memory a decode allocates, computed from the headers before
+	// decoding (width × height × bytes per pixel of the colour model and bit depth, plus the
+	// decoder's own buffers).
+	MaxDecodedBytes int64
+	MaxJPEGScans    int // start-of-scan markers in a JPEG
 }
 
 func (l Limits) withDefaults() Limits {
@@ -47,6 +63,12 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxPixels <= 0 {
 		l.MaxPixels = DefaultMaxPixels
+	}
+	if l.MaxDecodedBytes <= 0 {
+		l.MaxDecodedBytes = DefaultMaxDecodedBytes
+	}
+	if l.MaxJPEGScans <= 0 {
+		l.MaxJPEGScans = DefaultMaxJPEGScans
 	}
 	return l
 }
@@ -114,13 +136,24 @@ func ReadImage(r io.Reader, limits Limits) ([]byte, error) {
 	return data, nil
 }
 
-// Validate checks that data really is an image of declaredType and safe to process. In order:
-// size, the format sniffed from the bytes against declaredType, the dimensions read from the
-// header (before any pixel is decoded, so a decompression bomb costs nothing), the container
-// structure (truncation, data after the image's end marker, ZIP/PDF/HTML signatures hidden in
-// metadata or where other readers look for them), and finally a full decode. Every refusal is a
-// *Rejection; there are no other errors.
+// Validate checks that data really is an image of declaredType and safe to process: Inspect,
+// then a full decode. Every refusal is a *Rejection; there are no other errors.
 func Validate(data []byte, declaredType string, limits Limits) (ImageInfo, error) {
+	info, err := Inspect(data, declaredType, limits)
+	if err != nil {
+		return ImageInfo{}, err
+	}
+	_, info, err = Decode(data, info)
+	return info, err
+}
+
+// Inspect does every check of Validate that needs no pixels, in order: size, the format sniffed
+// from the bytes against declaredType, the dimensions read from the header (before any pixel is
+// decoded, so a decompression bomb costs nothing), the container structure (truncation, data
+// after the image's end marker, ZIP/PDF/HTML signatures hidden in metadata or where other
+// readers look for them), the number of JPEG scans and the memory a decode would take. Its cost
+// is linear in the file's size. Every refusal is a *Rejection; HasAlpha is left for Decode.
+func Inspect(data []byte, declaredType string, limits Limits) (ImageInfo, error) {
 	limits = limits.withDefaults()
 	if len(data) == 0 {
 		return ImageInfo{}, reject("the file is empty")
@@ -158,17 +191,19 @@ func Validate(data []byte, declaredType string, limits Limits) (ImageInfo, error
 	if err != nil {
 		return ImageInfo{}, err
 	}
+	if format == FormatJPEG && lay.scans > limits.MaxJPEGScans {
+		return ImageInfo{}, reject("the JPEG has %d scans, the limit is %d (re-save it as a baseline JPEG)", lay.scans, limits.MaxJPEGScans)
+	}
+	if n := decodedBytes(format, cfg.Width, cfg.Height, lay); n > limits.MaxDecodedBytes {
+		return ImageInfo{}, reject("decoding this %d×%d %s takes %s of memory, the limit is %s; upload a smaller image or one with 8 bits per channel",
+			cfg.Width, cfg.Height, formatNames[format], humanBytes(n), humanBytes(limits.MaxDecodedBytes))
+	}
 	extraMeta, err := checkTrailer(format, lay, data[lay.end:])
 	if err != nil {
 		return ImageInfo{}, err
 	}
 	if err := checkSignatures(data, append(lay.meta, extraMeta...)); err != nil {
 		return ImageInfo{}, err
-	}
-
-	img, err := decode(format, data)
-	if err != nil {
-		return ImageInfo{}, reject("the %s image data is truncated or corrupt", formatNames[format])
 	}
 	return ImageInfo{
 		ContentType: contentTypes[format],
@@ -177,8 +212,27 @@ func Validate(data []byte, declaredType string, limits Limits) (ImageInfo, error
 		Height:      cfg.Height,
 		Orientation: lay.orientation,
 		Size:        int64(len(data)),
-		HasAlpha:    !isOpaque(img),
 	}, nil
+}
+
+// Decode decodes an image that Inspect accepted and described as info, and returns info with
+// HasAlpha set. Pixel data that does not decode is a *Rejection; so are bytes that are not the
+// image info describes (they must go through Inspect, whose limits bound this decode).
+func Decode(data []byte, info ImageInfo) (image.Image, ImageInfo, error) {
+	format := sniff(data)
+	if format == "" || format != info.Format {
+		return nil, ImageInfo{}, reject("the data is not the %s image that was checked", formatNames[info.Format])
+	}
+	cfg, err := decodeConfig(format, data)
+	if err != nil || cfg.Width != info.Width || cfg.Height != info.Height {
+		return nil, ImageInfo{}, reject("the %s header is not the one that was checked", formatNames[format])
+	}
+	img, err := decode(format, data)
+	if err != nil {
+		return nil, ImageInfo{}, reject("the %s image data is truncated or corrupt", formatNames[format])
+	}
+	info.HasAlpha = !isOpaque(img)
+	return img, info, nil
 }
 
 func checkDimensions(w, h int, limits Limits) error {

@@ -10,7 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"image"
 	"log/slog"
+	"runtime"
 	"sync"
 	"time"
 
@@ -44,6 +46,10 @@ const (
 	DefaultMaxDeliver  = 6
 	DefaultWorkers     = 2
 	DefaultImageURLTTL = 5 * time.Minute
+	// DefaultStepBudget bounds each image job (a decode, a local screen, the thumbnails). The
+	// costliest image the limits admit (4096×4096, 100 progressive scans) decodes in a few
+	// seconds on one core; honest photos take well under a second.
+	DefaultStepBudget = 10 * time.Second
 	// PublicCacheControl is sent with derived images: their keys are content hashes, so they
 	// never change and may be cached forever.
 	PublicCacheControl = "public, max-age=31536000, immutable"
@@ -90,6 +96,18 @@ type Config struct {
 	Workers     int             // uploads processed at once; DefaultWorkers
 	ImageURLTTL time.Duration   // lifetime of the signed image URLs moderators get; DefaultImageURLTTL
 
+	// ImageWorkers is how many image jobs (decode, local screen, thumbnails: the CPU-bound work)
+	// run at once across all uploads; the number of cores when zero. A job keeps its worker
+	// until it really ends, even after its upload was rejected for running past StepBudget, so
+	// the CPU spent on images never exceeds ImageWorkers cores.
+	ImageWorkers int
+	// StepBudget is how long one image job may take once it has a worker; past it the upload is
+	// rejected with a reason (retrying the same bytes would take as long). DefaultStepBudget.
+	StepBudget time.Duration
+	// AfterImageJob, if set, is called when an image job ends, with its kind ("decode",
+	// "screen", "thumbnail"), in the goroutine that ran it: tests count decodes with it.
+	AfterImageJob func(kind string)
+
 	// AfterStep, if set, is called after the effects of each step, once before the step is
 	// recorded (recorded=false) and once after (recorded=true). An error stops the run there
 	// as a crash would: tests use it to inject faults between every pair of steps.
@@ -107,6 +125,8 @@ type Workflow struct {
 	// locks serialise runs of one upload inside this process (a redelivery racing a moderator's
 	// resume); across processes the compare-and-set on the step keeps them apart.
 	locks [64]sync.Mutex
+	// imageSlots holds one token per running image job (Config.ImageWorkers).
+	imageSlots chan struct{}
 }
 
 // NewWorkflow checks cfg and fills defaults. Call Migrate before use.
@@ -132,7 +152,14 @@ func NewWorkflow(cfg Config) (*Workflow, error) {
 	if cfg.ImageURLTTL <= 0 {
 		cfg.ImageURLTTL = DefaultImageURLTTL
 	}
-	return &Workflow{cfg: cfg, store: &store{db: cfg.DB, now: cfg.Now}, log: cfg.Logger}, nil
+	if cfg.ImageWorkers <= 0 {
+		cfg.ImageWorkers = runtime.GOMAXPROCS(0)
+	}
+	if cfg.StepBudget <= 0 {
+		cfg.StepBudget = DefaultStepBudget
+	}
+	return &Workflow{cfg: cfg, store: &store{db: cfg.DB, now: cfg.Now}, log: cfg.Logger,
+		imageSlots: make(chan struct{}, cfg.ImageWorkers)}, nil
 }
 
 // Migrate creates the workflow's tables if they are missing; safe on every start.
@@ -199,10 +226,11 @@ func (w *Workflow) resume(ctx context.Context, uploadID string) error {
 	return w.drive(ctx, j)
 }
 
-// run holds what one run has read or made, so steps need not fetch or derive twice; a resumed
-// run starts empty and re-reads.
+// run holds what one run has read or made, so steps need not fetch, decode or derive twice; a
+// resumed run starts empty and re-reads (and decodes at most once more).
 type run struct {
 	original []byte
+	img      image.Image
 	derived  []Derived
 }
 
@@ -319,25 +347,120 @@ func (w *Workflow) validate(ctx context.Context, r *run, next *job) error {
 	if err != nil {
 		return err
 	}
-	info, err := Validate(data, next.ContentType, w.cfg.Limits)
+	info, err := Inspect(data, next.ContentType, w.cfg.Limits)
+	if err == nil {
+		r.img, info, err = w.decode(ctx, data, info)
+	}
 	if errors.As(err, &rej) {
 		next.Outcome, next.Reason = DecisionRejected, rej.Reason
 		return nil
 	}
 	if err != nil {
-		return services.Permanent(err)
+		return err
 	}
 	next.Info, next.SHA256 = info, digest(data)
 	return nil
 }
 
-func (w *Workflow) moderate(ctx context.Context, r *run, next *job) error {
+// decode decodes the original on an image worker within the step budget.
+func (w *Workflow) decode(ctx context.Context, data []byte, info ImageInfo) (image.Image, ImageInfo, error) {
+	type decoded struct {
+		img  image.Image
+		info ImageInfo
+	}
+	d, err := imageJob(ctx, w, "decode", func(context.Context) (decoded, error) {
+		img, info, err := Decode(data, info)
+		return decoded{img, info}, err
+	})
+	return d.img, d.info, err
+}
+
+// image returns the run's decoded original, decoding it if this run has not yet. A nil image
+// with a nil error means next was turned into a rejection.
+func (w *Workflow) image(ctx context.Context, r *run, next *job) (image.Image, error) {
+	if r.img != nil {
+		return r.img, nil
+	}
 	data, err := w.checked(ctx, r, next)
 	if err != nil || data == nil {
-		return err
+		return nil, err
+	}
+	img, _, err := w.decode(ctx, data, next.Info)
+	if IsRejection(err) {
+		next.Step, next.Outcome, next.Reason = StepModerated, DecisionRejected, err.Error()
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	r.img = img
+	return img, nil
+}
+
+// imageJob runs fn on one of the workflow's image workers, waiting for a free one as long as ctx
+// allows. Once it has a worker, fn gets Config.StepBudget: past it the caller gets a *Rejection
+// and goes on, while fn — whose context is then cancelled, which ThumbnailImage checks between
+// its stages but a decoder cannot — keeps the worker until it returns. The image limits bound
+// how long that can be.
+func imageJob[T any](ctx context.Context, w *Workflow, kind string, fn func(context.Context) (T, error)) (T, error) {
+	var zero T
+	select {
+	case w.imageSlots <- struct{}{}:
+	case <-ctx.Done():
+		return zero, ctx.Err()
+	}
+	jctx, cancel := context.WithTimeout(ctx, w.cfg.StepBudget)
+	defer cancel()
+	type result struct {
+		v   T
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		defer func() { <-w.imageSlots }()
+		v, err := fn(jctx)
+		if w.cfg.AfterImageJob != nil {
+			w.cfg.AfterImageJob(kind)
+		}
+		done <- result{v, err}
+	}()
+	select {
+	case res := <-done:
+		if res.err != nil && jctx.Err() != nil && ctx.Err() == nil {
+			break // fn noticed the budget: the same outcome as abandoning it
+		}
+		return res.v, res.err
+	case <-jctx.Done():
+	}
+	if err := ctx.Err(); err != nil {
+		return zero, err // the delivery ended (shutdown); a redelivery tries again
+	}
+	w.log.Warn("moderation: image job over its budget; rejecting the upload", "job", kind, "budget", w.cfg.StepBudget)
+	return zero, reject("processing the image took longer than the %s limit; upload a smaller or simpler image", w.cfg.StepBudget)
+}
+
+func (w *Workflow) moderate(ctx context.Context, r *run, next *job) error {
+	var labels []Label
+	var err error
+	if d, ok := w.cfg.Detector.(ImageDetector); ok {
+		// In-process screening reads the pixels this run decoded, on an image worker.
+		img, ierr := w.image(ctx, r, next)
+		if ierr != nil || img == nil {
+			return ierr
+		}
+		labels, err = imageJob(ctx, w, "screen", func(ctx context.Context) ([]Label, error) { return d.DetectImage(ctx, img) })
+		if IsRejection(err) {
+			next.Step, next.Outcome, next.Reason = StepModerated, DecisionRejected, err.Error()
+			return nil
+		}
+	} else {
+		data, cerr := w.checked(ctx, r, next)
+		if cerr != nil || data == nil {
+			return cerr
+		}
+		labels, err = w.cfg.Detector.Detect(ctx, data, next.Info.ContentType)
 	}
 	next.Step = StepModerated
-	labels, err := w.cfg.Detector.Detect(ctx, data, next.Info.ContentType)
 	if err != nil {
 		if !IsPermanent(err) {
 			return fmt.Errorf("moderate: %w", err)
@@ -371,11 +494,16 @@ func (w *Workflow) derive(ctx context.Context, r *run, next *job) (bool, error) 
 	if r.derived != nil {
 		return true, nil
 	}
-	data, err := w.checked(ctx, r, next)
-	if err != nil || data == nil {
+	img, err := w.image(ctx, r, next)
+	if err != nil || img == nil {
 		return false, err
 	}
-	ds, err := Thumbnail(data, next.Info)
+	info := next.Info
+	ds, err := imageJob(ctx, w, "thumbnail", func(ctx context.Context) ([]Derived, error) { return ThumbnailImage(ctx, img, info) })
+	if IsRejection(err) {
+		next.Step, next.Outcome, next.Reason = StepModerated, DecisionRejected, err.Error()
+		return false, nil
+	}
 	if err != nil {
 		// Validation accepted these bytes; a thumbnailer that cannot read them will not on a retry.
 		return false, services.Permanent(err)

@@ -31,8 +31,9 @@ func ScanBombJPEG(side, scans int) []byte {
 	segment(0xC2, sof)
 	// DC table 0: one 1-bit code, category 0 (a zero difference).
 	segment(0xC4, append([]byte{0x00, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 0x00))
-	// AC table 0: EOB14 (a run of 16384–32767 blocks) is "0", EOB3 (8–15 blocks) is "10".
-	segment(0xC4, append([]byte{0x10, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 0xE0, 0x30))
+	// AC table 0: EOB14 (a run of 16384–32767 blocks) is "0", EOB3 (8–15 blocks) is "10", EOB0
+	// (one block) is "110".
+	segment(0xC4, append([]byte{0x10, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 0xE0, 0x30, 0x00))
 
 	segment(0xDA, []byte{1, 1, 0x00, 0, 0, 0x00}) // DC scan: Ss=0 Se=0 Ah=Al=0
 	var dc bitWriterMSB
@@ -55,7 +56,8 @@ func ScanBombJPEG(side, scans int) []byte {
 			ac.write(uint64(run-8), 3)
 			left -= run
 		default:
-			panic("ScanBombJPEG: block count is not a multiple of 8")
+			ac.write(0b110, 3)
+			left--
 		}
 	}
 	acData := ac.stuffed()

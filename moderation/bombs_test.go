@@ -19,7 +19,7 @@ func TestScanJPEGCountsScansAndSkipsEntropyCodedData(t *testing.T) {
 	b = append(b, 0xFF, 0xD8)
 	b = append(b, sos...)
 	b = append(b, 0x12, 0xFF, 0x00, 0xDA, 0x34, 0xFF, 0xD0, 0xDA, 0x56, 0xFF, 0xFF, 0xD7, 0x78) // stuffing, RST0, fill + RST7
-	b = append(b, 0xFF, 0xC4, 0, 3, 0x00)                                                     // a segment between scans
+	b = append(b, 0xFF, 0xC4, 0, 3, 0x00)                                                       // a segment between scans
 	b = append(b, sos...)
 	b = append(b, 0xFF, 0x00, 0xFF, 0x00, 0xFF, 0xD3, 0xFF, 0x00)
 	b = append(b, 0xFF, 0xD9)

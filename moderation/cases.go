@@ -256,8 +256,9 @@ func (w *Workflow) resumeOrRequeue(ctx context.Context, c *caseRow) {
 }
 
 // takeDown removes a reported avatar: the player's avatar is cleared if it is still the reported
-// one, the published images are deleted (CDN caches may keep them until they expire) and the
-// player is told through avatar.processed. Each action is idempotent.
+// one, the published images are deleted unless another player's avatar uses them (CDN caches may
+// keep them until they expire) and the player is told through avatar.processed. Each action is
+// idempotent.
 func (w *Workflow) takeDown(ctx context.Context, c *caseRow) error {
 	p, err := w.cfg.Players.PlayerByID(ctx, c.PlayerID)
 	if err != nil && services.ErrorCode(err) != services.ENotFound {
@@ -270,6 +271,16 @@ func (w *Workflow) takeDown(ctx context.Context, c *caseRow) error {
 	}
 	for _, k := range []string{c.ImageKey, c.ThumbKey} {
 		if k == "" {
+			continue
+		}
+		// Images published before keys were per player are named by content alone and may be
+		// another player's accepted avatar too: those stay.
+		shared, err := w.cfg.Players.AvatarKeyInUse(ctx, k, c.PlayerID)
+		if err != nil {
+			return fmt.Errorf("check reported image: %w", err)
+		}
+		if shared {
+			w.log.Info("moderation: reported image is another player's avatar too; kept", "key", k, "case", c.ID)
 			continue
 		}
 		if err := w.cfg.Blob.Delete(ctx, k); err != nil {

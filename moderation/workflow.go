@@ -50,8 +50,8 @@ const (
 	// costliest image the limits admit (4096×4096, 100 progressive scans) decodes in a few
 	// seconds on one core; honest photos take well under a second.
 	DefaultStepBudget = 10 * time.Second
-	// PublicCacheControl is sent with derived images: their keys are content hashes, so they
-	// never change and may be cached forever.
+	// PublicCacheControl is sent with derived images: their keys are hashes of their content
+	// (and of the player), so they never change and may be cached forever.
 	PublicCacheControl = "public, max-age=31536000, immutable"
 	// PublicPrefix is where derived images are published.
 	PublicPrefix = "public/avatars/"
@@ -64,6 +64,7 @@ type Players interface {
 	PlayerByID(ctx context.Context, id string) (*services.Player, error)
 	PlayersByID(ctx context.Context, ids []string) (map[string]*services.Player, error)
 	SetAvatar(ctx context.Context, playerID string, a services.Avatar) error
+	AvatarKeyInUse(ctx context.Context, key, exceptPlayerID string) (bool, error)
 }
 
 // Uploads receives the upload status the player sees (services/avatars.Store implements it).
@@ -510,7 +511,7 @@ func (w *Workflow) derive(ctx context.Context, r *run, next *job) (bool, error) 
 	}
 	r.derived = ds
 	for _, d := range ds {
-		key := PublicPrefix + d.SHA256 + d.Ext()
+		key := publicKey(next.PlayerID, d)
 		switch d.Size {
 		case LargeThumbnail:
 			next.AvatarKey = key
@@ -519,6 +520,17 @@ func (w *Workflow) derive(ctx context.Context, r *run, next *job) (bool, error) 
 		}
 	}
 	return true, nil
+}
+
+// publicKey names a derived image by the hash of its owner and its content. Per player, not by
+// content alone: two players who upload the same file would otherwise share one object, and
+// taking down one player's avatar (a report upheld) would delete the image the other's accepted
+// avatar still shows. Keys per player need no reference counts to keep consistent across the
+// database and the blob store, and a duplicate costs only a few kilobytes. The player's id is
+// hashed rather than spelled out so an image URL does not name the account.
+func publicKey(playerID string, d Derived) string {
+	sum := sha256.Sum256([]byte(playerID + "\x00" + d.SHA256))
+	return PublicPrefix + hex.EncodeToString(sum[:]) + d.Ext()
 }
 
 func (w *Workflow) thumbnail(ctx context.Context, r *run, next *job) error {
@@ -536,7 +548,7 @@ func (w *Workflow) publish(ctx context.Context, r *run, next *job) error {
 	}
 	next.Step = StepPublished
 	for _, d := range r.derived {
-		key := PublicPrefix + d.SHA256 + d.Ext()
+		key := publicKey(next.PlayerID, d)
 		if err := w.cfg.Blob.Put(ctx, key, bytes.NewReader(d.Data), int64(len(d.Data)), d.ContentType, PublicCacheControl); err != nil {
 			return fmt.Errorf("publish %s: %w", key, err)
 		}

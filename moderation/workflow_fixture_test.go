@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -22,17 +23,19 @@ import (
 	"github.com/trivium-game/trivium/services/avatars"
 	"github.com/trivium-game/trivium/services/localblob"
 	"github.com/trivium-game/trivium/services/natsbus"
+	"github.com/trivium-game/trivium/services/s3blob"
 	"github.com/trivium-game/trivium/services/sqlite"
 	"github.com/trivium-game/trivium/services/sqlstore"
 )
 
 const cdn = "https://cdn.example"
 
-// fixture is the workflow on real engines: SQLite, the local blob store, embedded JetStream.
+// fixture is the workflow on real engines: SQLite, a real blob store (local, or S3 through
+// newFixtureOn), embedded JetStream.
 type fixture struct {
 	t       testing.TB
 	db      *sqlstore.DB
-	blob    *localblob.Store
+	blob    services.BlobStore
 	bus     *natsbus.Bus
 	uploads *avatars.Store
 	wf      *moderation.Workflow
@@ -42,6 +45,16 @@ type fixture struct {
 }
 
 func newFixture(t testing.TB, mutate func(*moderation.Config)) *fixture {
+	return newFixtureOn(t, "local", mutate)
+}
+
+// blobDrivers are the blob stores newFixtureOn opens.
+var blobDrivers = []string{"local", "s3"}
+
+// newFixtureOn is newFixture on the named blob driver: "local", or "s3" on the S3 API named by
+// TRIVIUM_TEST_S3 (versitygw in CI; the test fails without it rather than skip). Keys never
+// collide across runs sharing the bucket: they hold fresh player and upload ids.
+func newFixtureOn(t testing.TB, driver string, mutate func(*moderation.Config)) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -51,9 +64,25 @@ func newFixture(t testing.TB, mutate func(*moderation.Config)) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.db.Close() })
-	if f.blob, err = localblob.New(localblob.Config{Dir: filepath.Join(dir, "blobs"), BaseURL: "http://127.0.0.1:1",
-		Secret: bytes.Repeat([]byte("k"), 32)}); err != nil {
-		t.Fatal(err)
+	switch driver {
+	case "local":
+		f.blob, err = localblob.New(localblob.Config{Dir: filepath.Join(dir, "blobs"), BaseURL: "http://127.0.0.1:1",
+			Secret: bytes.Repeat([]byte("k"), 32)})
+	case "s3":
+		raw := os.Getenv("TRIVIUM_TEST_S3")
+		if raw == "" {
+			t.Fatal("TRIVIUM_TEST_S3 is not set; eval \"$(infra/test-env.sh)\"")
+		}
+		var st *s3blob.Store
+		if st, err = s3blob.Open(ctx, raw); err == nil {
+			err = st.EnsureBucket(ctx)
+		}
+		f.blob = st
+	default:
+		t.Fatalf("unknown blob driver %q", driver)
+	}
+	if err != nil {
+		t.Fatalf("blob store %s: %v", driver, err)
 	}
 	if f.bus, err = natsbus.OpenEmbedded(ctx, filepath.Join(dir, "nats"), natsbus.Config{}); err != nil {
 		t.Fatal(err)

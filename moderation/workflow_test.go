@@ -14,6 +14,7 @@ import (
 	"github.com/trivium-game/trivium/moderation"
 	"github.com/trivium-game/trivium/moderation/corpus"
 	"github.com/trivium-game/trivium/services"
+	"github.com/trivium-game/trivium/services/avatars"
 )
 
 func TestCorpusEndsInTheDocumentedStateAndReason(t *testing.T) {
@@ -437,4 +438,91 @@ func TestReportedAvatarRejectedByAModeratorIsTakenDown(t *testing.T) {
 	if len(evs) != 2 || evs[1].Status != "rejected" {
 		t.Fatalf("avatar.processed %+v, want accepted then rejected", evs)
 	}
+}
+
+// Two players upload the same file and both are accepted; one's avatar is then taken down after
+// a report. The other's avatar, and the images it names, must stay — on every blob driver.
+func TestTakingDownOneOfTwoIdenticalAvatarsKeepsTheOther(t *testing.T) {
+	for _, driver := range blobDrivers {
+		t.Run(driver, func(t *testing.T) {
+			ctx := context.Background()
+			f := newFixtureOn(t, driver, nil)
+			photo := corpus.JPEG(corpus.Quadrants(90, 90))
+			ada, bea := f.player, f.newPlayer("bea")
+			var uploads []*avatars.Upload
+			for _, p := range []*services.Player{ada, bea} {
+				m := f.upload(p, photo, "image/jpeg")
+				if err := f.wf.Handle(ctx, m); err != nil {
+					t.Fatal(err)
+				}
+				u := f.status(uploadID(m))
+				if u.Status != "accepted" {
+					t.Fatalf("%s's upload %s", p.Username, u.Status)
+				}
+				uploads = append(uploads, u)
+			}
+			if uploads[0].Avatar.Key == uploads[1].Avatar.Key || uploads[0].Avatar.ThumbKey == uploads[1].Avatar.ThumbKey {
+				t.Fatalf("two players share the images %+v", uploads[0].Avatar)
+			}
+			f.takeDown(ada)
+			if p, _ := f.db.PlayerByID(ctx, ada.ID); p.Avatar.Key != "" || f.exists(uploads[0].Avatar.Key) {
+				t.Fatalf("the reported avatar was not taken down: %+v", p.Avatar)
+			}
+			kept := uploads[1].Avatar
+			p, _ := f.db.PlayerByID(ctx, bea.ID)
+			if p.Avatar.Key != kept.Key || p.Avatar.ThumbKey != kept.ThumbKey || !f.exists(kept.Key) || !f.exists(kept.ThumbKey) {
+				t.Fatalf("the other player's avatar %+v: images exist %v %v", p.Avatar, f.exists(kept.Key), f.exists(kept.ThumbKey))
+			}
+		})
+	}
+}
+
+// Images published before keys were per player are named by content alone, so two players may
+// hold the same keys; a takedown of one leaves the images in place for the other.
+func TestATakedownKeepsImagesAnotherPlayerStillUses(t *testing.T) {
+	for _, driver := range blobDrivers {
+		t.Run(driver, func(t *testing.T) {
+			ctx := context.Background()
+			f := newFixtureOn(t, driver, nil)
+			m := f.upload(f.player, corpus.JPEG(corpus.Quadrants(80, 80)), "image/jpeg")
+			if err := f.wf.Handle(ctx, m); err != nil {
+				t.Fatal(err)
+			}
+			shared := f.status(uploadID(m)).Avatar
+			other := f.newPlayer("legacy")
+			if err := f.db.SetAvatar(ctx, other.ID, services.Avatar{Key: shared.Key, ThumbKey: shared.ThumbKey}); err != nil {
+				t.Fatal(err)
+			}
+			f.takeDown(f.player)
+			if p, _ := f.db.PlayerByID(ctx, f.player.ID); p.Avatar.Key != "" {
+				t.Fatalf("reported avatar kept: %+v", p.Avatar)
+			}
+			if !f.exists(shared.Key) || !f.exists(shared.ThumbKey) {
+				t.Fatalf("images another player uses were deleted: %v %v", f.exists(shared.Key), f.exists(shared.ThumbKey))
+			}
+		})
+	}
+}
+
+// takeDown reports p's avatar and has a moderator uphold the report.
+func (f *fixture) takeDown(p *services.Player) {
+	f.t.Helper()
+	ctx := context.Background()
+	reporter, mod := f.newPlayer("reporter"+newUploadID()), f.newPlayer("mod"+newUploadID())
+	if err := f.wf.Report(ctx, reporter.ID, p.ID, "offensive"); err != nil {
+		f.t.Fatal(err)
+	}
+	page, err := f.wf.Cases(ctx, "pending", "", 100)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	for _, c := range page.Items {
+		if c.Kind == moderation.CaseReport && c.Player.ID == p.ID {
+			if _, err := f.wf.Decide(ctx, c.ID, mod.ID, moderation.Reject, ""); err != nil {
+				f.t.Fatal(err)
+			}
+			return
+		}
+	}
+	f.t.Fatalf("no report case on %s", p.ID)
 }

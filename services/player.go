@@ -78,6 +78,7 @@ type PlayerStore interface {
 	UpdateDisplayName(ctx context.Context, id, displayName string) error
 	SetRole(ctx context.Context, username, role string) error
 	SetAvatar(ctx context.Context, playerID string, a Avatar) error
+	AvatarKeyInUse(ctx context.Context, key, exceptPlayerID string) (bool, error) // any other player's avatar or thumbnail
 
 	PlayersByID(ctx context.Context, ids []string) (map[string]*Player, error)
 

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/trivium-game/trivium/services"
@@ -108,6 +109,21 @@ func (d *DB) SetRole(ctx context.Context, username, role string) error {
 func (d *DB) SetAvatar(ctx context.Context, playerID string, a services.Avatar) error {
 	return d.updateOne(ctx, "player", `UPDATE players SET avatar_key = $1, avatar_thumb_key = $2 WHERE id = $3`,
 		a.Key, a.ThumbKey, playerID)
+}
+
+// AvatarKeyInUse reports whether a player other than exceptPlayerID has key as their avatar or
+// its thumbnail, so an image is not deleted from under them.
+func (d *DB) AvatarKeyInUse(ctx context.Context, key, exceptPlayerID string) (bool, error) {
+	var one int
+	err := d.db.QueryRowContext(ctx, `SELECT 1 FROM players WHERE (avatar_key = $1 OR avatar_thumb_key = $1) AND id <> $2 LIMIT 1`,
+		key, exceptPlayerID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("avatar key in use: %w", err)
+	}
+	return true, nil
 }
 
 // CreateSession records an issued token.

@@ -217,3 +217,35 @@ func TestScoresCarryTheirQuizsVisibility(t *testing.T) {
 		})
 	}
 }
+
+func TestAvatarKeyInUseSeesOtherPlayersOnly(t *testing.T) {
+	for name, db := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			ann, bob := &services.Player{DisplayName: "Ann", Guest: true}, &services.Player{DisplayName: "Bob", Guest: true}
+			for _, p := range []*services.Player{ann, bob} {
+				if err := db.CreatePlayer(ctx, p); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := db.SetAvatar(ctx, ann.ID, services.Avatar{Key: "public/avatars/a.jpg", ThumbKey: "public/avatars/t.jpg"}); err != nil {
+				t.Fatal(err)
+			}
+			tests := []struct {
+				key, except string
+				want        bool
+			}{
+				{"public/avatars/a.jpg", bob.ID, true},
+				{"public/avatars/t.jpg", bob.ID, true},
+				{"public/avatars/a.jpg", ann.ID, false},
+				{"public/avatars/other.jpg", bob.ID, false},
+			}
+			for _, tc := range tests {
+				got, err := db.AvatarKeyInUse(ctx, tc.key, tc.except)
+				if err != nil || got != tc.want {
+					t.Errorf("AvatarKeyInUse(%q, except %s) = %v, %v; want %v", tc.key, tc.except, got, err, tc.want)
+				}
+			}
+		})
+	}
+}

@@ -321,3 +321,47 @@ func TestOperatorsSeeAndRedriveDeadLettersWhileTheServerRuns(t *testing.T) {
 		t.Fatalf("dead letters after redrive: %+v", dl.Items)
 	}
 }
+
+// Two players upload the same JPEG and both are accepted; a moderator upholds a report on one.
+// The other's avatar still serves and /api/v1/me still says accepted (issue 21).
+func TestRejectingOneOfTwoIdenticalAvatarsLeavesTheOtherServing(t *testing.T) {
+	s := startServer(t, nil)
+	alice, bob, mod := register(t, s, "alice"), register(t, s, "bob"), register(t, s, "mod")
+	var out syncBuffer
+	env := map[string]string{"TRIVIUM_DATA": s.Data, "TRIVIUM_LOG_LEVEL": "warn"}
+	if err := run(context.Background(), []string{"users", "role", "mod", "moderator"}, func(k string) string { return env[k] }, &out, &out); err != nil {
+		t.Fatalf("users role: %v\n%s", err, out.String())
+	}
+	photo := corpus.JPEG(corpus.Quadrants(200, 200))
+	accepted := map[string]uploadStatus{}
+	for _, a := range []*account{alice, bob} {
+		in := presign(t, s, a, "image/jpeg", len(photo))
+		if code := putBytes(t, in.URL, in.Headers, photo); code != 200 {
+			t.Fatalf("PUT %d", code)
+		}
+		accepted[a.ID] = pollStatus(t, s, a, in.UploadID, "accepted")
+	}
+	expect(t, call(t, "POST", s.URL+"/api/v1/players/"+alice.ID+"/report", bob.Token, map[string]string{"reason": "rude"}), 202)
+	var cases struct{ Items []struct{ ID string } }
+	expect(t, call(t, "GET", s.URL+"/api/v1/moderation/cases?status=pending", mod.Token, nil), 200).decode(t, &cases)
+	if len(cases.Items) != 1 {
+		t.Fatalf("pending cases %+v", cases)
+	}
+	expect(t, call(t, "POST", s.URL+"/api/v1/moderation/cases/"+cases.Items[0].ID+"/decision", mod.Token,
+		map[string]string{"decision": "reject"}), 200)
+	if resp, _ := fetch(t, accepted[alice.ID].Avatar.URL); resp.StatusCode != 404 {
+		t.Fatalf("the rejected avatar answers %d", resp.StatusCode)
+	}
+	for _, url := range []string{accepted[bob.ID].Avatar.URL, accepted[bob.ID].Avatar.ThumbnailURL} {
+		if resp, _ := fetch(t, url); resp.StatusCode != 200 {
+			t.Fatalf("the other player's avatar %s answers %d", url, resp.StatusCode)
+		}
+	}
+	var me struct {
+		Avatar struct{ Status, URL string }
+	}
+	expect(t, call(t, "GET", s.URL+"/api/v1/me", bob.Token, nil), 200).decode(t, &me)
+	if me.Avatar.Status != "accepted" || me.Avatar.URL != accepted[bob.ID].Avatar.URL {
+		t.Fatalf("bob's /me avatar %+v, want accepted at %s", me.Avatar, accepted[bob.ID].Avatar.URL)
+	}
+}

@@ -59,7 +59,11 @@ func openAvatars(ctx context.Context, a *app, bus services.Bus, publicURL, cdn s
 		}
 		blob = splitBlob{private: blob, public: public}
 	}
-	detector, err := openDetector(ctx, a.s["moderation"])
+	limits, imageWorkers, stepBudget, err := a.s.imagePolicy()
+	if err != nil {
+		return nil, err
+	}
+	detector, err := openDetector(ctx, a.s["moderation"], limits)
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +84,7 @@ func openAvatars(ctx context.Context, a *app, bus services.Bus, publicURL, cdn s
 		return nil, err
 	}
 	p.workflow, err = moderation.NewWorkflow(moderation.Config{DB: a.db.SQL(), Blob: blob, Bus: bus, Players: a.db,
-		MaxDeliver: attempts, Backoff: backoff,
+		MaxDeliver: attempts, Backoff: backoff, Limits: limits, ImageWorkers: imageWorkers, StepBudget: stepBudget,
 		Uploads: store, Detector: detector, Policy: policy, CDNURL: cdn, Logger: a.log})
 	if err != nil {
 		return nil, err
@@ -125,10 +129,10 @@ func openBlob(ctx context.Context, a *app, blobURL, publicURL string, onPut func
 
 // openDetector opens TRIVIUM_MODERATION: local, an http(s):// classifier URL, or rekognition
 // (credentials and region from the usual AWS environment).
-func openDetector(ctx context.Context, v string) (moderation.Detector, error) {
+func openDetector(ctx context.Context, v string, limits moderation.Limits) (moderation.Detector, error) {
 	switch {
 	case v == "" || v == "local":
-		return moderation.LocalDetector{}, nil
+		return moderation.LocalDetector{Limits: limits}, nil
 	case strings.HasPrefix(v, "http://"), strings.HasPrefix(v, "https://"):
 		return moderation.HTTPDetector{URL: v}, nil
 	case v == "rekognition":

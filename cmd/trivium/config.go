@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/trivium-game/trivium/moderation"
 )
 
 // option is one setting: a flag and a TRIVIUM_* environment variable with a named default.
@@ -35,6 +37,10 @@ var options = []option{
 	{"game-log-retention", "TRIVIUM_GAME_LOG_RETENTION", "168h", "how long a game's log is kept after its last entry; a finished game's join code is not reused meanwhile"},
 	{"max-games-per-host", "TRIVIUM_MAX_GAMES_PER_HOST", "5", "unfinished games one account may host at once (more: 429 rate_limited)"},
 	{"game-lease", "TRIVIUM_GAME_LEASE", "10s", "with TRIVIUM_BUS=nats://: how long a game stays with a gateway that stopped answering before another one takes it over"},
+	{"image-workers", "TRIVIUM_IMAGE_WORKERS", "0", "avatar image jobs (decode, local screening, thumbnails) run at once; 0 means one per core"},
+	{"image-step-budget", "TRIVIUM_IMAGE_STEP_BUDGET", "10s", "time one avatar image job may take; past it the upload is rejected with a reason"},
+	{"image-max-decoded-mib", "TRIVIUM_IMAGE_MAX_DECODED_MIB", "96", "memory (MiB) one avatar decode may take, computed from the image's header; larger images are refused"},
+	{"image-max-jpeg-scans", "TRIVIUM_IMAGE_MAX_JPEG_SCANS", "100", "scans a JPEG avatar may have (libjpeg-turbo's default limit); more are refused"},
 	{"roles", "TRIVIUM_ROLES", "all", "comma-separated roles to run: gateway,api,moderation,notifier,leaderboard or all"},
 	{"max-attempts", "TRIVIUM_MAX_ATTEMPTS", "6", "deliveries of an event (avatar workflow, leaderboard, progression, purchases) before it is dead-lettered"},
 	{"retry-backoff", "TRIVIUM_RETRY_BACKOFF", "100ms,500ms,2s,10s,30s", "delays between those attempts (±20% jitter; the last repeats)"},
@@ -143,6 +149,28 @@ func configTable(w io.Writer) {
 	for _, o := range options {
 		fmt.Fprintf(w, "| `--%s` | `%s` | `%s` | %s |\n", o.flag, o.env, o.def, o.help)
 	}
+}
+
+// imagePolicy reads the TRIVIUM_IMAGE_* limits of the avatar workflow.
+func (s settings) imagePolicy() (limits moderation.Limits, workers int, budget time.Duration, err error) {
+	workers, err = strconv.Atoi(s["image-workers"])
+	if err != nil || workers < 0 {
+		return limits, 0, 0, fmt.Errorf("TRIVIUM_IMAGE_WORKERS %q: want a whole number ≥ 0 (0 means one per core)", s["image-workers"])
+	}
+	budget, err = time.ParseDuration(s["image-step-budget"])
+	if err != nil || budget <= 0 {
+		return limits, 0, 0, fmt.Errorf("TRIVIUM_IMAGE_STEP_BUDGET %q: want a duration such as 10s", s["image-step-budget"])
+	}
+	mib, err := strconv.Atoi(s["image-max-decoded-mib"])
+	if err != nil || mib < 1 {
+		return limits, 0, 0, fmt.Errorf("TRIVIUM_IMAGE_MAX_DECODED_MIB %q: want a whole number of MiB ≥ 1", s["image-max-decoded-mib"])
+	}
+	scans, err := strconv.Atoi(s["image-max-jpeg-scans"])
+	if err != nil || scans < 1 {
+		return limits, 0, 0, fmt.Errorf("TRIVIUM_IMAGE_MAX_JPEG_SCANS %q: want a whole number ≥ 1", s["image-max-jpeg-scans"])
+	}
+	limits.MaxDecodedBytes, limits.MaxJPEGScans = int64(mib)<<20, scans
+	return limits, workers, budget, nil
 }
 
 // retryPolicy reads TRIVIUM_MAX_ATTEMPTS and TRIVIUM_RETRY_BACKOFF.

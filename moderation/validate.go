@@ -23,8 +23,8 @@ import (
 //
 // DefaultMaxDecodedBytes admits every 8-bit image at 4096×4096 except a progressive JPEG with
 // full-resolution colour, and progressive 4:2:0 photos up to about 13 MP; it refuses 16-bit PNGs
-// of 4096×4096 (128 MiB each). With Config.ImageWorkers decodes at once, the pixels in memory are
-// bounded by ImageWorkers × MaxDecodedBytes.
+// of 4096×4096 (128 MiB each). A workflow run keeps its decoded image until its last image job,
+// so decoded pixels in memory are bounded by (Workers + ImageWorkers) × MaxDecodedBytes.
 //
 // DefaultMaxJPEGScans is libjpeg-turbo's default scan limit: encoders write about ten, and each
 // scan is a full pass of the decoder over the image, so thousands of tiny scans make a small

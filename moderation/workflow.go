@@ -94,7 +94,7 @@ type Config struct {
 
 	MaxDeliver  int             // attempts before dead-lettering; DefaultMaxDeliver
 	Backoff     []time.Duration // retry schedule; the bus's default when nil
-	Workers     int             // uploads processed at once; DefaultWorkers
+	Workers     int             // uploads processed at once; DefaultWorkers or ImageWorkers if more
 	ImageURLTTL time.Duration   // lifetime of the signed image URLs moderators get; DefaultImageURLTTL
 
 	// ImageWorkers is how many image jobs (decode, local screen, thumbnails: the CPU-bound work)
@@ -147,14 +147,15 @@ func NewWorkflow(cfg Config) (*Workflow, error) {
 	if cfg.MaxDeliver <= 0 {
 		cfg.MaxDeliver = DefaultMaxDeliver
 	}
+	if cfg.ImageWorkers <= 0 {
+		cfg.ImageWorkers = runtime.GOMAXPROCS(0)
+	}
 	if cfg.Workers <= 0 {
-		cfg.Workers = DefaultWorkers
+		// Enough deliveries to keep every image worker busy while others wait on I/O.
+		cfg.Workers = max(DefaultWorkers, cfg.ImageWorkers)
 	}
 	if cfg.ImageURLTTL <= 0 {
 		cfg.ImageURLTTL = DefaultImageURLTTL
-	}
-	if cfg.ImageWorkers <= 0 {
-		cfg.ImageWorkers = runtime.GOMAXPROCS(0)
 	}
 	if cfg.StepBudget <= 0 {
 		cfg.StepBudget = DefaultStepBudget

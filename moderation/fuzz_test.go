@@ -45,6 +45,9 @@ func FuzzValidateAndThumbnail(f *testing.F) {
 		{jpg, 1}, // declared PNG
 		{corpus.PNG(q), 4},
 		{nil, 0},
+		{corpus.ScanBombJPEG(64, 5), 0},   // progressive: accepted
+		{corpus.ScanBombJPEG(64, 101), 0}, // one scan past the limit
+		{corpus.PNG16(32, 24), 1},
 	}
 	if lossless, err := corpus.WebPLossless(q); err == nil {
 		seeds = append(seeds, struct {

@@ -24,6 +24,9 @@ type Results interface {
 const (
 	DefaultInboxSize = 4096
 	DefaultLinger    = 10 * time.Minute
+	// EmptyLinger is how long a game that finished without players stays (its host's socket is
+	// closed then).
+	EmptyLinger = time.Minute
 	// DefaultMaxGamesPerHost and DefaultMaxGames: one account cannot fill the server's memory
 	// with games (each costs a few KiB idle; a full room much more).
 	DefaultMaxGamesPerHost = 5
@@ -351,7 +354,7 @@ func (m *Manager) finished(r *Room, res services.GameFinished) {
 	if !m.closed {
 		linger := m.cfg.Linger
 		if len(res.Entries) == 0 {
-			linger = 0 // nobody came: no standings for anyone to read
+			linger = EmptyLinger // nobody came: no standings for anyone to read
 		}
 		m.lingers[r.code] = m.cfg.Clock.AfterFunc(linger, func() { m.remove(r) })
 	}

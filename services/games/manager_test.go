@@ -181,7 +181,7 @@ func TestAHostCannotOpenMoreGamesThanTheCap(t *testing.T) {
 }
 
 // Issue 14: a lobby nobody came to ends after EmptyLobbyTimeout (not the host's 5 minutes), and
-// is removed at once instead of lingering.
+// is removed after a minute instead of lingering ten.
 func TestAnEmptyLobbyEndsSoonAndIsRemovedAtOnce(t *testing.T) {
 	clk := NewFakeClock(t0)
 	m := NewManager(ManagerConfig{Clock: clk})
@@ -194,11 +194,11 @@ func TestAnEmptyLobbyEndsSoonAndIsRemovedAtOnce(t *testing.T) {
 		t.Fatal("no timer for the empty lobby")
 	}
 	clk.Advance(EmptyLobbyTimeout)
-	// The finished empty game is removed without its 10-minute linger: at once.
-	if !clk.WaitForTimer(clk.Now(), waitLimit) {
-		t.Fatal("the empty game was not scheduled for removal at once")
+	// The finished empty game is removed after EmptyLinger, not the 10-minute linger.
+	if !clk.WaitForTimer(clk.Now().Add(EmptyLinger), waitLimit) {
+		t.Fatal("the empty game was not scheduled for removal after EmptyLinger")
 	}
-	clk.Advance(0)
+	clk.Advance(EmptyLinger)
 	<-r.Done()
 	if _, ok := m.Local(r.Code()); ok {
 		t.Fatal("the empty game is still registered")

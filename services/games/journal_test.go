@@ -303,27 +303,10 @@ func TestReplayRefusesALogItCannotApply(t *testing.T) {
 	}
 }
 
-// newJournalEnv is newEnv with a game log behind the manager.
+// newJournalEnv is newEnv on the game log j.
 func newJournalEnv(t *testing.T, q services.Quiz, j *memJournal) *env {
 	t.Helper()
-	clk := NewFakeClock(t0)
-	results := newResults(0)
-	m := NewManager(ManagerConfig{Clock: clk, Results: results, Journal: j})
-	t.Cleanup(func() {
-		j.release()
-		ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
-		defer cancel()
-		if err := m.Close(ctx); err != nil {
-			t.Errorf("close manager: %v", err)
-		}
-	})
-	r, err := m.Create(q, info("host"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{clk: clk, m: m, results: results, room: r, host: newClient("host")}
-	e.join(t, e.host, info("host"))
-	return e
+	return newEnvWith(t, q, nil, j)
 }
 
 func TestRoomSendsNoAckBeforeTheAnswerIsInTheLog(t *testing.T) {

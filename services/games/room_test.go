@@ -190,13 +190,20 @@ type env struct {
 
 func newEnv(t *testing.T, q services.Quiz, results *recordingResults) *env {
 	t.Helper()
+	// Every room test runs with a game log: what they check holds with the log on.
+	return newEnvWith(t, q, results, newMemJournal())
+}
+
+// newEnvWith is newEnv on the game log j.
+func newEnvWith(t *testing.T, q services.Quiz, results *recordingResults, j *memJournal) *env {
+	t.Helper()
 	if results == nil {
 		results = newResults(0)
 	}
 	clk := NewFakeClock(t0)
-	// Every room test runs with a game log: what they check holds with the log on.
-	m := NewManager(ManagerConfig{Clock: clk, Results: results, Journal: newMemJournal()})
+	m := NewManager(ManagerConfig{Clock: clk, Results: results, Journal: j})
 	t.Cleanup(func() {
+		j.release()
 		ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 		defer cancel()
 		if err := m.Close(ctx); err != nil {

@@ -130,7 +130,7 @@ func BenchmarkRecover1000PlayerGame(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer l.Close()
-	m := games.NewManager(games.ManagerConfig{Journal: l})
+	m := games.NewManager(games.ManagerConfig{Journal: l, MaxGamesPerHost: 1000})
 	before := streamBytes(b, l)
 	code := playGame(b, m, 1000)
 	after := streamBytes(b, l)
@@ -170,7 +170,7 @@ func BenchmarkRestart100Games(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	m := games.NewManager(games.ManagerConfig{Journal: l})
+	m := games.NewManager(games.ManagerConfig{Journal: l, MaxGamesPerHost: 1000})
 	for range 100 {
 		playGame(b, m, 20)
 	}
@@ -186,7 +186,7 @@ func BenchmarkRestart100Games(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		m2 := games.NewManager(games.ManagerConfig{Journal: l})
+		m2 := games.NewManager(games.ManagerConfig{Journal: l, MaxGamesPerHost: 1000})
 		n, err := m2.Recover(context.Background())
 		if err != nil || n != 100 {
 			b.Fatalf("recovered %d games: %v", n, err)

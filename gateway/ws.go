@@ -685,7 +685,8 @@ func (c *conn) dispatch(f inFrame) {
 		}
 	case "start", "next", "reveal", "scoreboard", "end", "answer", "leave":
 	default:
-		c.refuse(f.Ref, "invalid", "unknown frame type "+f.Type)
+		// The type is not echoed: escaped into JSON, a 4 KiB type came back as a 24 KiB frame.
+		c.refuse(f.Ref, "invalid", "unknown frame type (the types are listed in docs/API.md)")
 		c.violation()
 		return
 	}

@@ -244,6 +244,11 @@ func TestWebSocketRefusesBadInput(t *testing.T) {
 	}
 	_ = cl.ws.WriteMessage(websocket.TextMessage, []byte(`{"type":"explode"}`))
 	cl.waitFrame("error", "")
+	// An unknown type is not echoed: escaped, 3,000 '<' would come back as an 18 KB frame.
+	_ = cl.ws.WriteMessage(websocket.TextMessage, []byte(`{"type":"`+strings.Repeat("<", 3000)+`"}`))
+	if f := cl.waitFrame("error", ""); len(f.Data) > 512 {
+		t.Fatalf("the error for an unknown type is %d bytes", len(f.Data))
+	}
 	big := `{"type":"chat","data":{"text":"` + strings.Repeat("x", 5000) + `"}}`
 	_ = cl.ws.WriteMessage(websocket.TextMessage, []byte(big))
 	if f := cl.waitFrame("error", ""); !strings.Contains(string(f.Data), "too_large") {

@@ -16,6 +16,7 @@ run: build
 test:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) vet ./...
+	$(GO) mod tidy -diff >/dev/null || { echo "go.mod/go.sum are not tidy: run go mod tidy"; $(GO) mod tidy -diff; exit 1; }
 	eval "$$(infra/test-env.sh)" && $(GO) test -count=1 ./... && \
 		$(GO) test -count=1 -race ./services/games/... ./gateway/... ./cmd/... ./services/natsbus/... ./services/outbox/...
 

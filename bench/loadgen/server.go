@@ -49,7 +49,7 @@ func serverEnv(data string) []string {
 		"TRIVIUM_MAX_GAMES_PER_HOST=100000", // one host account runs every game of a scenario
 		// The load generator is one client IP creating thousands of players and sockets.
 		"TRIVIUM_API_RATE=1000000", "TRIVIUM_API_BURST=1000000", "TRIVIUM_AUTH_RATE=1000000", "TRIVIUM_AUTH_BURST=1000000",
-		"TRIVIUM_WS_PER_ADDRESS=1000000", "TRIVIUM_WS_PER_ACCOUNT=1000000", // the host holds a socket per game
+		"TRIVIUM_WS_PER_ADDRESS=1000000",
 		// 18,000 idle sockets under this machine's 20,000 descriptors: keep 500, not a tenth.
 		"TRIVIUM_FD_RESERVE=500",
 		"TRIVIUM_METRICS_TOKEN="+metricsToken)

@@ -24,7 +24,7 @@ const Subprotocol = "trivium.v1"
 
 // WSConfig tunes connections; zero values take the defaults in fill.
 type WSConfig struct {
-	SendQueue     int           // frames buffered per connection before it counts as slow (128)
+	SendQueue     int           // frames buffered per connection before it counts as slow (1024)
 	MaxFrame      int           // bytes; larger frames are refused with an error (4096)
 	HardMaxFrame  int64         // bytes; larger frames close the connection with 1009 (16384)
 	WriteWait     time.Duration // per write (10s)
@@ -54,7 +54,7 @@ func (c *WSConfig) fill() {
 			*v = d
 		}
 	}
-	def(&c.SendQueue, 128)
+	def(&c.SendQueue, 1024)
 	def(&c.MaxFrame, 4096)
 	def(&c.FrameBurst, 40)
 	def(&c.ChatBurst, 5)

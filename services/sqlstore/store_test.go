@@ -2,57 +2,20 @@ package sqlstore_test
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/trivium-game/trivium/services"
-	"github.com/trivium-game/trivium/services/postgres"
-	"github.com/trivium-game/trivium/services/sqlite"
 	"github.com/trivium-game/trivium/services/sqlstore"
+	"github.com/trivium-game/trivium/services/sqlstore/sqltest"
 )
 
-// stores returns the same store on every driver: SQLite in a temp dir and PostgreSQL in a
-// schema of its own (TRIVIUM_TEST_POSTGRES).
-func stores(t *testing.T) map[string]*sqlstore.DB {
-	t.Helper()
-	ctx := context.Background()
-	lite, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "t.db"), time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { lite.Close() })
-	dsn := os.Getenv("TRIVIUM_TEST_POSTGRES")
-	if dsn == "" {
-		dsn = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	}
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	schema := fmt.Sprintf("t_%d", time.Now().UnixNano())
-	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatalf("postgres at %s: %v (set TRIVIUM_TEST_POSTGRES)", dsn, err)
-	}
-	t.Cleanup(func() { admin.Exec("DROP SCHEMA " + schema + " CASCADE"); admin.Close() })
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
-	pg, err := postgres.Open(ctx, dsn+sep+"search_path="+schema, time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pg.Close() })
-	return map[string]*sqlstore.DB{"sqlite": lite, "postgres": pg}
-}
+// stores returns the same store on every driver (sqltest.Stores).
+func stores(t *testing.T) map[string]*sqlstore.DB { return sqltest.Stores(t) }
 
 func TestStoresBehaveAlikeOnEveryDriver(t *testing.T) {
 	for name, db := range stores(t) {

@@ -17,6 +17,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 players=${1:-50000} games=${2:-500} gws=${3:-4}
 think=${THINK:-500ms} questions=${QUESTIONS:-1}
+# Each gateway renews one lease per game every lease/3; on a starved machine (load average 50+
+# from other work) 10 s leases expired mid-run and games moved, closing their sockets.
+lease=${TRIVIUM_GAME_LEASE:-60s}
 pg=${TRIVIUM_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
 go build -o bin/trivium ./cmd/trivium
 go build -o bin/loadgen ./bench/loadgen
@@ -51,7 +54,7 @@ for i in $(seq 1 "$gws"); do
 		TRIVIUM_ROLES=$roles TRIVIUM_SEED=$seed TRIVIUM_LOG_LEVEL=warn TRIVIUM_GAME_LOG=1 TRIVIUM_PPROF_ADDR=127.0.0.1:$pp \
 		TRIVIUM_MAX_GAMES_PER_HOST=100000 TRIVIUM_API_RATE=1000000 TRIVIUM_API_BURST=1000000 \
 		TRIVIUM_AUTH_RATE=1000000 TRIVIUM_AUTH_BURST=1000000 TRIVIUM_WS_PER_ADDRESS=1000000 \
-		TRIVIUM_WS_PER_ACCOUNT=1000000 TRIVIUM_FD_RESERVE=500 \
+		TRIVIUM_WS_PER_ACCOUNT=1000000 TRIVIUM_FD_RESERVE=500 TRIVIUM_GAME_LEASE=$lease \
 		bin/trivium serve >"$tmp/gw$i.log" 2>&1 &
 	pids+=($!)
 	url[$i]=http://127.0.0.1:$port pid[$i]=$! pprof[$i]=127.0.0.1:$pp

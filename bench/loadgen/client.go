@@ -91,7 +91,7 @@ type bot struct {
 // dialBot opens a socket from the given loopback source address (to spread ephemeral ports).
 func dialBot(ctx context.Context, url, token, source string, onFrame func(frame, time.Time)) (*bot, error) {
 	d := websocket.Dialer{
-		Subprotocols: []string{"trivium.v1"}, HandshakeTimeout: 30 * time.Second,
+		Subprotocols: []string{"trivium.v1"}, HandshakeTimeout: 2 * time.Minute,
 		ReadBufferSize: 512, WriteBufferSize: 512,
 		NetDialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(source)}, Timeout: 30 * time.Second}).DialContext,
 	}

@@ -108,7 +108,7 @@ func (s *NotifyStore) Subscriptions(ctx context.Context, playerID string) ([]not
 func (s *NotifyStore) AddNotification(ctx context.Context, source string, n *notify.Notification) (stored *notify.Notification, created bool, err error) {
 	now := s.d.now()
 	if n.ID == "" {
-		n.ID = NewID()
+		n.ID = services.NewID()
 	}
 	if n.CreatedAt.IsZero() {
 		n.CreatedAt = now

@@ -186,7 +186,7 @@ func (n *Notifier) Handle(ctx context.Context, m services.Message) error {
 		ttl = DefaultTTL
 	}
 	nt := &Notification{
-		PlayerID: d.PlayerID, Topic: d.Topic, Title: truncate(d.Title, maxTitle), Body: truncate(d.Body, maxBody),
+		PlayerID: d.PlayerID, Topic: d.Topic, Title: services.Truncate(d.Title, maxTitle), Body: services.Truncate(d.Body, maxBody),
 		Data: data, TTL: ttl, Urgency: d.Urgency, PushTopic: d.PushTopic,
 	}
 	source := m.ID
@@ -396,7 +396,7 @@ func pushPayload(nt *Notification) []byte {
 	}
 	p.Data = json.RawMessage("{}")
 	for b = marshal(p); len(b) > webpush.MaxPayload && p.Body != ""; b = marshal(p) {
-		p.Body = truncate(p.Body, len(p.Body)/2)
+		p.Body = services.Truncate(p.Body, len(p.Body)/2)
 	}
 	return b
 }

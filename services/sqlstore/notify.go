@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/trivium-game/trivium/services"
 	"github.com/trivium-game/trivium/services/notify"
@@ -109,7 +108,7 @@ func (s *NotifyStore) Subscriptions(ctx context.Context, playerID string) ([]not
 func (s *NotifyStore) AddNotification(ctx context.Context, source string, n *notify.Notification) (stored *notify.Notification, created bool, err error) {
 	now := s.d.now()
 	if n.ID == "" {
-		n.ID = NewID()
+		n.ID = services.NewID()
 	}
 	if n.CreatedAt.IsZero() {
 		n.CreatedAt = now
@@ -326,7 +325,7 @@ func (s *NotifyStore) updateDelivery(ctx context.Context, ex execer, k notify.De
 	_, err := ex.ExecContext(ctx, `UPDATE push_deliveries SET status = $3, attempts = attempts + 1, next_attempt_at = $4,
 			claimed_until = 0, last_status = $5, last_error = $6, updated_at = $7
 		WHERE notification_id = $1 AND endpoint = $2`,
-		k.NotificationID, k.Endpoint, status, next, httpStatus, cut(reason, 500), ms(s.d.now()))
+		k.NotificationID, k.Endpoint, status, next, httpStatus, services.Truncate(reason, 500), ms(s.d.now()))
 	if err != nil {
 		return fmt.Errorf("record delivery %s: %w", status, err)
 	}
@@ -336,7 +335,7 @@ func (s *NotifyStore) updateDelivery(ctx context.Context, ex execer, k notify.De
 // DropUnsent marks a claimed delivery dropped without counting an attempt: nothing was sent.
 func (s *NotifyStore) DropUnsent(ctx context.Context, k notify.DeliveryKey, reason string) error {
 	_, err := s.d.db.ExecContext(ctx, `UPDATE push_deliveries SET status = 'dropped', claimed_until = 0, last_error = $3, updated_at = $4
-		WHERE notification_id = $1 AND endpoint = $2`, k.NotificationID, k.Endpoint, cut(reason, 500), ms(s.d.now()))
+		WHERE notification_id = $1 AND endpoint = $2`, k.NotificationID, k.Endpoint, services.Truncate(reason, 500), ms(s.d.now()))
 	if err != nil {
 		return fmt.Errorf("drop delivery: %w", err)
 	}
@@ -374,16 +373,4 @@ func (s *NotifyStore) PruneDeliveries(ctx context.Context, cutoff time.Time) (in
 	}
 	n, _ := res.RowsAffected()
 	return int(n), nil
-}
-
-// cut cuts s to at most n bytes on a rune boundary.
-func cut(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	s = s[:n]
-	for len(s) > 0 && !utf8.ValidString(s) {
-		s = s[:len(s)-1]
-	}
-	return s
 }

@@ -26,8 +26,15 @@ var Drivers = []sqlstore.Dialect{sqlstore.SQLite, sqlstore.Postgres}
 // migrated store whose clock is now (nil: time.Now).
 func Run(t *testing.T, now func() time.Time, test func(t *testing.T, db *sqlstore.DB)) {
 	t.Helper()
+	Each(t, func(t *testing.T, d sqlstore.Dialect) { test(t, Open(t, d, now)) })
+}
+
+// Each runs test once per driver, as subtests named "sqlite" and "postgres", for tests that
+// build their own clock and store (with Open) inside.
+func Each(t *testing.T, test func(t *testing.T, d sqlstore.Dialect)) {
+	t.Helper()
 	for _, d := range Drivers {
-		t.Run(string(d), func(t *testing.T) { test(t, Open(t, d, now)) })
+		t.Run(string(d), func(t *testing.T) { test(t, d) })
 	}
 }
 

@@ -28,8 +28,12 @@ tmp=$(mktemp -d /tmp/trivium-cluster-XXXXXX)
 db="bench_$(date +%s)_$$"
 pids=()
 cleanup() {
-	for p in "${pids[@]}"; do kill -INT "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	# Gateways first (they drain to NATS), then nats-server; whatever hangs gets KILL after 20 s.
+	for ((k = ${#pids[@]} - 1; k >= 0; k--)); do
+		kill -INT "${pids[k]}" 2>/dev/null || true
+		for _ in $(seq 200); do kill -0 "${pids[k]}" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "${pids[k]}" 2>/dev/null || true
+	done
 	psql "$pg" -qc "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true
 	rm -rf "$tmp"
 }

@@ -91,12 +91,7 @@ func (d *DB) ListListings(ctx context.Context, f services.ListingFilter) ([]serv
 	if err := rows.Err(); err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if len(items) > f.Limit {
-		items = items[:f.Limit]
-		last := items[len(items)-1]
-		next = EncodeCursor(ms(last.CreatedAt), last.ID)
-	}
+	items, next := page(items, f.Limit, func(l services.Listing) (time.Time, string) { return l.CreatedAt, l.ID })
 	return items, next, nil
 }
 

@@ -206,11 +206,7 @@ func (s *NotifyStore) Notifications(ctx context.Context, playerID, cursor string
 	if err := rows.Err(); err != nil {
 		return nil, "", err
 	}
-	if len(items) > limit {
-		items = items[:limit]
-		last := items[len(items)-1]
-		next = EncodeCursor(ms(last.CreatedAt), last.ID)
-	}
+	items, next = page(items, limit, func(n notify.Notification) (time.Time, string) { return n.CreatedAt, n.ID })
 	return items, next, nil
 }
 

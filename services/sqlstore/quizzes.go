@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/trivium-game/trivium/services"
 )
@@ -113,13 +114,19 @@ func (d *DB) ListQuizzes(ctx context.Context, f services.QuizFilter) ([]services
 	if err := rows.Err(); err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if len(items) > f.Limit {
-		items = items[:f.Limit]
-		last := items[len(items)-1]
-		next = EncodeCursor(ms(last.CreatedAt), last.ID)
-	}
+	items, next := page(items, f.Limit, func(q services.Quiz) (time.Time, string) { return q.CreatedAt, q.ID })
 	return items, next, nil
+}
+
+// page cuts a keyset page read with LIMIT limit+1 to limit items and, when there was one more,
+// returns the cursor after the last item kept ("" on the last page).
+func page[T any](items []T, limit int, key func(T) (time.Time, string)) ([]T, string) {
+	if len(items) <= limit {
+		return items, ""
+	}
+	items = items[:limit]
+	at, id := key(items[len(items)-1])
+	return items, EncodeCursor(ms(at), id)
 }
 
 // EncodeCursor is an opaque keyset cursor: the (time, id) of the last item of a page, so rows

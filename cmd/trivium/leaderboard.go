@@ -34,13 +34,6 @@ func (p profileSource) Profiles(ctx context.Context, ids []string) (map[string]l
 // openLeaderboard builds the leaderboard service on engine (TRIVIUM_LEADERBOARD); cdn is the
 // base of thumbnail URLs.
 func openLeaderboard(ctx context.Context, a *app, engineURL, cdn string) (*leaderboard.Service, error) {
-	log, err := leaderboard.NewSQLLog(leaderboard.SQLLogConfig{DB: a.db.SQL()})
-	if err != nil {
-		return nil, err
-	}
-	if err := log.Migrate(ctx); err != nil {
-		return nil, fmt.Errorf("leaderboard migrate: %w", err)
-	}
 	var engine leaderboard.Engine
 	rebuild := false
 	switch u := engineURL; {
@@ -62,7 +55,7 @@ func openLeaderboard(ctx context.Context, a *app, engineURL, cdn string) (*leade
 	default:
 		return nil, fmt.Errorf("TRIVIUM_LEADERBOARD %q: use memory or redis://host:port/db", u)
 	}
-	svc, err := leaderboard.New(leaderboard.Config{Engine: engine, Log: log, Profiles: profileSource{a.db, cdn}, Logger: a.log})
+	svc, err := leaderboard.New(leaderboard.Config{Engine: engine, Log: a.db.ScoreLog(), Profiles: profileSource{a.db, cdn}, Logger: a.log})
 	if err != nil {
 		return nil, err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/trivium-game/trivium/services"
 	"github.com/trivium-game/trivium/services/notify"
@@ -18,14 +17,11 @@ type pushing struct {
 	notifier *notify.Notifier // nil unless the notifier role runs
 }
 
-// openNotify migrates the notification tables, loads (or on first start creates) the VAPID keys
-// and builds the subscription service and, for the notifier role, the notifier, which sends
-// in-band copies through mirror (to the player's WebSockets on whichever gateway holds them).
+// openNotify loads (or on first start creates) the VAPID keys and builds the subscription
+// service and, for the notifier role, the notifier, which sends in-band copies through mirror
+// (to the player's WebSockets on whichever gateway holds them).
 func openNotify(ctx context.Context, cfg *Config, a *app, mirror func(playerID string, frame []byte) int) (*pushing, error) {
-	store := notify.NewStore(a.db.SQL(), time.Now)
-	if err := store.Migrate(ctx); err != nil {
-		return nil, err
-	}
+	store := a.db.NotifyStore()
 	keys, created, err := webpush.LoadOrCreateVAPID(ctx, a.secrets)
 	if err != nil {
 		return nil, fmt.Errorf("vapid keys: %w (run `trivium vapid init`)", err)

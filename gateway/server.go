@@ -128,10 +128,6 @@ func NewServer(cfg Config, d Deps) *Server {
 	return &Server{Handler: routes(cfg, d, h), hub: h}
 }
 
-// CloseSession closes this process's sockets of a revoked session (logout elsewhere); the
-// logout handler already does it for sockets on its own process.
-func (s *Server) CloseSession(sessionID string) int { return s.hub.closeSession(sessionID) }
-
 // MetricsHandler serves the Prometheus registry (for the admin listener).
 func MetricsHandler(reg *prometheus.Registry) http.Handler {
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})

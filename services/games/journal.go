@@ -101,7 +101,7 @@ type entry struct {
 	Text   string          `json:"text,omitempty"`
 	// options: the game's new options, whole; team: Index is the team chosen.
 	Options *Options        `json:"options,omitempty"`
-	Game   json.RawMessage `json:"game,omitempty"` // create: the new game's snapshot
+	Game    json.RawMessage `json:"game,omitempty"` // create: the new game's snapshot
 }
 
 func (e entry) at() time.Time { return time.Unix(0, e.At).UTC() }

@@ -46,10 +46,10 @@ func DefaultOptions() Options { return Options{LateJoin: true} }
 // OptionsPatch is the options object of POST /games and of the options command: the fields
 // present replace the current ones ("teams": null turns teams off).
 type OptionsPatch struct {
-	ShuffleQuestions *bool          `json:"shuffleQuestions"`
-	ShuffleChoices   *bool          `json:"shuffleChoices"`
-	LockLobby        *bool          `json:"lockLobby"`
-	LateJoin         *bool          `json:"lateJoin"`
+	ShuffleQuestions *bool           `json:"shuffleQuestions"`
+	ShuffleChoices   *bool           `json:"shuffleChoices"`
+	LockLobby        *bool           `json:"lockLobby"`
+	LateJoin         *bool           `json:"lateJoin"`
 	Teams            json.RawMessage `json:"teams"`
 }
 

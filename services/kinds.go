@@ -86,7 +86,7 @@ func validateKind(f map[string]string, p string, qq Question) {
 		switch {
 		case !a.numeric():
 			f[p+"answer"] = "must be a number"
-		case qq.Min != nil && qq.Max != nil && (a.Number() < *qq.Min || a.Number() > *qq.Max):
+		case qq.Min != nil && qq.Max != nil && *qq.Min < *qq.Max && (a.Number() < *qq.Min || a.Number() > *qq.Max):
 			f[p+"answer"] = "must be within min and max"
 		}
 		if qq.Tolerance < 0 || !finite(qq.Tolerance) {

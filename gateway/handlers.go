@@ -334,7 +334,8 @@ func handlePlayAnswer(log *slog.Logger, qs *quizzes.Service) http.Handler {
 
 func handleGameCreate(log *slog.Logger, qs *quizzes.Service, gm *games.Manager, cdn string) http.Handler {
 	type request struct {
-		QuizID string `json:"quizId"`
+		QuizID  string              `json:"quizId"`
+		Options *games.OptionsPatch `json:"options"`
 	}
 	type response struct {
 		GameID string `json:"gameId"`
@@ -350,13 +351,21 @@ func handleGameCreate(log *slog.Logger, qs *quizzes.Service, gm *games.Manager, 
 			fail(log, w, r, services.Invalid(map[string]string{"quizId": "required"}))
 			return
 		}
+		opts := games.DefaultOptions()
+		if req.Options != nil {
+			var f map[string]string
+			if opts, f = req.Options.Apply(opts, "options."); f != nil {
+				fail(log, w, r, services.Invalid(f))
+				return
+			}
+		}
 		host := identity(r).Player
 		q, licence, err := qs.Host(r.Context(), host, req.QuizID)
 		if err != nil {
 			fail(log, w, r, err)
 			return
 		}
-		room, err := gm.Create(*q, playerInfo(host, cdn))
+		room, err := gm.CreateWith(*q, playerInfo(host, cdn), &opts)
 		if err != nil {
 			if uerr := qs.Unhost(r.Context(), licence); uerr != nil {
 				log.Warn("give back a licence play", "licence", licence, "err", uerr)

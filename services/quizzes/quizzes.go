@@ -4,6 +4,8 @@ package quizzes
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/trivium-game/trivium/services"
@@ -20,6 +22,49 @@ type Service struct {
 	Hosts interface {
 		RecordHost(ctx context.Context, gameID, hostID, quizID, licenceID string) error
 	}
+	// Images resolves question images to their public URLs; nil: a question with an imageId
+	// cannot be hosted or played.
+	Images QuestionImages
+}
+
+// QuestionImages resolves a question image upload to its public, immutable URL. It returns
+// services.Invalid(map[string]string{"questions[i].imageId": …}) — keyed as the caller asks,
+// see ImageField — when the upload is not ownerID's or not accepted.
+type QuestionImages interface {
+	ImageURL(ctx context.Context, ownerID, uploadID string) (string, error)
+}
+
+// resolveImage sets the ImageURL of question i of q from its ImageID.
+func (s *Service) resolveImage(ctx context.Context, q *services.Quiz, i int) error {
+	qq := &q.Questions[i]
+	qq.ImageURL = ""
+	if qq.ImageID == "" {
+		return nil
+	}
+	field := fmt.Sprintf("questions[%d].imageId", i)
+	if s.Images == nil {
+		return services.Invalid(map[string]string{field: "question images are not available on this server"})
+	}
+	url, err := s.Images.ImageURL(ctx, q.OwnerID, qq.ImageID)
+	if err != nil {
+		if services.ErrorCode(err) == services.EInvalid || services.ErrorCode(err) == services.ENotFound {
+			// Whatever key the port used, the problem is this question's image.
+			return services.Invalid(map[string]string{field: services.ErrorMessage(err)})
+		}
+		return err
+	}
+	qq.ImageURL = url
+	return nil
+}
+
+// presented is question i of q as the player of play sees it: an order question's items in
+// the play's own shuffled order.
+func presented(q *services.Quiz, playID string, i int) services.Question {
+	qq := q.Questions[i]
+	if qq.Kind == services.KindOrder {
+		qq = qq.Presented(services.OrderPermutation([]byte(playID), fmt.Sprintf("order/%d", i), len(qq.Choices)))
+	}
+	return qq
 }
 
 // Licences is the part of the marketplace's store that hosting needs.
@@ -39,6 +84,7 @@ func (s *Service) Create(ctx context.Context, owner *services.Player, q services
 		return nil, err
 	}
 	q.ID, q.OwnerID = "", owner.ID
+	clearImageURLs(&q)
 	if err := s.Quizzes.CreateQuiz(ctx, &q); err != nil {
 		return nil, err
 	}
@@ -89,10 +135,33 @@ func (s *Service) Playable(ctx context.Context, p *services.Player, id string) (
 	return q, nil
 }
 
+func clearImageURLs(q *services.Quiz) {
+	for i := range q.Questions {
+		q.Questions[i].ImageURL = "" // resolved when hosted or played, never stored
+	}
+}
+
 // Host returns a quiz p may host as a game: public ones, their own, and private ones they bought
 // a licence for, which spends one play of it (licenceID says which; ELicenceExhausted when none
-// is left). Give the play back with Unhost if the game cannot be created.
+// is left). Give the play back with Unhost if the game cannot be created. Every question image
+// is resolved to its URL (422 questions[i].imageId when one cannot be).
 func (s *Service) Host(ctx context.Context, p *services.Player, id string) (q *services.Quiz, licenceID string, err error) {
+	q, licenceID, err = s.host(ctx, p, id)
+	if err != nil {
+		return nil, "", err
+	}
+	for i := range q.Questions {
+		if err := s.resolveImage(ctx, q, i); err != nil {
+			if uerr := s.Unhost(ctx, licenceID); uerr != nil {
+				return nil, "", errors.Join(err, uerr)
+			}
+			return nil, "", err
+		}
+	}
+	return q, licenceID, nil
+}
+
+func (s *Service) host(ctx context.Context, p *services.Player, id string) (q *services.Quiz, licenceID string, err error) {
 	q, _, err = s.get(ctx, p, id)
 	if err == nil {
 		return q, "", nil
@@ -145,6 +214,7 @@ func (s *Service) Update(ctx context.Context, p *services.Player, id string, q s
 		return nil, err
 	}
 	q.ID, q.OwnerID, q.CreatedAt = old.ID, old.OwnerID, old.CreatedAt
+	clearImageURLs(&q)
 	if err := s.Quizzes.UpdateQuiz(ctx, &q); err != nil {
 		return nil, err
 	}
@@ -170,16 +240,19 @@ func (s *Service) StartPlay(ctx context.Context, p *services.Player, quizID stri
 	if err != nil {
 		return nil, services.PublicQuestion{}, err
 	}
+	if err := s.resolveImage(ctx, q, 0); err != nil {
+		return nil, services.PublicQuestion{}, err
+	}
 	now := s.Now()
 	play := &services.Play{QuizID: q.ID, PlayerID: p.ID, AskedAt: now}
 	if err := s.Plays.CreatePlay(ctx, play); err != nil {
 		return nil, services.PublicQuestion{}, err
 	}
-	return play, publicAt(q, 0, now), nil
+	return play, publicAt(q, play.ID, 0, now), nil
 }
 
-func publicAt(q *services.Quiz, i int, askedAt time.Time) services.PublicQuestion {
-	qq := q.Questions[i]
+func publicAt(q *services.Quiz, playID string, i int, askedAt time.Time) services.PublicQuestion {
+	qq := presented(q, playID, i)
 	return qq.Public(i, askedAt.Add(qq.TimeLimit()), qq.TimeLimit())
 }
 
@@ -217,12 +290,9 @@ func (s *Service) Answer(ctx context.Context, p *services.Player, playID string,
 	if index >= len(q.Questions) {
 		return nil, services.Errorf(services.EConflict, "the quiz changed; start a new play")
 	}
-	qq := q.Questions[index]
-	if qq.Kind == services.KindChoice && (a.IsText || !a.Set || a.Index < 0 || a.Index >= len(qq.Choices)) {
-		return nil, services.Invalid(map[string]string{"answer": "must be a choice index"})
-	}
-	if qq.Kind == services.KindOpen && (!a.IsText || len(a.Text) > 200) {
-		return nil, services.Invalid(map[string]string{"answer": "must be a text of at most 200 characters"})
+	qq := presented(q, play.ID, index)
+	if msg := qq.CheckAnswer(a); msg != "" {
+		return nil, services.Invalid(map[string]string{"answer": msg})
 	}
 	now := s.Now()
 	elapsed := now.Sub(play.AskedAt)
@@ -242,12 +312,19 @@ func (s *Service) Answer(ctx context.Context, p *services.Player, playID string,
 			QuizPublic: q.Public, QuizOwnerID: q.OwnerID, PlayerID: p.ID,
 			DisplayName: p.DisplayName, Guest: p.Guest, Score: play.Score, At: now.UTC()}
 	}
+	if !play.Finished {
+		// Before the answer is stored: a next question whose image cannot be shown fails the
+		// answer (422) rather than losing the run.
+		if err := s.resolveImage(ctx, q, play.Index); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.Plays.AdvancePlay(ctx, play, from, done); err != nil {
 		return nil, err
 	}
 	res.Score, res.Finished = play.Score, play.Finished
 	if !play.Finished {
-		nq := publicAt(q, play.Index, now)
+		nq := publicAt(q, play.ID, play.Index, now)
 		res.Next = &nq
 	}
 	return res, nil

@@ -55,8 +55,11 @@ export function optionsForm(initial, { idPrefix = 'opt', onChange = () => {}, le
     mode.input.value = n.teams ? n.teams.mode : '';
     if (document.activeElement !== count.input) count.input.value = String(n.teams ? n.teams.count : 2);
     count.wrap.hidden = !n.teams;
+    // What was last set (from the server, in the lobby), for tests and styles to follow.
+    el.dataset.lockLobby = String(n.lockLobby);
+    el.dataset.teams = n.teams ? n.teams.mode : '';
   }
-  set(initial);
   const el = h('fieldset', { class: 'card game-options' }, h('legend', { text: legend }), h('div', { class: 'grid2' }, h('div', {}, checks), h('div', {}, mode.wrap, count.wrap)));
+  set(initial);
   return { el, get, set };
 }

@@ -194,7 +194,8 @@ export function render(root, params, ctx) {
     socket.game = null;
     // The game is gone (ended and forgotten, or never existed): a plain page, not a game screen.
     if (e.code === 'not_found') { gameNotFound(root, code, { ended: true }); return; }
-    mount(stage, h('div', { class: 'card' }, h('p', { class: 'field-error', role: 'alert', text: e.message || 'Could not join.' }), joinForm(ctx)));
+    const msg = e.code === 'locked' ? 'This game is not letting new players in: the host locked it, or it has started and takes no late joiners.' : e.message || 'Could not join.';
+    mount(stage, h('div', { class: 'card' }, h('p', { class: 'field-error join-refused', role: 'alert', dataset: { code: e.code || '' }, text: msg }), joinForm(ctx)));
   };
   const onChange = (ev) => {
     if (ev.detail === 'players') drawSide();

@@ -10,11 +10,9 @@ import { hostQuestionBody, questionImage, kindName } from './kinds.js';
 import { optionsForm, changedOptions, normalOptions } from './options.js';
 import { reportButtons } from './history.js';
 
-/** Options as sent to the server: teams left out when off. */
+/** Options as sent to the server: every field, `teams: null` when off (a patch; null turns teams off). */
 function wireOptions(o) {
-  const n = normalOptions(o);
-  if (!n.teams) delete n.teams;
-  return n;
+  return normalOptions(o);
 }
 
 export function render(root, params, ctx) {

@@ -17,21 +17,25 @@ export function questionImage(q) {
   return h('figure', { class: 'q-image' }, h('img', { src: q.imageUrl, alt: q.imageAlt || `Picture for the question: ${q.text}`, decoding: 'async' }));
 }
 
-/** Number settings of a number question: {min, max, step}, with sane fallbacks. */
+/** Number settings of a number question: {min, max, step} (step 0: any value), with sane fallbacks. */
 export function numberRange(q) {
   const n = (q && q.number) || {};
   const min = Number.isFinite(n.min) ? n.min : 0;
   const max = Number.isFinite(n.max) && n.max > min ? n.max : min + 100;
-  const step = Number.isFinite(n.step) && n.step > 0 ? n.step : 1;
+  const step = Number.isFinite(n.step) && n.step > 0 ? n.step : 0;
   return { min, max, step };
 }
 
 function snap(v, { min, max, step }) {
+  if (!step) return Math.min(max, Math.max(min, v));
   const s = Math.round((v - min) / step) * step + min;
   // Round away binary noise from decimal steps (0.1 × 3).
   const d = (String(step).split('.')[1] || '').length;
   return Math.min(max, Math.max(min, Number(s.toFixed(d))));
 }
+
+/** A number for people: no binary noise (79.99999999 → 80). */
+const num = (x) => String(Number(Number(x).toPrecision(6)));
 
 /** The text of an answer as a player gives it (for "Your answer: …"). */
 export function answerLabel(q, value) {
@@ -41,7 +45,7 @@ export function answerLabel(q, value) {
   if (kind === 'order' && Array.isArray(value)) return value.map((i) => choices[i] ?? String(i)).join(' → ');
   if (Array.isArray(value)) return value.map((i) => choices[i] ?? String(i)).join(', ');
   if (typeof value === 'boolean') return value ? 'True' : 'False';
-  if (kind === 'number') return String(value);
+  if (kind === 'number') return num(value);
   return answerText(q, value);
 }
 
@@ -89,8 +93,9 @@ function multiForm(q, { locked, draft, onAnswer }) {
 function numberForm(q, { locked, draft, onAnswer }) {
   const r = numberRange(q);
   if (typeof draft.value !== 'number') draft.value = snap((r.min + r.max) / 2, r);
-  const slider = h('input', { type: 'range', name: `number-${q.index}`, class: 'number-slider', min: r.min, max: r.max, step: r.step, value: draft.value, disabled: locked, 'aria-label': 'Your answer (slider)' });
-  const box = h('input', { type: 'number', name: 'answer', class: 'number-input', min: r.min, max: r.max, step: r.step, value: draft.value, inputmode: 'decimal', disabled: locked, 'aria-label': 'Your answer' });
+  const step = r.step || 'any';
+  const slider = h('input', { type: 'range', name: `number-${q.index}`, class: 'number-slider', min: r.min, max: r.max, step, value: draft.value, disabled: locked, 'aria-label': 'Your answer (slider)' });
+  const box = h('input', { type: 'number', name: 'answer', class: 'number-input', min: r.min, max: r.max, step, value: draft.value, inputmode: 'decimal', disabled: locked, 'aria-label': 'Your answer' });
   const err = h('p', { class: 'field-error', role: 'alert', hidden: true });
   slider.addEventListener('input', () => { draft.value = Number(slider.value); box.value = slider.value; err.hidden = true; });
   box.addEventListener('input', () => {
@@ -204,7 +209,7 @@ export function statsRows(q, r) {
     const c = typeof r.correctAnswer === 'number' ? r.correctAnswer : null;
     const tol = typeof r.tolerance === 'number' ? r.tolerance : 0;
     return st.histogram.map((b) => ({
-      label: b.from === b.to ? String(b.from) : `${b.from} – ${b.to}`, n: b.count || 0,
+      label: b.from === b.to ? num(b.from) : `${num(b.from)} – ${num(b.to)}`, n: b.count || 0,
       right: c !== null && b.from <= c + tol && b.to >= c - tol,
     }));
   }

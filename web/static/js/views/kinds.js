@@ -102,7 +102,7 @@ function numberForm(q, { locked, draft, onAnswer }) {
     const v = Number(box.value);
     if (box.value !== '' && Number.isFinite(v)) { draft.value = v; slider.value = String(v); }
   });
-  return h('form', { class: 'number-form', onsubmit: (ev) => {
+  return h('form', { class: 'number-form', novalidate: true, onsubmit: (ev) => {
     ev.preventDefault();
     const v = Number(box.value);
     if (box.value === '' || !Number.isFinite(v) || v < r.min || v > r.max) {

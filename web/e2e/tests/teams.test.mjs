@@ -35,6 +35,27 @@ async function download(page, selector) {
   return { name: dl.suggestedFilename(), text: await readFile(file, 'utf8') };
 }
 
+test('options chosen when creating a game reach the lobby', { timeout: 60000 }, async (t) => {
+  const hostAcc = await account('ohost');
+  const quiz = await createQuiz(hostAcc, { title: 'Options quiz', mode: 'casual', questions: [choice('1 + 1?', ['2', '3'], 0)] });
+  const host = await person(t, 'host');
+  await signIn(host.page, hostAcc);
+  await host.page.goto(`${BASE}/host`);
+  await host.page.waitForSelector(`.quiz-item[data-quiz="${quiz.id}"] button`);
+  await host.page.check('#new-shuffleChoices');
+  await host.page.uncheck('#new-lateJoin');
+  await host.page.selectOption('#new-teams', 'auto');
+  await host.page.fill('#new-count', '3');
+  await checkA11y(host.page, 'host picker with game options');
+  await host.page.click(`.quiz-item[data-quiz="${quiz.id}"] button`);
+  await host.page.waitForSelector('.lobby-host .game-options[data-teams="auto"]');
+  assert.equal(await host.page.isChecked('#lobby-shuffleChoices'), true);
+  assert.equal(await host.page.isChecked('#lobby-lateJoin'), false);
+  assert.equal(await host.page.inputValue('#lobby-count'), '3');
+  assert.equal(await host.page.locator('.lobby-teams .team-card').count(), 3);
+  assertClean(host);
+});
+
 test('teams chosen by players, a locked lobby, team standings and the report downloads', { timeout: 180000 }, async (t) => {
   const hostAcc = await account('thost');
   const quiz = await createQuiz(hostAcc, {
@@ -47,19 +68,16 @@ test('teams chosen by players, a locked lobby, team standings and the report dow
   const cat = await person(t, 'cat', { viewport: PHONE });
   const dan = await person(t, 'dan', { viewport: PHONE });
 
-  // The host turns teams on (players choose, two teams) when creating the game.
+  // The host opens a game, then turns teams on in the lobby: players choose, two teams.
   await signIn(host.page, hostAcc);
   await host.page.goto(`${BASE}/host`);
-  await host.page.waitForSelector(`.quiz-item[data-quiz="${quiz.id}"] button`);
-  await host.page.selectOption('#new-teams', 'choose');
-  await host.page.fill('#new-count', '2');
-  await checkA11y(host.page, 'host picker with game options');
   await host.page.click(`.quiz-item[data-quiz="${quiz.id}"] button`);
   await host.page.waitForSelector('.join-code');
   const code = (await host.page.textContent('.join-code')).trim();
-  // The lobby shows the options the game was created with.
-  await eventually(async () => (await host.page.inputValue('#lobby-teams')) === 'choose', { what: 'the lobby showing teams: choose' });
+  await host.page.selectOption('#lobby-teams', 'choose');
+  await host.page.waitForSelector('.lobby-host .game-options[data-teams="choose"]'); // the server's `options` says so
   assert.equal(await host.page.inputValue('#lobby-count'), '2');
+  await host.page.waitForSelector('.lobby-teams .team-card');
 
   for (const [p, name] of [[ann, 'Ann'], [bob, 'Bob'], [cat, 'Cat']]) await joinAsGuest(p, code, name);
   await ann.page.waitForSelector('.team-pick .team-button');

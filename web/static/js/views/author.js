@@ -132,7 +132,7 @@ function editor(holder, quiz, ctx) {
       h('button', { type: 'button', class: 'link', 'aria-label': `Remove the picture of question ${i + 1}`, text: 'Remove picture', onclick: () => { delete qq.imageId; drawQuestions(); } }),
       h('span', { class: 'field-error', role: 'alert', hidden: true, dataset: { errorFor: `${p}.imageId` } })) : null;
     const tools = h('div', { class: 'row' },
-      i > 0 ? h('button', { type: 'button', text: 'Move up', 'aria-label': `Move question ${i + 1} up`, onclick: () => { q.questions.splice(i - 1, 0, q.questions.splice(i, 1)[0]); drawQuestions(); } }) : null,
+      i > 0 ? h('button', { type: 'button', text: 'Move up', 'aria-label': `Move up question ${i + 1}`, onclick: () => { q.questions.splice(i - 1, 0, q.questions.splice(i, 1)[0]); drawQuestions(); } }) : null,
       q.questions.length > 1 ? h('button', { type: 'button', class: 'danger', text: 'Remove question', 'aria-label': `Remove question ${i + 1}`, onclick: () => { q.questions.splice(i, 1); drawQuestions(); } }) : null);
     return h('fieldset', { class: 'card question-edit', dataset: { index: String(i) } }, h('legend', { text: `Question ${i + 1}` }),
       text.wrap, h('div', { class: 'grid3' }, kind.wrap, time.wrap, group && group.wrap), picture, kindBody, tools);

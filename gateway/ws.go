@@ -683,7 +683,7 @@ func (c *conn) dispatch(f inFrame) {
 			c.violation()
 			return
 		}
-	case "start", "next", "reveal", "scoreboard", "end", "answer", "leave":
+	case "start", "next", "reveal", "scoreboard", "end", "answer", "leave", "options", "team":
 	default:
 		// The type is not echoed: escaped into JSON, a 4 KiB type came back as a 24 KiB frame.
 		c.refuse(f.Ref, "invalid", "unknown frame type (the types are listed in docs/API.md)")

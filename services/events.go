@@ -21,6 +21,8 @@ type GameFinished struct {
 	Mode       string        `json:"mode"`
 	FinishedAt time.Time     `json:"finishedAt"`
 	Entries    []ResultEntry `json:"entries"`
+	// Report is the host's report, recorded with the result (not part of the event).
+	Report *GameReport `json:"-"`
 }
 
 // ResultEntry is one line of final standings.

@@ -36,13 +36,6 @@ func (p profileSource) Profiles(ctx context.Context, ids []string) (map[string]l
 
 // openLeaderboard builds the leaderboard service on the engine TRIVIUM_LEADERBOARD names.
 func openLeaderboard(ctx context.Context, a *app, cdn func() string) (*leaderboard.Service, error) {
-	log, err := leaderboard.NewSQLLog(leaderboard.SQLLogConfig{DB: a.db.SQL()})
-	if err != nil {
-		return nil, err
-	}
-	if err := log.Migrate(ctx); err != nil {
-		return nil, fmt.Errorf("leaderboard migrate: %w", err)
-	}
 	var engine leaderboard.Engine
 	rebuild := false
 	switch u := a.s["leaderboard"]; {
@@ -64,7 +57,7 @@ func openLeaderboard(ctx context.Context, a *app, cdn func() string) (*leaderboa
 	default:
 		return nil, fmt.Errorf("TRIVIUM_LEADERBOARD %q: use memory or redis://host:port/db", u)
 	}
-	svc, err := leaderboard.New(leaderboard.Config{Engine: engine, Log: log, Profiles: profileSource{a.db, cdn}, Logger: a.log})
+	svc, err := leaderboard.New(leaderboard.Config{Engine: engine, Log: a.db.ScoreLog(), Profiles: profileSource{a.db, cdn}, Logger: a.log})
 	if err != nil {
 		return nil, err
 	}

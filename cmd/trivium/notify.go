@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"strings"
 	"sync/atomic"
-	"time"
 
 	"github.com/trivium-game/trivium/services"
 	"github.com/trivium-game/trivium/services/natsbus"
@@ -26,17 +25,14 @@ type pushing struct {
 	mirror atomic.Pointer[func(playerID string, frame []byte) int]
 }
 
-// openNotify migrates the notification tables, loads (or on first start creates) the VAPID keys
+// openNotify loads (or on first start creates) the VAPID keys
 // and builds the subscription service and, for the notifier role, the notifier.
 func openNotify(ctx context.Context, a *app) (*pushing, error) {
 	contact, err := pushContact(a.s["push-contact"])
 	if err != nil {
 		return nil, err
 	}
-	store := notify.NewStore(a.db.SQL(), time.Now)
-	if err := store.Migrate(ctx); err != nil {
-		return nil, err
-	}
+	store := a.db.NotifyStore()
 	keys, created, err := webpush.LoadOrCreateVAPID(ctx, a.secrets)
 	if err != nil {
 		return nil, fmt.Errorf("vapid keys: %w (run `trivium vapid init`)", err)

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
-	"unicode/utf8"
 
 	"github.com/trivium-game/trivium/services"
 	"github.com/trivium-game/trivium/services/webpush"
@@ -110,7 +109,7 @@ func AvatarProcessed(m services.Message) (*Draft, error) {
 		PlayerID: e.PlayerID, Topic: TopicAvatar, TTL: 24 * time.Hour,
 		Urgency: webpush.UrgencyNormal, PushTopic: TopicAvatar,
 	}
-	reason := truncate(e.Reason, maxReason)
+	reason := services.Truncate(e.Reason, maxReason)
 	switch e.Status {
 	case "accepted":
 		d.Title, d.Body = "Your new avatar is live", "It passed moderation and now shows on your profile."
@@ -124,24 +123,12 @@ func AvatarProcessed(m services.Message) (*Draft, error) {
 	case "failed":
 		d.Title, d.Body = "We could not process your avatar", "Please try again, or upload a different image."
 	default:
-		d.Title, d.Body = "Your avatar was updated", "Its status is now "+truncate(e.Status, 40)+"."
+		d.Title, d.Body = "Your avatar was updated", "Its status is now "+services.Truncate(e.Status, 40)+"."
 	}
 	thumb := e.ThumbnailURL
 	if len(thumb) > maxURL {
 		thumb = "" // a cut URL is worse than none: the client falls back to the status endpoint
 	}
-	d.Data = map[string]string{"uploadId": truncate(e.UploadID, 128), "status": truncate(e.Status, 40), "reason": reason, "thumbnailUrl": thumb}
+	d.Data = map[string]string{"uploadId": services.Truncate(e.UploadID, 128), "status": services.Truncate(e.Status, 40), "reason": reason, "thumbnailUrl": thumb}
 	return d, nil
-}
-
-// truncate cuts s to at most n bytes on a rune boundary.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	s = s[:n]
-	for len(s) > 0 && !utf8.ValidString(s) {
-		s = s[:len(s)-1]
-	}
-	return s
 }

@@ -31,7 +31,7 @@ func scanListing(row interface{ Scan(...any) error }) (*services.Listing, error)
 
 // CreateListing lists a quiz; one active listing per quiz.
 func (d *DB) CreateListing(ctx context.Context, l *services.Listing) error {
-	l.ID, l.CreatedAt = NewID(), d.now().UTC()
+	l.ID, l.CreatedAt = services.NewID(), d.now().UTC()
 	_, err := d.db.ExecContext(ctx, `INSERT INTO market_listings (id, quiz_id, seller_id, price, plays, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6)`, l.ID, l.QuizID, l.SellerID, l.Price, l.Plays, ms(l.CreatedAt))
 	if isUnique(err) {
@@ -122,7 +122,7 @@ func scanPurchase(row interface{ Scan(...any) error }) (*services.Purchase, erro
 // CreatePurchase stores a new purchase and its purchase.requested event in one transaction, or
 // returns the buyer's purchase with the same key.
 func (d *DB) CreatePurchase(ctx context.Context, p *services.Purchase) (*services.Purchase, bool, error) {
-	p.ID = NewID()
+	p.ID = services.NewID()
 	now := d.now().UTC()
 	p.CreatedAt, p.UpdatedAt = now, now
 	created := false
@@ -218,7 +218,7 @@ func (t marketTx) ListingByID(ctx context.Context, id string) (*services.Listing
 
 func (t marketTx) GrantLicence(ctx context.Context, l *services.Licence) error {
 	if l.ID == "" {
-		l.ID = NewID()
+		l.ID = services.NewID()
 	}
 	l.CreatedAt = t.now
 	_, err := t.tx.ExecContext(ctx, `INSERT INTO licences (id, purchase_id, buyer_id, quiz_id, listing_id, plays, created_at)

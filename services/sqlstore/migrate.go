@@ -7,7 +7,9 @@ import (
 	"strings"
 )
 
-// migrations are applied in order, once each. {{pk}} differs by dialect.
+// migrations are applied in order, once each, by every start of serve and by `trivium migrate`;
+// statements are separated by semicolons and {{pk}} differs by dialect. Append, never edit: a
+// database records the versions (index + 1) it has applied. Every table of every store is here.
 var migrations = []string{
 	`CREATE TABLE players (
 		id TEXT PRIMARY KEY,
@@ -167,7 +169,128 @@ var migrations = []string{
 		CHECK (plays = 0 OR used <= plays)
 	);
 	CREATE INDEX licences_buyer ON licences(buyer_id, quiz_id);`,
+	// Moderation of everything players create (issue 17). moderation_cases used to be created by
+	// the moderation package itself: IF NOT EXISTS adopts a table it made. Its kind column stays
+	// the case's origin (upload: flagged by a screen; report: by a player); content_kind says what
+	// is moderated: avatar, question_image, quiz, chat, player_name or player_avatar. target_id
+	// names it (a quiz id, "GAMECODE/messageId", a player id), snapshot keeps it as it was.
+	`CREATE TABLE IF NOT EXISTS moderation_cases (
+		id TEXT PRIMARY KEY,
+		kind TEXT NOT NULL,
+		dedupe TEXT NOT NULL UNIQUE,
+		upload_id TEXT NOT NULL DEFAULT '',
+		player_id TEXT NOT NULL,
+		reporter_id TEXT NOT NULL DEFAULT '',
+		image_key TEXT NOT NULL,
+		thumb_key TEXT NOT NULL DEFAULT '',
+		labels TEXT NOT NULL DEFAULT '[]',
+		reason TEXT NOT NULL DEFAULT '',
+		status TEXT NOT NULL,
+		decision TEXT NOT NULL DEFAULT '',
+		note TEXT NOT NULL DEFAULT '',
+		moderator_id TEXT NOT NULL DEFAULT '',
+		decided_at BIGINT NOT NULL DEFAULT 0,
+		created_at BIGINT NOT NULL
+	);
+	CREATE INDEX IF NOT EXISTS moderation_cases_queue ON moderation_cases (status, created_at, id);
+	ALTER TABLE moderation_cases ADD COLUMN content_kind TEXT NOT NULL DEFAULT 'avatar';
+	ALTER TABLE moderation_cases ADD COLUMN target_id TEXT NOT NULL DEFAULT '';
+	ALTER TABLE moderation_cases ADD COLUMN snapshot TEXT NOT NULL DEFAULT '{}';
+	CREATE INDEX moderation_cases_content ON moderation_cases (content_kind, status, created_at, id);
+	CREATE TABLE moderation_reports (
+		id TEXT PRIMARY KEY,
+		case_id TEXT NOT NULL,
+		reporter_id TEXT NOT NULL,
+		content_kind TEXT NOT NULL,
+		target_id TEXT NOT NULL,
+		reason TEXT NOT NULL,
+		closed_at BIGINT NOT NULL DEFAULT 0,
+		created_at BIGINT NOT NULL
+	);
+	CREATE UNIQUE INDEX moderation_reports_open ON moderation_reports (reporter_id, content_kind, target_id) WHERE closed_at = 0;
+	CREATE INDEX moderation_reports_case ON moderation_reports (case_id, created_at);
+	CREATE INDEX moderation_reports_reporter ON moderation_reports (reporter_id, created_at);
+	CREATE TABLE moderation_audit (
+		id {{pk}},
+		case_id TEXT NOT NULL,
+		moderator_id TEXT NOT NULL,
+		action TEXT NOT NULL,
+		player_id TEXT NOT NULL,
+		content_kind TEXT NOT NULL,
+		target_id TEXT NOT NULL,
+		reason TEXT NOT NULL,
+		detail TEXT NOT NULL DEFAULT '',
+		created_at BIGINT NOT NULL
+	);
+	CREATE INDEX moderation_audit_case ON moderation_audit (case_id, id);
+	ALTER TABLE players ADD COLUMN suspended_until BIGINT NOT NULL DEFAULT 0;
+	ALTER TABLE players ADD COLUMN muted_until BIGINT NOT NULL DEFAULT 0;
+	ALTER TABLE quizzes ADD COLUMN hidden_reason TEXT NOT NULL DEFAULT '';`,
+	// Notifications, push subscriptions and deliveries (services/notify). IF NOT EXISTS: databases
+	// made before this list held them already have these tables, made by notify's own Migrate.
+	`CREATE TABLE IF NOT EXISTS notifications (
+		id TEXT PRIMARY KEY,
+		source TEXT NOT NULL UNIQUE,
+		player_id TEXT NOT NULL,
+		topic TEXT NOT NULL,
+		title TEXT NOT NULL,
+		body TEXT NOT NULL,
+		data TEXT NOT NULL,
+		ttl_ms BIGINT NOT NULL,
+		urgency TEXT NOT NULL,
+		push_topic TEXT NOT NULL,
+		created_at BIGINT NOT NULL,
+		read_at BIGINT NOT NULL DEFAULT 0
+	);
+	CREATE INDEX IF NOT EXISTS notifications_player ON notifications (player_id, created_at, id);
+	CREATE TABLE IF NOT EXISTS push_subscriptions (
+		endpoint TEXT PRIMARY KEY,
+		player_id TEXT NOT NULL,
+		session_id TEXT NOT NULL,
+		p256dh TEXT NOT NULL,
+		auth TEXT NOT NULL,
+		created_at BIGINT NOT NULL
+	);
+	CREATE INDEX IF NOT EXISTS push_subscriptions_player ON push_subscriptions (player_id, created_at);
+	CREATE INDEX IF NOT EXISTS push_subscriptions_session ON push_subscriptions (session_id);
+	CREATE TABLE IF NOT EXISTS push_deliveries (
+		notification_id TEXT NOT NULL,
+		endpoint TEXT NOT NULL,
+		status TEXT NOT NULL,
+		attempts INTEGER NOT NULL DEFAULT 0,
+		next_attempt_at BIGINT NOT NULL,
+		claimed_until BIGINT NOT NULL DEFAULT 0,
+		last_status INTEGER NOT NULL DEFAULT 0,
+		last_error TEXT NOT NULL DEFAULT '',
+		updated_at BIGINT NOT NULL,
+		PRIMARY KEY (notification_id, endpoint)
+	);
+	CREATE INDEX IF NOT EXISTS push_deliveries_due ON push_deliveries (status, next_attempt_at);`,
+	// The leaderboard's score log (leaderboard.Log), replayed in (at_ms, key) order. A log made
+	// by leaderboard's own Migrate before scores carried their quiz's visibility lacks the quiz_
+	// columns: its rows stay private (on quiz boards, off global and weekly), as no record says
+	// whether they were earned on a public quiz.
+	`CREATE TABLE IF NOT EXISTS leaderboard_scores (
+		source        TEXT    NOT NULL,
+		source_id     TEXT    NOT NULL,
+		player_id     TEXT    NOT NULL,
+		quiz_id       TEXT    NOT NULL,
+		quiz_public   INTEGER NOT NULL DEFAULT 0,
+		quiz_owner_id TEXT    NOT NULL DEFAULT '',
+		display_name  TEXT    NOT NULL,
+		score         BIGINT  NOT NULL,
+		at_ms         BIGINT  NOT NULL,
+		logged_ms     BIGINT  NOT NULL,
+		PRIMARY KEY (source, source_id, player_id)
+	);
+	ALTER TABLE leaderboard_scores ADD COLUMN IF NOT EXISTS quiz_public INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE leaderboard_scores ADD COLUMN IF NOT EXISTS quiz_owner_id TEXT NOT NULL DEFAULT '';
+	CREATE INDEX IF NOT EXISTS leaderboard_scores_replay ON leaderboard_scores (at_ms, source, source_id, player_id);`,
 }
+
+// addColumnIfMissing is PostgreSQL's spelling; SQLite has no IF NOT EXISTS for columns, so there
+// the statement runs without it and "duplicate column" means the column is there already.
+const addColumnIfMissing = "ADD COLUMN IF NOT EXISTS"
 
 func (d *DB) expand(s string) string {
 	pk := "INTEGER PRIMARY KEY AUTOINCREMENT"
@@ -177,10 +300,25 @@ func (d *DB) expand(s string) string {
 	return strings.ReplaceAll(s, "{{pk}}", pk)
 }
 
+// exec runs one migration statement in the dialect's spelling.
+func (d *DB) exec(ctx context.Context, tx *sql.Tx, stmt string) error {
+	if d.dialect != SQLite || !strings.Contains(stmt, addColumnIfMissing) {
+		_, err := tx.ExecContext(ctx, stmt)
+		return err
+	}
+	_, err := tx.ExecContext(ctx, strings.Replace(stmt, addColumnIfMissing, "ADD COLUMN", 1))
+	if err != nil && strings.Contains(err.Error(), "duplicate column name") {
+		return nil
+	}
+	return err
+}
+
 // Migrate applies every migration not yet applied, all in one transaction. It is safe to run on
 // every start and from several replicas at once: PostgreSQL serialises them with an advisory
 // lock, SQLite with its write lock.
-func (d *DB) Migrate(ctx context.Context) error {
+func (d *DB) Migrate(ctx context.Context) error { return d.migrate(ctx, migrations) }
+
+func (d *DB) migrate(ctx context.Context, migrations []string) error {
 	err := d.tx(ctx, func(tx *sql.Tx) error {
 		if d.dialect == Postgres {
 			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7281946)`); err != nil {
@@ -203,7 +341,7 @@ func (d *DB) Migrate(ctx context.Context) error {
 				if strings.TrimSpace(stmt) == "" {
 					continue
 				}
-				if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				if err := d.exec(ctx, tx, stmt); err != nil {
 					return fmt.Errorf("migration %d: %w", v, err)
 				}
 			}

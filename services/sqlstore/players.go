@@ -32,7 +32,7 @@ func scanPlayer(row interface{ Scan(...any) error }) (*services.Player, error) {
 // CreatePlayer inserts p; EConflict when the username is taken.
 func (d *DB) CreatePlayer(ctx context.Context, p *services.Player) error {
 	if p.ID == "" {
-		p.ID = NewID()
+		p.ID = services.NewID()
 	}
 	if p.CreatedAt.IsZero() {
 		p.CreatedAt = d.now().UTC()

@@ -39,7 +39,7 @@ func scanQuiz(row interface{ Scan(...any) error }) (*services.Quiz, error) {
 // CreateQuiz inserts a quiz.
 func (d *DB) CreateQuiz(ctx context.Context, q *services.Quiz) error {
 	if q.ID == "" {
-		q.ID = NewID()
+		q.ID = services.NewID()
 	}
 	now := d.now().UTC()
 	q.CreatedAt, q.UpdatedAt = now, now
@@ -146,7 +146,7 @@ func DecodeCursor(c string) (int64, string, error) {
 // CreatePlay starts a single-player run.
 func (d *DB) CreatePlay(ctx context.Context, p *services.Play) error {
 	if p.ID == "" {
-		p.ID = NewID()
+		p.ID = services.NewID()
 	}
 	p.CreatedAt = d.now().UTC()
 	_, err := d.db.ExecContext(ctx, `INSERT INTO plays (id, quiz_id, player_id, idx, score, asked_at, finished, created_at)

@@ -68,7 +68,7 @@ func handleModerationCases(log *slog.Logger, wf *moderation.Workflow) http.Handl
 			}
 			limit = n
 		}
-		page, err := wf.Cases(r.Context(), q.Get("status"), q.Get("cursor"), limit)
+		page, err := wf.Cases(r.Context(), q.Get("status"), q.Get("kind"), q.Get("cursor"), limit)
 		if err != nil {
 			fail(log, w, r, err)
 			return

@@ -83,7 +83,7 @@ func openAvatars(ctx context.Context, a *app, bus services.Bus, publicURL, cdn s
 	if err != nil {
 		return nil, err
 	}
-	p.workflow, err = moderation.NewWorkflow(moderation.Config{DB: a.db.SQL(), Blob: blob, Bus: bus, Players: a.db,
+	p.workflow, err = moderation.NewWorkflow(moderation.Config{DB: a.db.SQL(), Blob: blob, Bus: bus, Players: a.db, Cases: a.db,
 		MaxDeliver: attempts, Backoff: backoff, Limits: limits, ImageWorkers: imageWorkers, StepBudget: stepBudget,
 		Uploads: store, Detector: detector, Policy: policy, CDNURL: cdn, Logger: a.log})
 	if err != nil {

@@ -52,7 +52,7 @@ func (s *Service) Get(ctx context.Context, viewer *services.Player, id string) (
 	if err == nil {
 		return q, owner, nil
 	}
-	if viewer == nil || s.Licences == nil || services.ErrorCode(err) != services.ENotFound || q == nil {
+	if viewer == nil || s.Licences == nil || services.ErrorCode(err) != services.ENotFound || q == nil || q.HiddenReason != "" {
 		return nil, false, err
 	}
 	licensed, lerr := s.Licences.HasLicence(ctx, viewer.ID, q.ID)
@@ -73,7 +73,7 @@ func (s *Service) get(ctx context.Context, viewer *services.Player, id string) (
 		return nil, false, err
 	}
 	owner := viewer != nil && viewer.ID == q.OwnerID
-	if !q.Public && !owner {
+	if (!q.Public || q.HiddenReason != "") && !owner {
 		return q, false, services.Errorf(services.ENotFound, "quiz not found")
 	}
 	return q, owner, nil
@@ -86,7 +86,15 @@ func (s *Service) Playable(ctx context.Context, p *services.Player, id string) (
 	if err != nil {
 		return nil, err
 	}
+	if q.HiddenReason != "" {
+		return nil, hidden(q)
+	}
 	return q, nil
+}
+
+// hidden is the refusal to play or host a quiz a moderator hid, for its owner too.
+func hidden(q *services.Quiz) error {
+	return services.Errorf(services.EForbidden, "a moderator hid this quiz (%s): it cannot be played or hosted", q.HiddenReason)
 }
 
 // Host returns a quiz p may host as a game: public ones, their own, and private ones they bought
@@ -94,11 +102,17 @@ func (s *Service) Playable(ctx context.Context, p *services.Player, id string) (
 // is left). Give the play back with Unhost if the game cannot be created.
 func (s *Service) Host(ctx context.Context, p *services.Player, id string) (q *services.Quiz, licenceID string, err error) {
 	q, _, err = s.get(ctx, p, id)
+	if err == nil && q.HiddenReason != "" {
+		return nil, "", hidden(q)
+	}
 	if err == nil {
 		return q, "", nil
 	}
 	if services.ErrorCode(err) != services.ENotFound || q == nil || s.Licences == nil {
 		return nil, "", err
+	}
+	if q.HiddenReason != "" {
+		return nil, "", hidden(q)
 	}
 	licenceID, err = s.Licences.UseLicence(ctx, p.ID, q.ID)
 	if err != nil {

@@ -103,7 +103,7 @@ type Config struct {
 	Players  Players
 	Uploads  Uploads
 	Cases    CaseStore // the review cases, reports and audit log (services/sqlstore)
-	Detector Detector // LocalDetector{} when nil
+	Detector Detector  // LocalDetector{} when nil
 	Policy   Policy
 	Limits   Limits
 	CDNURL   string // base URL of public images, for avatar.processed's thumbnailUrl

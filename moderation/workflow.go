@@ -97,13 +97,18 @@ const (
 
 // Config configures a Workflow. DB, Blob, Bus, Players and Uploads are required.
 type Config struct {
-	DB       *sql.DB
-	Blob     services.BlobStore
-	Bus      services.Bus
-	Players  Players
-	Uploads  Uploads
-	Cases    CaseStore // the review cases, reports and audit log (services/sqlstore)
-	Detector Detector  // LocalDetector{} when nil
+	DB      *sql.DB
+	Blob    services.BlobStore
+	Bus     services.Bus
+	Players Players
+	Uploads Uploads
+	Cases   CaseStore // the review cases, reports and audit log (services/sqlstore)
+	// OnSuspend, if set, runs once a suspension is stored: it closes the player's sockets on
+	// every gateway (their sessions are already revoked).
+	OnSuspend func(playerID string)
+	// Kick, if set, wakes the outbox relay after an action queued a notification.
+	Kick     func()
+	Detector Detector // LocalDetector{} when nil
 	Policy   Policy
 	Limits   Limits
 	CDNURL   string // base URL of public images, for avatar.processed's thumbnailUrl

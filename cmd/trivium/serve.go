@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,6 +18,8 @@ import (
 
 	"github.com/trivium-game/trivium/gateway"
 	"github.com/trivium-game/trivium/market"
+	"github.com/trivium-game/trivium/moderation"
+	"github.com/trivium-game/trivium/moderation/textscreen"
 	"github.com/trivium-game/trivium/progression"
 	"github.com/trivium-game/trivium/services"
 	"github.com/trivium-game/trivium/services/accounts"
@@ -162,7 +165,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	qs := &quizzes.Service{Quizzes: a.db, Plays: &kickingPlays{a.db, relay}, Now: time.Now, Licences: a.db, Hosts: a.db}
+	screen, err := textscreen.Load(s["text-screen-file"])
+	if err != nil {
+		return fmt.Errorf("TRIVIUM_TEXT_SCREEN_FILE: %w", err)
+	}
+	text := &moderation.TextGuard{Screen: screen, Cases: a.db}
+	qs := &quizzes.Service{Quizzes: a.db, Plays: &kickingPlays{a.db, relay}, Now: time.Now, Licences: a.db, Hosts: a.db, Screen: text}
 	if s.bool("seed") {
 		if err := seed(ctx, a.db, qs); err != nil {
 			return fmt.Errorf("seed: %w", err)
@@ -181,7 +189,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	av, err := openAvatars(ctx, a, bus, publicURL, cdn)
+	av, err := openAvatars(ctx, a, bus, publicURL, cdn, announceSuspension(a.bus, log), relay.Kick)
 	if err != nil {
 		return err
 	}
@@ -254,7 +262,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Logger: log, Registry: reg, Metrics: metrics, Bus: bus, Accounts: acc, Players: a.db, Quizzes: qs, Games: gm, Leaderboards: lb,
 		ProfileChanged: announceProfileChange(a.bus, log),
 		Progress:       a.db, Market: mk, MarketStore: a.db,
-		Avatars: av.uploads, Moderation: av.workflow, Blob: av.blob, PublicImages: av.public,
+		Avatars: av.uploads, Moderation: av.workflow, Text: text, Blob: av.blob, PublicImages: av.public,
 		Web: web.Handler(), Notify: push.service,
 		OnLogout: []gateway.LogoutHook{gateway.PushLogoutHook(log, push.service), announceLogout(a.bus, log)},
 		Ready: func(ctx context.Context) error {
@@ -353,8 +361,26 @@ func announceLogout(bus *natsbus.Bus, log *slog.Logger) gateway.LogoutHook {
 	}
 }
 
+// suspendedPrefix marks a message on sessionRevokedSubject that names a suspended player
+// rather than a session: every gateway closes all of that player's sockets.
+const suspendedPrefix = "player:"
+
+// announceSuspension tells every gateway process (this one too) to close a suspended player's
+// sockets; the player's sessions are already revoked and their token refused.
+func announceSuspension(bus *natsbus.Bus, log *slog.Logger) func(playerID string) {
+	return func(playerID string) {
+		if err := bus.PublishRaw(sessionRevokedSubject, []byte(suspendedPrefix+playerID)); err != nil {
+			log.Warn("announce suspension", "err", err)
+		}
+	}
+}
+
 func closeRevokedSessions(ctx context.Context, bus *natsbus.Bus, srv *gateway.Server) error {
 	return bus.ListenRaw(ctx, sessionRevokedSubject, "", func(_ context.Context, data []byte, _ string) error {
+		if id, ok := strings.CutPrefix(string(data), suspendedPrefix); ok {
+			srv.ClosePlayer(id)
+			return nil
+		}
 		srv.CloseSession(string(data))
 		return nil
 	})

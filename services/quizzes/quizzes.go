@@ -6,6 +6,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/trivium-game/trivium/moderation/textscreen"
 	"github.com/trivium-game/trivium/services"
 )
 
@@ -20,6 +21,32 @@ type Service struct {
 	Hosts interface {
 		RecordHost(ctx context.Context, gameID, hostID, quizID, licenceID string) error
 	}
+	// Screen checks quiz text before it is stored; nil screens nothing.
+	Screen Screen
+}
+
+// Screen is the text screen as quiz authoring uses it (moderation.TextGuard implements it).
+type Screen interface {
+	// ScreenQuiz returns EInvalid naming each refused field, or the fields to flag.
+	ScreenQuiz(q *services.Quiz) ([]textscreen.FieldHit, error)
+	// FlagQuiz opens a moderation case on a stored quiz with flagged fields.
+	FlagQuiz(ctx context.Context, q *services.Quiz, hits []textscreen.FieldHit) error
+}
+
+// screen refuses or returns what to flag; flag opens the case once the quiz is stored (the
+// quiz stays: a flag only asks a moderator to look).
+func (s *Service) screen(q *services.Quiz) ([]textscreen.FieldHit, error) {
+	if s.Screen == nil {
+		return nil, nil
+	}
+	return s.Screen.ScreenQuiz(q)
+}
+
+func (s *Service) flag(ctx context.Context, q *services.Quiz, hits []textscreen.FieldHit) error {
+	if len(hits) == 0 {
+		return nil
+	}
+	return s.Screen.FlagQuiz(ctx, q, hits)
 }
 
 // Licences is the part of the marketplace's store that hosting needs.
@@ -38,11 +65,15 @@ func (s *Service) Create(ctx context.Context, owner *services.Player, q services
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
+	hits, err := s.screen(&q)
+	if err != nil {
+		return nil, err
+	}
 	q.ID, q.OwnerID = "", owner.ID
 	if err := s.Quizzes.CreateQuiz(ctx, &q); err != nil {
 		return nil, err
 	}
-	return &q, nil
+	return &q, s.flag(ctx, &q, hits)
 }
 
 // Get returns a quiz if the viewer may see it; ownerView says whether answers may be shown. A
@@ -158,11 +189,15 @@ func (s *Service) Update(ctx context.Context, p *services.Player, id string, q s
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
-	q.ID, q.OwnerID, q.CreatedAt = old.ID, old.OwnerID, old.CreatedAt
+	hits, err := s.screen(&q)
+	if err != nil {
+		return nil, err
+	}
+	q.ID, q.OwnerID, q.CreatedAt, q.HiddenReason = old.ID, old.OwnerID, old.CreatedAt, old.HiddenReason
 	if err := s.Quizzes.UpdateQuiz(ctx, &q); err != nil {
 		return nil, err
 	}
-	return &q, nil
+	return &q, s.flag(ctx, &q, hits)
 }
 
 // Delete removes a quiz (owner only).

@@ -68,7 +68,7 @@ func handleModerationCases(log *slog.Logger, wf *moderation.Workflow) http.Handl
 			}
 			limit = n
 		}
-		page, err := wf.Cases(r.Context(), q.Get("status"), q.Get("cursor"), limit)
+		page, err := wf.Cases(r.Context(), q.Get("status"), q.Get("kind"), q.Get("cursor"), limit)
 		if err != nil {
 			fail(log, w, r, err)
 			return
@@ -112,5 +112,74 @@ func handlePlayerReport(log *slog.Logger, wf *moderation.Workflow) http.Handler 
 			return
 		}
 		encode(w, http.StatusAccepted, map[string]string{"status": "reported"})
+	})
+}
+
+func handleModerationCase(log *slog.Logger, wf *moderation.Workflow) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := wf.Case(r.Context(), chi.URLParam(r, "id"))
+		if err != nil {
+			fail(log, w, r, err)
+			return
+		}
+		encode(w, http.StatusOK, c)
+	})
+}
+
+func handleModerationAction(log *slog.Logger, wf *moderation.Workflow) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, err := decode[moderation.ActionRequest](w, r)
+		if err != nil {
+			fail(log, w, r, err)
+			return
+		}
+		c, err := wf.Act(r.Context(), chi.URLParam(r, "id"), identity(r).Player.ID, req)
+		if err != nil {
+			fail(log, w, r, err)
+			return
+		}
+		encode(w, http.StatusOK, c)
+	})
+}
+
+func handleModerationAudit(log *slog.Logger, wf *moderation.Workflow) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		limit := 0
+		if s := q.Get("limit"); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil {
+				fail(log, w, r, services.Invalid(map[string]string{"limit": "must be a number"}))
+				return
+			}
+			limit = n
+		}
+		page, err := wf.Audit(r.Context(), q.Get("cursor"), limit)
+		if err != nil {
+			fail(log, w, r, err)
+			return
+		}
+		encode(w, http.StatusOK, page)
+	})
+}
+
+func handleReportCreate(log *slog.Logger, wf *moderation.Workflow) http.Handler {
+	type request struct {
+		Kind     string `json:"kind"`
+		TargetID string `json:"targetId"`
+		Reason   string `json:"reason"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, err := decode[request](w, r)
+		if err != nil {
+			fail(log, w, r, err)
+			return
+		}
+		rep, err := wf.ReportContent(r.Context(), identity(r).Player, req.Kind, req.TargetID, req.Reason)
+		if err != nil {
+			fail(log, w, r, err)
+			return
+		}
+		encode(w, http.StatusAccepted, rep)
 	})
 }

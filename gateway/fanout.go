@@ -18,6 +18,9 @@ const (
 	// sessionRevokedSubject carries logged-out session ids; every gateway closes that session's
 	// sockets (the logout handler closes those on its own process at once).
 	sessionRevokedSubject = "trivium.session.revoked"
+	// playerSuspendedSubject carries suspended player ids; every gateway closes all of that
+	// player's sockets (their sessions are already revoked and their token refused).
+	playerSuspendedSubject = "trivium.player.suspended"
 )
 
 // SendToPlayerEverywhere returns a non-blocking send of a frame to a player's WebSockets on
@@ -44,8 +47,17 @@ func AnnounceLogout(ps services.PubSub, log *slog.Logger) LogoutHook {
 	}
 }
 
+// AnnounceSuspension has every gateway close a suspended player's sockets.
+func AnnounceSuspension(ps services.PubSub, log *slog.Logger) func(playerID string) {
+	return func(playerID string) {
+		if err := ps.Publish(playerSuspendedSubject, []byte(playerID)); err != nil {
+			log.Warn("announce suspension", "err", err)
+		}
+	}
+}
+
 // ListenFanout delivers the gateways' fan-out to this process's sockets: in-band copies to the
-// player's WebSockets, revoked sessions closed. stop ends both subscriptions.
+// player's WebSockets, revoked sessions and suspended players closed. stop ends all subscriptions.
 func (s *Server) ListenFanout(ps services.PubSub) (stop func(), err error) {
 	unInband, err := ps.Subscribe(inbandSubject+"*", func(subject string, frame []byte) {
 		s.hub.SendToPlayer(strings.TrimPrefix(subject, inbandSubject), frame)
@@ -58,5 +70,11 @@ func (s *Server) ListenFanout(ps services.PubSub) (stop func(), err error) {
 		unInband()
 		return nil, err
 	}
-	return func() { unInband(); unRevoked() }, nil
+	unSuspended, err := ps.Subscribe(playerSuspendedSubject, func(_ string, id []byte) { s.hub.closePlayer(string(id)) })
+	if err != nil {
+		unInband()
+		unRevoked()
+		return nil, err
+	}
+	return func() { unInband(); unRevoked(); unSuspended() }, nil
 }

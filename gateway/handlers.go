@@ -9,6 +9,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/trivium-game/trivium/moderation"
+	"github.com/trivium-game/trivium/moderation/textscreen"
 	"github.com/trivium-game/trivium/services"
 	"github.com/trivium-game/trivium/services/accounts"
 	"github.com/trivium-game/trivium/services/games"
@@ -61,7 +63,7 @@ func handleLogin(log *slog.Logger, acc *accounts.Service, cdn string, proxies Tr
 	})
 }
 
-func handleGuest(log *slog.Logger, acc *accounts.Service, cdn string) http.Handler {
+func handleGuest(log *slog.Logger, acc *accounts.Service, cdn string, text *moderation.TextGuard) http.Handler {
 	type request struct {
 		Nickname string `json:"nickname"`
 	}
@@ -71,10 +73,23 @@ func handleGuest(log *slog.Logger, acc *accounts.Service, cdn string) http.Handl
 			fail(log, w, r, err)
 			return
 		}
+		var hits []textscreen.FieldHit
+		if text != nil {
+			if hits, err = text.ScreenName("nickname", strings.TrimSpace(req.Nickname)); err != nil {
+				fail(log, w, r, err)
+				return
+			}
+		}
 		a, err := acc.Guest(r.Context(), req.Nickname)
 		if err != nil {
 			fail(log, w, r, err)
 			return
+		}
+		if len(hits) > 0 {
+			if err := text.FlagName(r.Context(), a.Player.ID, a.Player.DisplayName, hits); err != nil {
+				fail(log, w, r, err)
+				return
+			}
 		}
 		a.Player = present(a.Player, cdn)
 		encode(w, http.StatusCreated, a)
@@ -104,7 +119,7 @@ func handleMe(log *slog.Logger, cdn string) http.Handler {
 	})
 }
 
-func handleMeUpdate(log *slog.Logger, players services.PlayerStore, cdn string, changed func(playerID string)) http.Handler {
+func handleMeUpdate(log *slog.Logger, players services.PlayerStore, cdn string, changed func(playerID string), text *moderation.TextGuard) http.Handler {
 	type request struct {
 		DisplayName string `json:"displayName"`
 	}
@@ -120,9 +135,22 @@ func handleMeUpdate(log *slog.Logger, players services.PlayerStore, cdn string, 
 			return
 		}
 		p := identity(r).Player
+		var hits []textscreen.FieldHit
+		if text != nil {
+			if hits, err = text.ScreenName("displayName", name); err != nil {
+				fail(log, w, r, err)
+				return
+			}
+		}
 		if err := players.UpdateDisplayName(r.Context(), p.ID, name); err != nil {
 			fail(log, w, r, err)
 			return
+		}
+		if len(hits) > 0 {
+			if err := text.FlagName(r.Context(), p.ID, name, hits); err != nil {
+				fail(log, w, r, err)
+				return
+			}
 		}
 		if changed != nil {
 			changed(p.ID)

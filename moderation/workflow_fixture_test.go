@@ -92,7 +92,7 @@ func newFixtureOn(t testing.TB, driver string, mutate func(*moderation.Config)) 
 	if err := f.uploads.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	cfg := moderation.Config{DB: f.db.SQL(), Blob: f.blob, Bus: f.bus, Players: f.db, Uploads: f.uploads, CDNURL: cdn,
+	cfg := moderation.Config{DB: f.db.SQL(), Blob: f.blob, Bus: f.bus, Players: f.db, Uploads: f.uploads, Cases: f.db, CDNURL: cdn,
 		AfterStep: func(step string, recorded bool) error {
 			if fn := f.fault.Load(); fn != nil {
 				return (*fn)(step, recorded)

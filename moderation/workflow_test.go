@@ -137,7 +137,7 @@ func TestClassifierThresholdsDecideTheOutcome(t *testing.T) {
 				if n != 0 || !f.exists(u.Key) {
 					t.Fatalf("in review: %d avatar.processed, original kept %v", n, f.exists(u.Key))
 				}
-				page, err := f.wf.Cases(ctx, "pending", "", 0)
+				page, err := f.wf.Cases(ctx, "pending", "", "", 0)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -164,14 +164,14 @@ func TestModeratorDecisionsFinishFlaggedUploads(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	page, err := f.wf.Cases(ctx, "pending", "", 1)
+	page, err := f.wf.Cases(ctx, "pending", "", "", 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(page.Items) != 1 || page.Next == "" {
 		t.Fatalf("first page %+v next %q", page.Items, page.Next)
 	}
-	second, err := f.wf.Cases(ctx, "pending", page.Next, 1)
+	second, err := f.wf.Cases(ctx, "pending", "", page.Next, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +210,7 @@ func TestModeratorDecisionsFinishFlaggedUploads(t *testing.T) {
 			t.Fatalf("%d avatar.processed for %s, want 1", n, uploadID(m))
 		}
 	}
-	decided, err := f.wf.Cases(ctx, "decided", "", 0)
+	decided, err := f.wf.Cases(ctx, "decided", "", "", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -331,7 +331,7 @@ func (f *fixture) drive(t *testing.T, m services.Message, path crashPath, mod *s
 
 func (f *fixture) caseFor(uploadID string) string {
 	f.t.Helper()
-	page, err := f.wf.Cases(context.Background(), "pending", "", 100)
+	page, err := f.wf.Cases(context.Background(), "pending", "", "", 100)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -412,7 +412,7 @@ func TestReportedAvatarRejectedByAModeratorIsTakenDown(t *testing.T) {
 	if err := f.wf.Report(ctx, reporter.ID, f.player.ID, "  "); services.ErrorCode(err) != services.EInvalid {
 		t.Fatalf("empty reason: %v", err)
 	}
-	page, err := f.wf.Cases(ctx, "pending", "", 0)
+	page, err := f.wf.Cases(ctx, "pending", "", "", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -424,7 +424,7 @@ func TestReportedAvatarRejectedByAModeratorIsTakenDown(t *testing.T) {
 	if _, err := f.wf.Decide(ctx, page.Items[0].ID, f.player.ID, moderation.Approve, "mine is fine"); services.ErrorCode(err) != services.EForbidden {
 		t.Fatalf("deciding a case about one's own avatar: %v, want forbidden", err)
 	}
-	if still, err := f.wf.Cases(ctx, "pending", "", 0); err != nil || len(still.Items) != 1 {
+	if still, err := f.wf.Cases(ctx, "pending", "", "", 0); err != nil || len(still.Items) != 1 {
 		t.Fatalf("after the refused self-decision, pending = %+v (%v), want the case still open", still.Items, err)
 	}
 	if _, err := f.wf.Decide(ctx, page.Items[0].ID, mod.ID, moderation.Reject, "takedown"); err != nil {
@@ -512,7 +512,7 @@ func (f *fixture) takeDown(p *services.Player) {
 	if err := f.wf.Report(ctx, reporter.ID, p.ID, "offensive"); err != nil {
 		f.t.Fatal(err)
 	}
-	page, err := f.wf.Cases(ctx, "pending", "", 100)
+	page, err := f.wf.Cases(ctx, "pending", "", "", 100)
 	if err != nil {
 		f.t.Fatal(err)
 	}

@@ -62,6 +62,9 @@ type Quiz struct {
 	Questions   []Question `json:"questions"`
 	CreatedAt   time.Time  `json:"createdAt"`
 	UpdatedAt   time.Time  `json:"updatedAt"`
+	// HiddenReason is set when a moderator hid the quiz: it is gone from listings, only its
+	// owner sees it, and nobody can host or play it.
+	HiddenReason string `json:"hiddenReason,omitempty"`
 }
 
 // Question is one question of a quiz, answer included: never send it to players as is.

@@ -37,7 +37,7 @@ type avatarPipeline struct {
 // openAvatars opens the blob store from TRIVIUM_BLOB and the detector from TRIVIUM_MODERATION,
 // migrates the upload and workflow tables and builds the pipeline. publicURL is where this
 // server's /blob/ is reachable; cdn is the base of public image URLs.
-func openAvatars(ctx context.Context, a *app, bus services.Bus, publicURL, cdn string) (*avatarPipeline, error) {
+func openAvatars(ctx context.Context, a *app, bus services.Bus, publicURL, cdn string, onSuspend func(string), kick func()) (*avatarPipeline, error) {
 	p := &avatarPipeline{}
 	// The local store calls back on each completed PUT; the upload service it calls is built
 	// after the store, so the callback reads it through a pointer.
@@ -83,9 +83,9 @@ func openAvatars(ctx context.Context, a *app, bus services.Bus, publicURL, cdn s
 	if err != nil {
 		return nil, err
 	}
-	p.workflow, err = moderation.NewWorkflow(moderation.Config{DB: a.db.SQL(), Blob: blob, Bus: bus, Players: a.db,
+	p.workflow, err = moderation.NewWorkflow(moderation.Config{DB: a.db.SQL(), Blob: blob, Bus: bus, Players: a.db, Cases: a.db,
 		MaxDeliver: attempts, Backoff: backoff, Limits: limits, ImageWorkers: imageWorkers, StepBudget: stepBudget,
-		Uploads: store, Detector: detector, Policy: policy, CDNURL: cdn, Logger: a.log})
+		Uploads: store, Detector: detector, Policy: policy, CDNURL: cdn, Logger: a.log, OnSuspend: onSuspend, Kick: kick})
 	if err != nil {
 		return nil, err
 	}

@@ -15,6 +15,8 @@ import (
 	"github.com/trivium-game/trivium/gateway"
 	"github.com/trivium-game/trivium/leaderboard"
 	"github.com/trivium-game/trivium/market"
+	"github.com/trivium-game/trivium/moderation"
+	"github.com/trivium-game/trivium/moderation/textscreen"
 	"github.com/trivium-game/trivium/progression"
 	"github.com/trivium-game/trivium/services"
 	"github.com/trivium-game/trivium/services/accounts"
@@ -163,7 +165,12 @@ func build(ctx context.Context, cfg *Config, a *app, fds *gateway.FDGuard) (*gra
 	if err != nil {
 		return nil, err
 	}
-	qs := &quizzes.Service{Quizzes: a.db, Plays: &kickingPlays{a.db, g.relay}, Now: time.Now, Licences: a.db, Hosts: a.db}
+	screen, err := textscreen.Load(cfg.TextScreenFile)
+	if err != nil {
+		return nil, fmt.Errorf("TRIVIUM_TEXT_SCREEN_FILE: %w", err)
+	}
+	text := &moderation.TextGuard{Screen: screen, Cases: a.db}
+	qs := &quizzes.Service{Quizzes: a.db, Plays: &kickingPlays{a.db, g.relay}, Now: time.Now, Licences: a.db, Hosts: a.db, Screen: text}
 	if cfg.Seed {
 		if err := seed(ctx, a.db, qs); err != nil {
 			return nil, fmt.Errorf("seed: %w", err)
@@ -175,7 +182,7 @@ func build(ctx context.Context, cfg *Config, a *app, fds *gateway.FDGuard) (*gra
 	if g.push, err = openNotify(ctx, cfg, a, gateway.SendToPlayerEverywhere(g.pubsub, log)); err != nil {
 		return nil, err
 	}
-	if g.avatars, err = openAvatars(ctx, a, g.bus, g.publicURL, cdn); err != nil {
+	if g.avatars, err = openAvatars(ctx, a, g.bus, g.publicURL, cdn, gateway.AnnounceSuspension(g.pubsub, log), g.relay.Kick); err != nil {
 		return nil, err
 	}
 	if g.market, err = market.New(market.Config{Store: a.db, Quizzes: a.db, Bus: g.bus, Ledger: a.db, Players: a.db, Logger: log,
@@ -193,7 +200,7 @@ func build(ctx context.Context, cfg *Config, a *app, fds *gateway.FDGuard) (*gra
 		Logger: log, Registry: g.reg, Metrics: metrics, Bus: g.bus, Accounts: acc, Players: a.db, Quizzes: qs, Games: g.games,
 		Leaderboards: g.boards, ProfileChanged: leaderboard.AnnounceProfileChange(g.pubsub, log),
 		Progress: a.db, Market: g.market, MarketStore: a.db,
-		Avatars: g.avatars.uploads, Moderation: g.avatars.workflow, Blob: g.avatars.blob, PublicImages: g.avatars.public,
+		Avatars: g.avatars.uploads, Moderation: g.avatars.workflow, Text: text, Blob: g.avatars.blob, PublicImages: g.avatars.public,
 		Web: web.Handler(), Notify: g.push.service,
 		OnLogout: []gateway.LogoutHook{gateway.PushLogoutHook(log, g.push.service), gateway.AnnounceLogout(g.pubsub, log)},
 		Ready: func(ctx context.Context) error {

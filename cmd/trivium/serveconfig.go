@@ -55,6 +55,7 @@ type Config struct {
 	PushAllowPrivate bool
 	PprofAddr        string // empty: off
 	MetricsToken     string // empty: /metrics only on PprofAddr
+	TextScreenFile   string // empty: the shipped text screen only
 	ShutdownTimeout  time.Duration
 }
 
@@ -86,7 +87,7 @@ func configFrom(s settings) (*Config, error) {
 		Secrets: s["secrets"], UploadEvents: s["upload-events"], Leaderboard: s["leaderboard"], Moderation: s["moderation"],
 		LogFormat: s["log-format"], Seed: s.bool("seed"), PushContact: s["push-contact"],
 		PushAllowPrivate: s.bool("push-allow-private"), PprofAddr: s["pprof-addr"], MetricsToken: s["metrics-token"],
-		GameLog: s.bool("game-log"),
+		GameLog: s.bool("game-log"), TextScreenFile: s["text-screen-file"],
 	}
 	var err error
 	if c.LogLevel, err = logLevel(s); err != nil {

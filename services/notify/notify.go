@@ -84,7 +84,8 @@ type Builder func(m services.Message) (*Draft, error)
 // line here and one builder function.
 func DefaultBuilders() map[string]Builder {
 	return map[string]Builder{
-		services.SubjectAvatarProcessed: AvatarProcessed,
+		services.SubjectAvatarProcessed:  AvatarProcessed,
+		services.SubjectModerationAction: ModerationAction,
 	}
 }
 
@@ -130,5 +131,40 @@ func AvatarProcessed(m services.Message) (*Draft, error) {
 		thumb = "" // a cut URL is worse than none: the client falls back to the status endpoint
 	}
 	d.Data = map[string]string{"uploadId": services.Truncate(e.UploadID, 128), "status": services.Truncate(e.Status, 40), "reason": reason, "thumbnailUrl": thumb}
+	return d, nil
+}
+
+// TopicModeration is the topic of moderator actions on a player's content or account.
+const TopicModeration = "moderation"
+
+// ModerationAction tells a player what a moderator did about their content, and why.
+func ModerationAction(m services.Message) (*Draft, error) {
+	var e services.ModerationAction
+	if err := json.Unmarshal(m.Data, &e); err != nil {
+		return nil, fmt.Errorf("notify.moderation: %w", err)
+	}
+	if e.PlayerID == "" {
+		return nil, fmt.Errorf("notify.moderation %s has no playerId", e.CaseID)
+	}
+	d := &Draft{PlayerID: e.PlayerID, Topic: TopicModeration, TTL: 7 * 24 * time.Hour, Urgency: webpush.UrgencyNormal,
+		PushTopic: TopicModeration}
+	switch e.Action {
+	case "hide_quiz":
+		d.Title, d.Body = "A moderator hid your quiz", "It no longer shows in listings and cannot be hosted or played."
+	case "reset_name":
+		d.Title, d.Body = "A moderator reset your display name", "You can choose a new one in your profile."
+	case "reset_avatar":
+		d.Title, d.Body = "A moderator removed your avatar", "Please choose another image."
+	case "suspend":
+		d.Title, d.Body = "Your account is suspended", "You cannot sign in until "+services.Truncate(e.Until, 40)+"."
+	default:
+		d.Title, d.Body = "A moderator acted on your content", "Action: "+services.Truncate(e.Action, 40)+"."
+	}
+	reason := services.Truncate(e.Reason, maxReason)
+	if reason != "" {
+		d.Body += " Reason: " + reason
+	}
+	d.Data = map[string]string{"caseId": services.Truncate(e.CaseID, 128), "action": services.Truncate(e.Action, 40),
+		"kind": services.Truncate(e.ContentKind, 40), "targetId": services.Truncate(e.TargetID, 256), "reason": reason, "until": services.Truncate(e.Until, 40)}
 	return d, nil
 }

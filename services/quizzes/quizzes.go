@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/trivium-game/trivium/moderation/textscreen"
 	"github.com/trivium-game/trivium/services"
 )
 
@@ -25,6 +26,8 @@ type Service struct {
 	// Images resolves question images to their public URLs; nil: a question with an imageId
 	// cannot be hosted or played.
 	Images QuestionImages
+	// Screen checks quiz text before it is stored; nil screens nothing.
+	Screen Screen
 }
 
 // QuestionImages resolves a question image upload to its public, immutable URL. It returns
@@ -67,6 +70,30 @@ func presented(q *services.Quiz, playID string, i int) services.Question {
 	return qq
 }
 
+// Screen is the text screen as quiz authoring uses it (moderation.TextGuard implements it).
+type Screen interface {
+	// ScreenQuiz returns EInvalid naming each refused field, or the fields to flag.
+	ScreenQuiz(q *services.Quiz) ([]textscreen.FieldHit, error)
+	// FlagQuiz opens a moderation case on a stored quiz with flagged fields.
+	FlagQuiz(ctx context.Context, q *services.Quiz, hits []textscreen.FieldHit) error
+}
+
+// screen refuses or returns what to flag; flag opens the case once the quiz is stored (the
+// quiz stays: a flag only asks a moderator to look).
+func (s *Service) screen(q *services.Quiz) ([]textscreen.FieldHit, error) {
+	if s.Screen == nil {
+		return nil, nil
+	}
+	return s.Screen.ScreenQuiz(q)
+}
+
+func (s *Service) flag(ctx context.Context, q *services.Quiz, hits []textscreen.FieldHit) error {
+	if len(hits) == 0 {
+		return nil
+	}
+	return s.Screen.FlagQuiz(ctx, q, hits)
+}
+
 // Licences is the part of the marketplace's store that hosting needs.
 type Licences interface {
 	UseLicence(ctx context.Context, playerID, quizID string) (licenceID string, err error)
@@ -83,12 +110,16 @@ func (s *Service) Create(ctx context.Context, owner *services.Player, q services
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
+	hits, err := s.screen(&q)
+	if err != nil {
+		return nil, err
+	}
 	q.ID, q.OwnerID = "", owner.ID
 	clearImageURLs(&q)
 	if err := s.Quizzes.CreateQuiz(ctx, &q); err != nil {
 		return nil, err
 	}
-	return &q, nil
+	return &q, s.flag(ctx, &q, hits)
 }
 
 // Get returns a quiz if the viewer may see it; ownerView says whether answers may be shown. A
@@ -98,7 +129,7 @@ func (s *Service) Get(ctx context.Context, viewer *services.Player, id string) (
 	if err == nil {
 		return q, owner, nil
 	}
-	if viewer == nil || s.Licences == nil || services.ErrorCode(err) != services.ENotFound || q == nil {
+	if viewer == nil || s.Licences == nil || services.ErrorCode(err) != services.ENotFound || q == nil || q.HiddenReason != "" {
 		return nil, false, err
 	}
 	licensed, lerr := s.Licences.HasLicence(ctx, viewer.ID, q.ID)
@@ -119,7 +150,7 @@ func (s *Service) get(ctx context.Context, viewer *services.Player, id string) (
 		return nil, false, err
 	}
 	owner := viewer != nil && viewer.ID == q.OwnerID
-	if !q.Public && !owner {
+	if (!q.Public || q.HiddenReason != "") && !owner {
 		return q, false, services.Errorf(services.ENotFound, "quiz not found")
 	}
 	return q, owner, nil
@@ -132,6 +163,9 @@ func (s *Service) Playable(ctx context.Context, p *services.Player, id string) (
 	if err != nil {
 		return nil, err
 	}
+	if q.HiddenReason != "" {
+		return nil, hidden(q)
+	}
 	return q, nil
 }
 
@@ -139,6 +173,11 @@ func clearImageURLs(q *services.Quiz) {
 	for i := range q.Questions {
 		q.Questions[i].ImageURL = "" // resolved when hosted or played, never stored
 	}
+}
+
+// hidden is the refusal to play or host a quiz a moderator hid, for its owner too.
+func hidden(q *services.Quiz) error {
+	return services.Errorf(services.EForbidden, "a moderator hid this quiz (%s): it cannot be played or hosted", q.HiddenReason)
 }
 
 // Host returns a quiz p may host as a game: public ones, their own, and private ones they bought
@@ -163,11 +202,17 @@ func (s *Service) Host(ctx context.Context, p *services.Player, id string) (q *s
 
 func (s *Service) host(ctx context.Context, p *services.Player, id string) (q *services.Quiz, licenceID string, err error) {
 	q, _, err = s.get(ctx, p, id)
+	if err == nil && q.HiddenReason != "" {
+		return nil, "", hidden(q)
+	}
 	if err == nil {
 		return q, "", nil
 	}
 	if services.ErrorCode(err) != services.ENotFound || q == nil || s.Licences == nil {
 		return nil, "", err
+	}
+	if q.HiddenReason != "" {
+		return nil, "", hidden(q)
 	}
 	licenceID, err = s.Licences.UseLicence(ctx, p.ID, q.ID)
 	if err != nil {
@@ -213,12 +258,16 @@ func (s *Service) Update(ctx context.Context, p *services.Player, id string, q s
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
-	q.ID, q.OwnerID, q.CreatedAt = old.ID, old.OwnerID, old.CreatedAt
+	hits, err := s.screen(&q)
+	if err != nil {
+		return nil, err
+	}
+	q.ID, q.OwnerID, q.CreatedAt, q.HiddenReason = old.ID, old.OwnerID, old.CreatedAt, old.HiddenReason
 	clearImageURLs(&q)
 	if err := s.Quizzes.UpdateQuiz(ctx, &q); err != nil {
 		return nil, err
 	}
-	return &q, nil
+	return &q, s.flag(ctx, &q, hits)
 }
 
 // Delete removes a quiz (owner only).

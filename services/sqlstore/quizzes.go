@@ -22,12 +22,14 @@ var (
 
 const quizCols = `id, owner_id, title, description, mode, scoring, public, questions, created_at, updated_at`
 
+const quizReadCols = quizCols + `, hidden_reason`
+
 func scanQuiz(row interface{ Scan(...any) error }) (*services.Quiz, error) {
 	var q services.Quiz
 	var public int
 	var questions string
 	var created, updated int64
-	if err := row.Scan(&q.ID, &q.OwnerID, &q.Title, &q.Description, &q.Mode, &q.Scoring, &public, &questions, &created, &updated); err != nil {
+	if err := row.Scan(&q.ID, &q.OwnerID, &q.Title, &q.Description, &q.Mode, &q.Scoring, &public, &questions, &created, &updated, &q.HiddenReason); err != nil {
 		return nil, err
 	}
 	q.Public, q.CreatedAt, q.UpdatedAt = public == 1, fromMS(created), fromMS(updated)
@@ -58,7 +60,7 @@ func (d *DB) CreateQuiz(ctx context.Context, q *services.Quiz) error {
 
 // QuizByID loads a quiz.
 func (d *DB) QuizByID(ctx context.Context, id string) (*services.Quiz, error) {
-	q, err := scanQuiz(d.db.QueryRowContext(ctx, `SELECT `+quizCols+` FROM quizzes WHERE id = $1`, id))
+	q, err := scanQuiz(d.db.QueryRowContext(ctx, `SELECT `+quizReadCols+` FROM quizzes WHERE id = $1`, id))
 	return q, notFound(err, "quiz")
 }
 
@@ -83,7 +85,7 @@ func (d *DB) ListQuizzes(ctx context.Context, f services.QuizFilter) ([]services
 	if f.Limit <= 0 || f.Limit > 100 {
 		f.Limit = 20
 	}
-	where, args := "public = 1", []any{}
+	where, args := "public = 1 AND hidden_reason = ''", []any{}
 	if f.OwnerID != "" {
 		where, args = "owner_id = $1", append(args, f.OwnerID)
 	}
@@ -97,7 +99,7 @@ func (d *DB) ListQuizzes(ctx context.Context, f services.QuizFilter) ([]services
 		args = append(args, at, id)
 	}
 	args = append(args, f.Limit+1)
-	rows, err := d.db.QueryContext(ctx, `SELECT `+quizCols+` FROM quizzes WHERE `+where+
+	rows, err := d.db.QueryContext(ctx, `SELECT `+quizReadCols+` FROM quizzes WHERE `+where+
 		fmt.Sprintf(` ORDER BY created_at DESC, id DESC LIMIT $%d`, len(args)), args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("list quizzes: %w", err)

@@ -28,6 +28,7 @@ import (
 type Service struct {
 	URL   string // POST images here (…/classify)
 	Model string
+	PID   int // of the node process
 	// LoadTime is how long the model took to load and warm up.
 	LoadTime time.Duration
 }
@@ -168,7 +169,7 @@ func Start(t testing.TB, env ...string) *Service {
 		}
 		_, _ = io.Copy(io.Discard, stdout)
 	}()
-	s := &Service{}
+	s := &Service{PID: cmd.Process.Pid}
 	deadline := time.After(StartTimeout)
 	for {
 		select {

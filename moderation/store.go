@@ -13,7 +13,7 @@ import (
 )
 
 // store keeps the workflow's progress per upload (moderation_jobs) and the review cases
-// (moderation_cases) in the shared database, with SQL that runs unchanged on SQLite and
+// (moderation_cases, whose table is in services/sqlstore's migrations) in the shared database, with SQL that runs unchanged on SQLite and
 // PostgreSQL ($n placeholders, Unix-ms BIGINT times, TEXT ids, ON CONFLICT).
 type store struct {
 	db  *sql.DB
@@ -39,25 +39,6 @@ var schema = []string{
 		updated_at BIGINT NOT NULL
 	)`,
 	`CREATE INDEX IF NOT EXISTS moderation_jobs_avatar ON moderation_jobs (player_id, avatar_key)`,
-	`CREATE TABLE IF NOT EXISTS moderation_cases (
-		id TEXT PRIMARY KEY,
-		kind TEXT NOT NULL,
-		dedupe TEXT NOT NULL UNIQUE,
-		upload_id TEXT NOT NULL DEFAULT '',
-		player_id TEXT NOT NULL,
-		reporter_id TEXT NOT NULL DEFAULT '',
-		image_key TEXT NOT NULL,
-		thumb_key TEXT NOT NULL DEFAULT '',
-		labels TEXT NOT NULL DEFAULT '[]',
-		reason TEXT NOT NULL DEFAULT '',
-		status TEXT NOT NULL,
-		decision TEXT NOT NULL DEFAULT '',
-		note TEXT NOT NULL DEFAULT '',
-		moderator_id TEXT NOT NULL DEFAULT '',
-		decided_at BIGINT NOT NULL DEFAULT 0,
-		created_at BIGINT NOT NULL
-	)`,
-	`CREATE INDEX IF NOT EXISTS moderation_cases_queue ON moderation_cases (status, created_at, id)`,
 }
 
 func (s *store) migrate(ctx context.Context) error {

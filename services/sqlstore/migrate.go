@@ -167,6 +167,63 @@ var migrations = []string{
 		CHECK (plays = 0 OR used <= plays)
 	);
 	CREATE INDEX licences_buyer ON licences(buyer_id, quiz_id);`,
+	// Moderation of everything players create (issue 17). moderation_cases used to be created by
+	// the moderation package itself: IF NOT EXISTS adopts a table it made. Its kind column stays
+	// the case's origin (upload: flagged by a screen; report: by a player); content_kind says what
+	// is moderated: avatar, question_image, quiz, chat, player_name or player_avatar. target_id
+	// names it (a quiz id, "GAMECODE/messageId", a player id), snapshot keeps it as it was.
+	`CREATE TABLE IF NOT EXISTS moderation_cases (
+		id TEXT PRIMARY KEY,
+		kind TEXT NOT NULL,
+		dedupe TEXT NOT NULL UNIQUE,
+		upload_id TEXT NOT NULL DEFAULT '',
+		player_id TEXT NOT NULL,
+		reporter_id TEXT NOT NULL DEFAULT '',
+		image_key TEXT NOT NULL,
+		thumb_key TEXT NOT NULL DEFAULT '',
+		labels TEXT NOT NULL DEFAULT '[]',
+		reason TEXT NOT NULL DEFAULT '',
+		status TEXT NOT NULL,
+		decision TEXT NOT NULL DEFAULT '',
+		note TEXT NOT NULL DEFAULT '',
+		moderator_id TEXT NOT NULL DEFAULT '',
+		decided_at BIGINT NOT NULL DEFAULT 0,
+		created_at BIGINT NOT NULL
+	);
+	CREATE INDEX IF NOT EXISTS moderation_cases_queue ON moderation_cases (status, created_at, id);
+	ALTER TABLE moderation_cases ADD COLUMN content_kind TEXT NOT NULL DEFAULT 'avatar';
+	ALTER TABLE moderation_cases ADD COLUMN target_id TEXT NOT NULL DEFAULT '';
+	ALTER TABLE moderation_cases ADD COLUMN snapshot TEXT NOT NULL DEFAULT '{}';
+	CREATE INDEX moderation_cases_content ON moderation_cases (content_kind, status, created_at, id);
+	CREATE TABLE moderation_reports (
+		id TEXT PRIMARY KEY,
+		case_id TEXT NOT NULL,
+		reporter_id TEXT NOT NULL,
+		content_kind TEXT NOT NULL,
+		target_id TEXT NOT NULL,
+		reason TEXT NOT NULL,
+		closed_at BIGINT NOT NULL DEFAULT 0,
+		created_at BIGINT NOT NULL
+	);
+	CREATE UNIQUE INDEX moderation_reports_open ON moderation_reports (reporter_id, content_kind, target_id) WHERE closed_at = 0;
+	CREATE INDEX moderation_reports_case ON moderation_reports (case_id, created_at);
+	CREATE INDEX moderation_reports_reporter ON moderation_reports (reporter_id, created_at);
+	CREATE TABLE moderation_audit (
+		id {{pk}},
+		case_id TEXT NOT NULL,
+		moderator_id TEXT NOT NULL,
+		action TEXT NOT NULL,
+		player_id TEXT NOT NULL,
+		content_kind TEXT NOT NULL,
+		target_id TEXT NOT NULL,
+		reason TEXT NOT NULL,
+		detail TEXT NOT NULL DEFAULT '',
+		created_at BIGINT NOT NULL
+	);
+	CREATE INDEX moderation_audit_case ON moderation_audit (case_id, id);
+	ALTER TABLE players ADD COLUMN suspended_until BIGINT NOT NULL DEFAULT 0;
+	ALTER TABLE players ADD COLUMN muted_until BIGINT NOT NULL DEFAULT 0;
+	ALTER TABLE quizzes ADD COLUMN hidden_reason TEXT NOT NULL DEFAULT '';`,
 }
 
 func (d *DB) expand(s string) string {

@@ -35,6 +35,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	goredis "github.com/redis/go-redis/v9"
 
+	classifiersvc "github.com/trivium-game/trivium/infra/classifier"
 	"github.com/trivium-game/trivium/moderation/corpus"
 	"github.com/trivium-game/trivium/services/s3blob"
 )
@@ -133,7 +134,20 @@ func startTopology(t *testing.T, extra map[string]string) *topology {
 		t.Fatalf("versitygw command %v has no %s", vg.Command, name)
 		return ""
 	}
+	// The classifier service (infra/classifier) with its compose environment, on a free port.
+	var clsEnv []string
+	for k, v := range p.Services["classifier"].Environment {
+		if v != nil && k != "CLASSIFIER_ADDR" {
+			clsEnv = append(clsEnv, k+"="+*v)
+		}
+	}
+	cls := classifiersvc.Start(t, clsEnv...)
+	clsURL, err := url.Parse(cls.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
 	hosts := strings.NewReplacer(
+		"classifier:8090", clsURL.Host,
 		"postgres:5432", pgu.Host, "redis:6379", ru.Host, "nats:4222", nu.Host,
 		"versitygw:7070", fmt.Sprintf("127.0.0.1:%d", vgPort), "localhost:8080", fmt.Sprintf("127.0.0.1:%d", nginxPort))
 	vgData := filepath.Join(tmp, "volumes", "s3-data")
@@ -160,7 +174,7 @@ func startTopology(t *testing.T, extra map[string]string) *topology {
 	// The trivium services, with their compose environment rewritten for loopback.
 	var names []string
 	for name, s := range p.Services {
-		if s.Build != nil {
+		if s.Build != nil && s.Build.Dockerfile == "infra/Dockerfile" {
 			names = append(names, name)
 		}
 	}

@@ -49,7 +49,7 @@ func env(s types.ServiceConfig, k string) string {
 
 func TestComposeFileDefinesThePlayTopology(t *testing.T) {
 	p := loadCompose(t)
-	want := []string{"gateway1", "gateway2", "moderation", "notifier", "leaderboard", "postgres", "redis", "nats", "versitygw", "s3-init", "nginx"}
+	want := []string{"gateway1", "gateway2", "moderation", "notifier", "leaderboard", "classifier", "postgres", "redis", "nats", "versitygw", "s3-init", "nginx"}
 	for _, name := range want {
 		if _, ok := p.Services[name]; !ok {
 			t.Errorf("service %s is missing", name)
@@ -89,6 +89,20 @@ func TestComposeFileDefinesThePlayTopology(t *testing.T) {
 		if c := s.DependsOn["s3-init"].Condition; c != types.ServiceConditionCompletedSuccessfully {
 			t.Errorf("%s: depends_on s3-init condition %q, want service_completed_successfully", name, c)
 		}
+	}
+	// The moderation worker screens uploads with the local classifier service, and waits for it.
+	mod, cls := p.Services["moderation"], p.Services["classifier"]
+	if got := env(mod, "TRIVIUM_MODERATION"); got != "http://classifier:8090/classify" {
+		t.Errorf("moderation: TRIVIUM_MODERATION=%q, want the classifier service http://classifier:8090/classify", got)
+	}
+	if c := mod.DependsOn["classifier"].Condition; c != types.ServiceConditionHealthy {
+		t.Errorf("moderation: depends_on classifier condition %q, want service_healthy", c)
+	}
+	if cls.Build == nil || !strings.HasSuffix(cls.Build.Context, "infra/classifier") || env(cls, "CLASSIFIER_ADDR") != "0.0.0.0:8090" {
+		t.Errorf("classifier: build %+v, CLASSIFIER_ADDR %q; want infra/classifier listening on 0.0.0.0:8090", cls.Build, env(cls, "CLASSIFIER_ADDR"))
+	}
+	if len(cls.Ports) != 0 {
+		t.Errorf("classifier publishes ports %+v: only the moderation worker may reach it", cls.Ports)
 	}
 	seeders := 0
 	for name := range triviumServices {

@@ -181,7 +181,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	av, err := openAvatars(ctx, a, bus, publicURL, cdn)
+	av, err := openAvatars(ctx, a, bus, publicURL, cdn, relay.Kick)
 	if err != nil {
 		return err
 	}
@@ -237,7 +237,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if roleOn(s, "notifier") {
 		spawn("notifier", func(ctx context.Context) error { return push.run(ctx, bus) })
 	}
-	spawn("avatar-uploads", func(ctx context.Context) error { av.uploads.Run(ctx); return nil })
 	if roleOn(s, "moderation") {
 		spawn("moderation", av.workflow.Run)
 		if s["upload-events"] != "" {

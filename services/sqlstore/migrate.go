@@ -167,6 +167,25 @@ var migrations = []string{
 		CHECK (plays = 0 OR used <= plays)
 	);
 	CREATE INDEX licences_buyer ON licences(buyer_id, quiz_id);`,
+	// Uploads whose bytes arrived (avatars and question images). Before this list held it, the
+	// table was created by serve alone (with an announced flag, now unused), hence IF NOT EXISTS
+	// and the added column.
+	`CREATE TABLE IF NOT EXISTS avatar_uploads (
+		id TEXT PRIMARY KEY,
+		player_id TEXT NOT NULL,
+		object_key TEXT NOT NULL,
+		content_type TEXT NOT NULL,
+		content_length BIGINT NOT NULL,
+		status TEXT NOT NULL,
+		reason TEXT NOT NULL DEFAULT '',
+		avatar_key TEXT NOT NULL DEFAULT '',
+		thumb_key TEXT NOT NULL DEFAULT '',
+		created_at BIGINT NOT NULL,
+		expires_at BIGINT NOT NULL,
+		updated_at BIGINT NOT NULL
+	);
+	ALTER TABLE avatar_uploads ADD COLUMN purpose TEXT NOT NULL DEFAULT 'avatar';
+	DROP INDEX IF EXISTS avatar_uploads_unannounced;`,
 }
 
 func (d *DB) expand(s string) string {

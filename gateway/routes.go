@@ -75,9 +75,10 @@ func routes(cfg Config, d Deps, h *hub) http.Handler {
 		}
 
 		if d.Avatars != nil {
-			r.With(requireAccount).Method("POST", "/avatars/uploads", handleAvatarUploadCreate(log, d.Avatars))
-			r.With(requireAccount).Method("GET", "/avatars/uploads/{id}", handleAvatarUploadStatus(log, d.Avatars))
-			r.With(requireAccount).Method("POST", "/avatars/uploads/{id}/complete", handleAvatarUploadComplete(log, d.Avatars))
+			r.Method("GET", "/uploads/limits", handleUploadLimits(d.Avatars))
+			r.With(requireAccount).Method("POST", "/avatars/uploads", handleUploadCreate(log, d.Avatars, services.PurposeAvatar))
+			r.With(requireAccount).Method("GET", "/avatars/uploads/{id}", handleUploadStatus(log, d.Avatars, services.PurposeAvatar))
+			r.With(requireAccount).Method("POST", "/avatars/uploads/{id}/complete", handleUploadComplete(log, d.Avatars, services.PurposeAvatar))
 		}
 		if d.Moderation != nil {
 			moderator := requireRole(services.RoleModerator, services.RoleAdmin)

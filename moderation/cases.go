@@ -287,13 +287,13 @@ func (w *Workflow) takeDown(ctx context.Context, c *services.ModerationCase) err
 	}
 	reason := "your avatar was removed after a report"
 	if c.UploadID != "" {
-		if err := w.cfg.Uploads.SetStatus(ctx, c.UploadID, string(DecisionRejected), reason, services.Avatar{}); err != nil &&
+		if err := w.cfg.Uploads.SetUploadStatus(ctx, c.UploadID, DecisionRejected, reason, services.Avatar{}); err != nil &&
 			services.ErrorCode(err) != services.ENotFound {
 			return err
 		}
 	}
 	data, err := json.Marshal(services.AvatarProcessed{UploadID: c.UploadID, PlayerID: c.PlayerID,
-		Status: string(DecisionRejected), Reason: reason})
+		Status: DecisionRejected, Reason: reason})
 	if err != nil {
 		return err
 	}

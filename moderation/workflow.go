@@ -84,16 +84,10 @@ type CaseStore interface {
 	UpdateDisplayName(ctx context.Context, id, displayName string) error
 }
 
-// Uploads receives the upload status the player sees (services/avatars.Store implements it).
+// Uploads receives the upload status the player sees (services/sqlstore implements it).
 type Uploads interface {
-	SetStatus(ctx context.Context, uploadID, status, reason string, a services.Avatar) error
+	SetUploadStatus(ctx context.Context, uploadID string, status services.UploadStatus, reason string, a services.Avatar) error
 }
-
-// Upload statuses the workflow reports through Uploads (they match services/avatars).
-const (
-	StatusProcessing = "processing"
-	StatusFailed     = "failed"
-)
 
 // Config configures a Workflow. DB, Blob, Bus, Players and Uploads are required.
 type Config struct {
@@ -215,14 +209,14 @@ func (w *Workflow) Handle(ctx context.Context, m services.Message) error {
 	j, created, err := w.store.ensureJob(ctx, ev)
 	if err == nil && !created && !waiting(j.Step) {
 		// A retry or a redrive: the player may have been told it failed; it is being worked on again.
-		err = w.cfg.Uploads.SetStatus(ctx, ev.UploadID, StatusProcessing, "", services.Avatar{})
+		err = w.cfg.Uploads.SetUploadStatus(ctx, ev.UploadID, services.UploadProcessing, "", services.Avatar{})
 	}
 	if err == nil {
 		err = w.drive(ctx, j)
 	}
 	if err != nil && (services.IsPermanent(err) || m.Delivered >= w.cfg.MaxDeliver) && ctx.Err() == nil {
 		w.log.Error("moderation: upload failed; it is dead-lettered for an operator", "upload", ev.UploadID, "err", err)
-		if serr := w.cfg.Uploads.SetStatus(ctx, ev.UploadID, StatusFailed,
+		if serr := w.cfg.Uploads.SetUploadStatus(ctx, ev.UploadID, services.UploadFailed,
 			"processing failed; an operator has been told and can retry it", services.Avatar{}); serr != nil {
 			w.log.Warn("moderation: mark upload failed", "upload", ev.UploadID, "err", serr)
 		}
@@ -516,7 +510,7 @@ func (w *Workflow) openCase(ctx context.Context, next *job) error {
 	if _, err := w.cfg.Cases.OpenCase(ctx, c); err != nil {
 		return err
 	}
-	return w.cfg.Uploads.SetStatus(ctx, next.UploadID, string(DecisionInReview), next.Reason, services.Avatar{})
+	return w.cfg.Uploads.SetUploadStatus(ctx, next.UploadID, DecisionInReview, next.Reason, services.Avatar{})
 }
 
 // derive makes the thumbnails (deterministic, so a rerun yields the same keys).
@@ -611,10 +605,10 @@ func (w *Workflow) emit(ctx context.Context, next *job) error {
 	if next.Outcome == DecisionAccepted {
 		a = services.Avatar{Key: next.AvatarKey, ThumbKey: next.ThumbKey}
 	}
-	if err := w.cfg.Uploads.SetStatus(ctx, next.UploadID, string(next.Outcome), next.Reason, a); err != nil {
+	if err := w.cfg.Uploads.SetUploadStatus(ctx, next.UploadID, next.Outcome, next.Reason, a); err != nil {
 		return err
 	}
-	ev := services.AvatarProcessed{UploadID: next.UploadID, PlayerID: next.PlayerID, Status: string(next.Outcome),
+	ev := services.AvatarProcessed{UploadID: next.UploadID, PlayerID: next.PlayerID, Status: next.Outcome,
 		Reason: next.Reason, ThumbnailURL: services.PublicURL(w.cfg.CDNURL, a.ThumbKey)}
 	data, err := json.Marshal(ev)
 	if err != nil {

@@ -14,7 +14,6 @@ import (
 	"github.com/trivium-game/trivium/moderation"
 	"github.com/trivium-game/trivium/moderation/corpus"
 	"github.com/trivium-game/trivium/services"
-	"github.com/trivium-game/trivium/services/avatars"
 )
 
 func TestCorpusEndsInTheDocumentedStateAndReason(t *testing.T) {
@@ -22,7 +21,8 @@ func TestCorpusEndsInTheDocumentedStateAndReason(t *testing.T) {
 	tests := []struct {
 		name, contentType string
 		data              []byte
-		status, reason    string
+		status            services.UploadStatus
+		reason            string
 		thumbType         string
 	}{
 		{"JPEG with EXIF orientation 6 and GPS", "image/jpeg", corpus.WithEXIF(photo, 6), "accepted", "no moderation labels", "image/jpeg"},
@@ -113,14 +113,16 @@ func near(r, g, b uint32, c color.NRGBA) bool {
 func TestClassifierThresholdsDecideTheOutcome(t *testing.T) {
 	ctx := context.Background()
 	tests := []struct {
-		labels, status, reason string
+		labels string
+		status services.UploadStatus
+		reason string
 	}{
 		{`[{"name":"Explicit Nudity","confidence":97.5}]`, "rejected", "Explicit Nudity at 97.5% (rejected at 90%)"},
 		{`[{"name":"Suggestive","confidence":72}]`, "in_review", "Suggestive at 72% (reviewed from 50%)"},
 		{`[{"name":"Suggestive","confidence":12}]`, "accepted", "Suggestive at 12% is below the review threshold of 50%"},
 	}
 	for _, tc := range tests {
-		t.Run(tc.status, func(t *testing.T) {
+		t.Run(string(tc.status), func(t *testing.T) {
 			stub := classifier(t, tc.labels)
 			f := newFixture(t, func(c *moderation.Config) { c.Detector = moderation.HTTPDetector{URL: stub.URL} })
 			m := f.upload(f.player, corpus.JPEG(corpus.Quadrants(64, 64)), "image/jpeg")
@@ -232,7 +234,7 @@ type crashPath struct {
 	data   []byte
 	labels string // classifier answer
 	decide string // moderator decision for in_review
-	status string
+	status services.UploadStatus
 }
 
 func TestCrashBetweenAnyTwoStepsEndsWithOneOutcome(t *testing.T) {
@@ -449,7 +451,7 @@ func TestTakingDownOneOfTwoIdenticalAvatarsKeepsTheOther(t *testing.T) {
 			f := newFixtureOn(t, driver, nil)
 			photo := corpus.JPEG(corpus.Quadrants(90, 90))
 			ada, bea := f.player, f.newPlayer("bea")
-			var uploads []*avatars.Upload
+			var uploads []*services.Upload
 			for _, p := range []*services.Player{ada, bea} {
 				m := f.upload(p, photo, "image/jpeg")
 				if err := f.wf.Handle(ctx, m); err != nil {

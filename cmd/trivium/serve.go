@@ -73,7 +73,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if cfg.Roles.on("notifier") {
 		parts = append(parts, worker(log, "notifier", func(ctx context.Context) error { return g.push.run(ctx, g.bus) }))
 	}
-	parts = append(parts, worker(log, "avatar-uploads", func(ctx context.Context) error { g.avatars.uploads.Run(ctx); return nil }))
 	if cfg.Roles.on("moderation") {
 		parts = append(parts, worker(log, "moderation", g.avatars.workflow.Run))
 		if cfg.UploadEvents != "" {

@@ -147,7 +147,7 @@ func (r *rig) subscribe(playerID string) pushtest.Subscription {
 }
 
 func avatarEvent(playerID, uploadID, status, reason string) services.Message {
-	data, _ := json.Marshal(services.AvatarProcessed{UploadID: uploadID, PlayerID: playerID, Status: status, Reason: reason,
+	data, _ := json.Marshal(services.AvatarProcessed{UploadID: uploadID, PlayerID: playerID, Status: services.UploadStatus(status), Reason: reason,
 		ThumbnailURL: "https://cdn.trivium.example/avatars/" + uploadID + "-64.jpg"})
 	return services.Message{Subject: services.SubjectAvatarProcessed, ID: "avatar.processed:" + uploadID, Data: data, Delivered: 1}
 }

@@ -112,25 +112,25 @@ func AvatarProcessed(m services.Message) (*Draft, error) {
 	}
 	reason := services.Truncate(e.Reason, maxReason)
 	switch e.Status {
-	case "accepted":
+	case services.UploadAccepted:
 		d.Title, d.Body = "Your new avatar is live", "It passed moderation and now shows on your profile."
-	case "in_review":
+	case services.UploadInReview:
 		d.Title, d.Body = "Your avatar is being reviewed", "A moderator will look at it soon. Keep playing: we will tell you the outcome."
-	case "rejected":
+	case services.UploadRejected:
 		d.Title, d.Body = "Your avatar was not accepted", "Please choose another image."
 		if reason != "" {
 			d.Body = "Reason: " + reason + ". Please choose another image."
 		}
-	case "failed":
+	case services.UploadFailed:
 		d.Title, d.Body = "We could not process your avatar", "Please try again, or upload a different image."
 	default:
-		d.Title, d.Body = "Your avatar was updated", "Its status is now "+services.Truncate(e.Status, 40)+"."
+		d.Title, d.Body = "Your avatar was updated", "Its status is now "+services.Truncate(string(e.Status), 40)+"."
 	}
 	thumb := e.ThumbnailURL
 	if len(thumb) > maxURL {
 		thumb = "" // a cut URL is worse than none: the client falls back to the status endpoint
 	}
-	d.Data = map[string]string{"uploadId": services.Truncate(e.UploadID, 128), "status": services.Truncate(e.Status, 40), "reason": reason, "thumbnailUrl": thumb}
+	d.Data = map[string]string{"uploadId": services.Truncate(e.UploadID, 128), "status": services.Truncate(string(e.Status), 40), "reason": reason, "thumbnailUrl": thumb}
 	return d, nil
 }
 

@@ -286,6 +286,25 @@ var migrations = []string{
 	ALTER TABLE leaderboard_scores ADD COLUMN IF NOT EXISTS quiz_public INTEGER NOT NULL DEFAULT 0;
 	ALTER TABLE leaderboard_scores ADD COLUMN IF NOT EXISTS quiz_owner_id TEXT NOT NULL DEFAULT '';
 	CREATE INDEX IF NOT EXISTS leaderboard_scores_replay ON leaderboard_scores (at_ms, source, source_id, player_id);`,
+	// Uploads whose bytes arrived (avatars and question images). Before this list held it, the
+	// table was created by serve alone (with an announced flag, now unused), hence IF NOT EXISTS
+	// and the added column.
+	`CREATE TABLE IF NOT EXISTS avatar_uploads (
+		id TEXT PRIMARY KEY,
+		player_id TEXT NOT NULL,
+		object_key TEXT NOT NULL,
+		content_type TEXT NOT NULL,
+		content_length BIGINT NOT NULL,
+		status TEXT NOT NULL,
+		reason TEXT NOT NULL DEFAULT '',
+		avatar_key TEXT NOT NULL DEFAULT '',
+		thumb_key TEXT NOT NULL DEFAULT '',
+		created_at BIGINT NOT NULL,
+		expires_at BIGINT NOT NULL,
+		updated_at BIGINT NOT NULL
+	);
+	ALTER TABLE avatar_uploads ADD COLUMN purpose TEXT NOT NULL DEFAULT 'avatar';
+	DROP INDEX IF EXISTS avatar_uploads_unannounced;`,
 }
 
 // addColumnIfMissing is PostgreSQL's spelling; SQLite has no IF NOT EXISTS for columns, so there

@@ -14,11 +14,17 @@ command -v vipsthumbnail >/dev/null || { apt-get update -qq && apt-get install -
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 
 if [ "$mode" = full ]; then
+<<<<<<< HEAD
 	idle=18000 fan=1000 ans=10000 games=100 q=10 lbn=1000000 lbx=20000 push=50 secs=10
 	cplayers=50000 cgames=500 cgw=4
 else
 	idle=2000 fan=200 ans=1000 games=10 q=3 lbn=10000 lbx=2000 push=10 secs=3
 	cplayers=1000 cgames=10 cgw=2
+=======
+	idle=18000 fan=1000 ans=10000 games=100 q=10 lbn=1000000 lbx=20000 push=50 secs=10 cls=100
+else
+	idle=2000 fan=200 ans=1000 games=10 q=3 lbn=10000 lbx=2000 push=10 secs=3 cls=10
+>>>>>>> classifier17
 fi
 # Each scenario is run against Trivium, then against the floor (bin/floor, a bare gorilla server
 # driven by the same load generator): the "÷ floor" lines are the ratios BENCHMARKS.md reports.
@@ -44,6 +50,8 @@ for i in 1 2 3; do /usr/bin/time -f "trivium thumbnail step: %e s, peak RSS %M K
 for i in 1 2 3; do /usr/bin/time -f "trivium validate+thumbnail: %e s, peak RSS %M KB" bin/thumb -in "$img" >/dev/null; done
 for i in 1 2 3; do /usr/bin/time -f "vipsthumbnail: %e s, peak RSS %M KB" vipsthumbnail "$img" -s 256x256 --smartcrop centre -o "${img%.jpg}-v.jpg[Q=85,strip]"; done
 rm -f "$img" "${img%.jpg}-v.jpg"
+echo "== local image classifier (infra/classifier: nsfwjs MobileNetV2 on TensorFlow.js wasm), 600×400 JPEG"
+go test -run '^$' -bench NSFWClassifierService -benchtime ${cls}x ./moderation/ | grep -E 'Benchmark|loaded|Vm'
 echo "== avatar upload → push decrypted"
 go test -run '^$' -bench AvatarUploadToPush -benchtime ${push}x ./cmd/trivium | grep Benchmark
 echo "== leaderboards: embedded vs Redis engine vs raw Redis ($lbn players)"

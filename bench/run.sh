@@ -14,17 +14,11 @@ command -v vipsthumbnail >/dev/null || { apt-get update -qq && apt-get install -
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 
 if [ "$mode" = full ]; then
-<<<<<<< HEAD
-	idle=18000 fan=1000 ans=10000 games=100 q=10 lbn=1000000 lbx=20000 push=50 secs=10
+	idle=18000 fan=1000 ans=10000 games=100 q=10 lbn=1000000 lbx=20000 push=50 secs=10 cls=100
 	cplayers=50000 cgames=500 cgw=4
 else
-	idle=2000 fan=200 ans=1000 games=10 q=3 lbn=10000 lbx=2000 push=10 secs=3
-	cplayers=1000 cgames=10 cgw=2
-=======
-	idle=18000 fan=1000 ans=10000 games=100 q=10 lbn=1000000 lbx=20000 push=50 secs=10 cls=100
-else
 	idle=2000 fan=200 ans=1000 games=10 q=3 lbn=10000 lbx=2000 push=10 secs=3 cls=10
->>>>>>> classifier17
+	cplayers=1000 cgames=10 cgw=2
 fi
 # Each scenario is run against Trivium, then against the floor (bin/floor, a bare gorilla server
 # driven by the same load generator): the "÷ floor" lines are the ratios BENCHMARKS.md reports.

@@ -3,6 +3,7 @@ package gateway
 import (
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -191,6 +192,11 @@ func quizView(q *services.Quiz, owner bool) any {
 	out.Questions = make([]services.Question, len(q.Questions))
 	for i, qq := range q.Questions {
 		qq.Answer, qq.Alternatives = services.Answer{}, nil // an unset answer is omitted from JSON
+		qq.Tolerance = 0                                    // with the bounds it narrows a number down
+		if qq.Kind == services.KindOrder {
+			// An order question is written in its correct order: show the items sorted instead.
+			qq.Choices = slices.Sorted(slices.Values(qq.Choices))
+		}
 		out.Questions[i] = qq
 	}
 	return &out

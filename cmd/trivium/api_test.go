@@ -133,6 +133,31 @@ func TestPublicReadsAreCacheableAndPrivateOnesAreNot(t *testing.T) {
 	}
 }
 
+func TestAQuizViewGivesNoKindsAnswerAway(t *testing.T) {
+	s := startServer(t, nil)
+	owner := register(t, s, "olga")
+	var q struct{ ID string }
+	expect(t, call(t, "POST", s.URL+"/api/v1/quizzes", owner.Token, map[string]any{
+		"title": "Kinds", "description": "", "mode": "single", "scoring": "flat", "public": true,
+		"questions": []map[string]any{
+			{"text": "Oldest first", "kind": "order", "choices": []string{"Rome", "Paris", "Berlin"}},
+			{"text": "How many?", "kind": "number", "answer": 42, "tolerance": 1, "min": 0, "max": 100},
+		}}), 201).decode(t, &q)
+	var view struct{ Questions []map[string]any }
+	expect(t, call(t, "GET", s.URL+"/api/v1/quizzes/"+q.ID, register(t, s, "peter").Token, nil), 200).decode(t, &view)
+	if got := fmt.Sprint(view.Questions[0]["choices"]); got != "[Berlin Paris Rome]" {
+		t.Fatalf("order items shown as %s, want them sorted (not in the correct order)", got)
+	}
+	if _, ok := view.Questions[1]["tolerance"]; ok || view.Questions[1]["answer"] != nil {
+		t.Fatalf("number question shows its answer or tolerance: %v", view.Questions[1])
+	}
+	var own struct{ Questions []map[string]any }
+	expect(t, call(t, "GET", s.URL+"/api/v1/quizzes/"+q.ID, owner.Token, nil), 200).decode(t, &own)
+	if got := fmt.Sprint(own.Questions[0]["choices"]); got != "[Rome Paris Berlin]" || own.Questions[1]["tolerance"] != 1.0 {
+		t.Fatalf("the owner's view lost the quiz as written: %v", own.Questions)
+	}
+}
+
 func TestSinglePlayerOverHTTP(t *testing.T) {
 	s := startServer(t, nil)
 	a := register(t, s, "frank")

@@ -33,7 +33,8 @@ func allRoutes(t *testing.T) (http.Handler, map[string]bool) {
 	d := Deps{Logger: log, Registry: reg, Metrics: NewMetrics(reg, func() int { return 0 }), Avatars: &avatars.Service{}, Moderation: &moderation.Workflow{},
 		Notify: &notify.Service{}, Blob: http.NotFoundHandler(), PublicImages: http.NotFoundHandler(), Web: http.NotFoundHandler(),
 		// The handlers are never called here: non-nil values are enough to register their routes.
-		Progress: struct{ services.ProgressStore }{}, Market: &market.Service{}, MarketStore: struct{ services.MarketStore }{}}
+		Progress: struct{ services.ProgressStore }{}, Market: &market.Service{}, MarketStore: struct{ services.MarketStore }{},
+		Reports: struct{ services.ReportStore }{}}
 	cfg := Config{PublicURL: "http://127.0.0.1", AllowedOrigins: []string{"http://127.0.0.1"}, APIRate: 1000, APIBurst: 1000}
 	cfg.WS.fill()
 	h := newHub(cfg.WS, log, d.Metrics, nil)

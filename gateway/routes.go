@@ -52,6 +52,10 @@ func routes(cfg Config, d Deps, h *hub) http.Handler {
 		r.With(requireAccount).Method("POST", "/games", handleGameCreate(log, d.Quizzes, d.Games, cfg.CDNURL))
 		r.Method("GET", "/games/{code}", handleGameGet(d.Games))
 		r.With(requireAuth).Method("POST", "/ws-tickets", handleTicket(log, d.Accounts))
+		if d.Reports != nil {
+			r.With(requireAccount).Method("GET", "/games/{code}/report", handleGameReport(log, d.Reports))
+			r.With(requireAccount).Method("GET", "/me/games", handleMyGames(log, d.Reports))
+		}
 
 		r.With(requireRole(services.RoleAdmin)).Method("GET", "/admin/dead-letters", handleDeadLetters(log, d.Bus))
 		r.With(requireRole(services.RoleAdmin)).Method("POST", "/admin/dead-letters/{seq}/redrive", handleRedrive(log, d.Bus))

@@ -77,6 +77,9 @@ type Deps struct {
 	// Progress serves XP and levels (GET /me/progress, the level on profiles); nil leaves the
 	// route out and shows every profile at level 1.
 	Progress services.ProgressStore
+	// Reports serves finished games' host reports and the host's game history; nil leaves
+	// GET /games/{id}/report and GET /me/games out.
+	Reports services.ReportStore
 	// Market serves wallets, admin grants, listings and purchases; MarketStore the licences. Nil
 	// leaves those routes out.
 	Market      *market.Service

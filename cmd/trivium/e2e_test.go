@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"encoding/csv"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -171,6 +174,75 @@ func TestCasualGameEndToEnd(t *testing.T) {
 	}
 	if final[0].Rank != 1 || final[2].Rank != 3 {
 		t.Fatalf("ranks %+v", final)
+	}
+	checkReport(t, s, host, code, final, []*account{alice, bob, g}, 3)
+	expectProblem(t, call(t, "GET", s.URL+"/api/v1/games/"+code+"/report", alice.Token, nil), 404, "")
+}
+
+// checkReport fetches the host's report of a finished game as JSON and as CSV and checks both
+// against the final standings: every player's points add up to their score, one CSV row per
+// player per question.
+func checkReport(t *testing.T, s *server, host *account, code string, final []entry, players []*account, questions int) {
+	t.Helper()
+	url := s.URL + "/api/v1/games/" + code + "/report"
+	var r apiResp
+	waitFor(t, "the report is recorded", 10*time.Second, func() bool {
+		r = call(t, "GET", url, host.Token, nil)
+		return r.Status == 200
+	})
+	var rep struct {
+		Game    struct{ Code, HostID string }
+		Players []struct {
+			PlayerID string
+			Score    int
+		}
+		Answers []struct {
+			PlayerID      string
+			QuestionIndex int
+			Points        int
+		}
+	}
+	r.decode(t, &rep)
+	if rep.Game.Code != code || rep.Game.HostID != host.ID || len(rep.Players) != len(players) || len(rep.Answers) != len(players)*questions {
+		t.Fatalf("report %s", r.Body)
+	}
+	sum := map[string]int{}
+	for _, a := range rep.Answers {
+		sum[a.PlayerID] += a.Points
+	}
+	for _, p := range rep.Players {
+		if p.Score != scoreOf(final, p.PlayerID) || sum[p.PlayerID] != p.Score {
+			t.Fatalf("report player %s: score %d, points %d, final %d", p.PlayerID, p.Score, sum[p.PlayerID], scoreOf(final, p.PlayerID))
+		}
+	}
+	for _, via := range []apiResp{call(t, "GET", url+"?format=csv", host.Token, nil), call(t, "GET", url, host.Token, nil, "Accept", "text/csv")} {
+		if via.Status != 200 || !strings.HasPrefix(via.Header.Get("Content-Type"), "text/csv") {
+			t.Fatalf("csv: %d %q", via.Status, via.Header.Get("Content-Type"))
+		}
+		rows, err := csv.NewReader(bytes.NewReader(via.Body)).ReadAll()
+		if err != nil || len(rows) != 1+len(players)*questions || rows[0][0] != "questionIndex" {
+			t.Fatalf("csv rows %d, err %v: %s", len(rows), err, via.Body)
+		}
+		csvSum := map[string]int{}
+		for _, row := range rows[1:] {
+			pts, err := strconv.Atoi(row[10])
+			if err != nil {
+				t.Fatalf("csv points %q", row[10])
+			}
+			csvSum[row[3]] += pts
+		}
+		for id, n := range sum {
+			if csvSum[id] != n {
+				t.Fatalf("csv points of %s: %d, want %d", id, csvSum[id], n)
+			}
+		}
+	}
+	var hist struct {
+		Items []struct{ Code, Phase string }
+	}
+	expect(t, call(t, "GET", s.URL+"/api/v1/me/games", host.Token, nil), 200).decode(t, &hist)
+	if len(hist.Items) == 0 || hist.Items[0].Code != code || hist.Items[0].Phase != "finished" {
+		t.Fatalf("game history %+v", hist)
 	}
 }
 

@@ -198,7 +198,7 @@ func build(ctx context.Context, cfg *Config, a *app, fds *gateway.FDGuard) (*gra
 	}, gateway.Deps{
 		Logger: log, Registry: g.reg, Metrics: metrics, Bus: g.bus, Accounts: acc, Players: a.db, Quizzes: qs, Games: g.games,
 		Leaderboards: g.boards, ProfileChanged: leaderboard.AnnounceProfileChange(g.pubsub, log),
-		Progress: a.db, Market: g.market, MarketStore: a.db,
+		Progress: a.db, Reports: a.db, Market: g.market, MarketStore: a.db,
 		Avatars: g.avatars.uploads, Moderation: g.avatars.workflow, Text: text, Blob: g.avatars.blob, PublicImages: g.avatars.public,
 		Web: web.Handler(), Notify: g.push.service,
 		OnLogout: []gateway.LogoutHook{gateway.PushLogoutHook(log, g.push.service), gateway.AnnounceLogout(g.pubsub, log)},

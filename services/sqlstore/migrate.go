@@ -305,6 +305,18 @@ var migrations = []string{
 	);
 	ALTER TABLE avatar_uploads ADD COLUMN purpose TEXT NOT NULL DEFAULT 'avatar';
 	DROP INDEX IF EXISTS avatar_uploads_unannounced;`,
+	// Host reports of finished games (issue 16), recorded with the result; the host's game history
+	// joins hosted_games to them.
+	`CREATE TABLE game_reports (
+		game_id TEXT PRIMARY KEY,
+		code TEXT NOT NULL,
+		host_id TEXT NOT NULL,
+		players INTEGER NOT NULL,
+		report TEXT NOT NULL,
+		finished_at BIGINT NOT NULL
+	);
+	CREATE INDEX game_reports_code ON game_reports (code, finished_at);
+	CREATE INDEX hosted_games_host ON hosted_games (host_id, created_at, game_id);`,
 }
 
 // addColumnIfMissing is PostgreSQL's spelling; SQLite has no IF NOT EXISTS for columns, so there

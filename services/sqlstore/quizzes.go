@@ -217,6 +217,11 @@ func (d *DB) RecordGame(ctx context.Context, r services.GameFinished) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return nil
 		}
+		if r.Report != nil {
+			if err := recordReport(ctx, tx, r.Report); err != nil {
+				return err
+			}
+		}
 		now := d.now()
 		if err := addEvent(ctx, tx, services.SubjectGameFinished, "game:"+r.GameID, data, now); err != nil {
 			return err

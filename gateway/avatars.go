@@ -12,7 +12,10 @@ import (
 	"github.com/trivium-game/trivium/services/avatars"
 )
 
-func handleAvatarUploadCreate(log *slog.Logger, av *avatars.Service) http.Handler {
+// The upload handlers serve avatars and question images alike; purpose tells them apart (an id
+// of one purpose is not found under the other's routes).
+
+func handleUploadCreate(log *slog.Logger, av *avatars.Service, purpose string) http.Handler {
 	type request struct {
 		ContentType   string `json:"contentType"`
 		ContentLength int64  `json:"contentLength"`
@@ -23,7 +26,7 @@ func handleAvatarUploadCreate(log *slog.Logger, av *avatars.Service) http.Handle
 			fail(log, w, r, err)
 			return
 		}
-		in, err := av.Create(r.Context(), identity(r).Player.ID, req.ContentType, req.ContentLength)
+		in, err := av.Create(r.Context(), purpose, identity(r).Player.ID, req.ContentType, req.ContentLength)
 		if err != nil {
 			fail(log, w, r, err)
 			return
@@ -32,9 +35,9 @@ func handleAvatarUploadCreate(log *slog.Logger, av *avatars.Service) http.Handle
 	})
 }
 
-func handleAvatarUploadStatus(log *slog.Logger, av *avatars.Service) http.Handler {
+func handleUploadStatus(log *slog.Logger, av *avatars.Service, purpose string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v, err := av.Status(r.Context(), identity(r).Player.ID, chi.URLParam(r, "id"))
+		v, err := av.Status(r.Context(), purpose, identity(r).Player.ID, chi.URLParam(r, "id"))
 		if err != nil {
 			fail(log, w, r, err)
 			return
@@ -43,16 +46,24 @@ func handleAvatarUploadStatus(log *slog.Logger, av *avatars.Service) http.Handle
 	})
 }
 
-// handleAvatarUploadComplete is for stores that cannot call back (S3): the client says its PUT
-// is done; the object is checked and announced. Repeating it answers the current status.
-func handleAvatarUploadComplete(log *slog.Logger, av *avatars.Service) http.Handler {
+// handleUploadComplete is for stores that cannot call back (S3): the client says its PUT is
+// done; the object is checked and recorded. Repeating it answers the current status.
+func handleUploadComplete(log *slog.Logger, av *avatars.Service, purpose string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v, err := av.Complete(r.Context(), identity(r).Player.ID, chi.URLParam(r, "id"))
+		v, err := av.Complete(r.Context(), purpose, identity(r).Player.ID, chi.URLParam(r, "id"))
 		if err != nil {
 			fail(log, w, r, err)
 			return
 		}
 		encode(w, http.StatusOK, v)
+	})
+}
+
+// handleUploadLimits serves what an upload may declare, so clients check files before asking.
+func handleUploadLimits(av *avatars.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		encode(w, http.StatusOK, av.Limits())
 	})
 }
 
@@ -68,7 +79,7 @@ func handleModerationCases(log *slog.Logger, wf *moderation.Workflow) http.Handl
 			}
 			limit = n
 		}
-		page, err := wf.Cases(r.Context(), q.Get("status"), q.Get("cursor"), limit)
+		page, err := wf.Cases(r.Context(), q.Get("status"), q.Get("kind"), q.Get("cursor"), limit)
 		if err != nil {
 			fail(log, w, r, err)
 			return
@@ -112,5 +123,74 @@ func handlePlayerReport(log *slog.Logger, wf *moderation.Workflow) http.Handler 
 			return
 		}
 		encode(w, http.StatusAccepted, map[string]string{"status": "reported"})
+	})
+}
+
+func handleModerationCase(log *slog.Logger, wf *moderation.Workflow) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := wf.Case(r.Context(), chi.URLParam(r, "id"))
+		if err != nil {
+			fail(log, w, r, err)
+			return
+		}
+		encode(w, http.StatusOK, c)
+	})
+}
+
+func handleModerationAction(log *slog.Logger, wf *moderation.Workflow) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, err := decode[moderation.ActionRequest](w, r)
+		if err != nil {
+			fail(log, w, r, err)
+			return
+		}
+		c, err := wf.Act(r.Context(), chi.URLParam(r, "id"), identity(r).Player.ID, req)
+		if err != nil {
+			fail(log, w, r, err)
+			return
+		}
+		encode(w, http.StatusOK, c)
+	})
+}
+
+func handleModerationAudit(log *slog.Logger, wf *moderation.Workflow) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		limit := 0
+		if s := q.Get("limit"); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil {
+				fail(log, w, r, services.Invalid(map[string]string{"limit": "must be a number"}))
+				return
+			}
+			limit = n
+		}
+		page, err := wf.Audit(r.Context(), q.Get("cursor"), limit)
+		if err != nil {
+			fail(log, w, r, err)
+			return
+		}
+		encode(w, http.StatusOK, page)
+	})
+}
+
+func handleReportCreate(log *slog.Logger, wf *moderation.Workflow) http.Handler {
+	type request struct {
+		Kind     string `json:"kind"`
+		TargetID string `json:"targetId"`
+		Reason   string `json:"reason"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, err := decode[request](w, r)
+		if err != nil {
+			fail(log, w, r, err)
+			return
+		}
+		rep, err := wf.ReportContent(r.Context(), identity(r).Player, req.Kind, req.TargetID, req.Reason)
+		if err != nil {
+			fail(log, w, r, err)
+			return
+		}
+		encode(w, http.StatusAccepted, rep)
 	})
 }

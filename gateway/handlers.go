@@ -9,6 +9,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/trivium-game/trivium/moderation"
+	"github.com/trivium-game/trivium/moderation/textscreen"
 	"github.com/trivium-game/trivium/services"
 	"github.com/trivium-game/trivium/services/accounts"
 	"github.com/trivium-game/trivium/services/games"
@@ -61,7 +63,7 @@ func handleLogin(log *slog.Logger, acc *accounts.Service, cdn string, proxies Tr
 	})
 }
 
-func handleGuest(log *slog.Logger, acc *accounts.Service, cdn string) http.Handler {
+func handleGuest(log *slog.Logger, acc *accounts.Service, cdn string, text *moderation.TextGuard) http.Handler {
 	type request struct {
 		Nickname string `json:"nickname"`
 	}
@@ -71,10 +73,23 @@ func handleGuest(log *slog.Logger, acc *accounts.Service, cdn string) http.Handl
 			fail(log, w, r, err)
 			return
 		}
+		var hits []textscreen.FieldHit
+		if text != nil {
+			if hits, err = text.ScreenName("nickname", strings.TrimSpace(req.Nickname)); err != nil {
+				fail(log, w, r, err)
+				return
+			}
+		}
 		a, err := acc.Guest(r.Context(), req.Nickname)
 		if err != nil {
 			fail(log, w, r, err)
 			return
+		}
+		if len(hits) > 0 {
+			if err := text.FlagName(r.Context(), a.Player.ID, a.Player.DisplayName, hits); err != nil {
+				fail(log, w, r, err)
+				return
+			}
 		}
 		a.Player = present(a.Player, cdn)
 		encode(w, http.StatusCreated, a)
@@ -104,7 +119,7 @@ func handleMe(log *slog.Logger, cdn string) http.Handler {
 	})
 }
 
-func handleMeUpdate(log *slog.Logger, players services.PlayerStore, cdn string, changed func(playerID string)) http.Handler {
+func handleMeUpdate(log *slog.Logger, players services.PlayerStore, cdn string, changed func(playerID string), text *moderation.TextGuard) http.Handler {
 	type request struct {
 		DisplayName string `json:"displayName"`
 	}
@@ -120,9 +135,22 @@ func handleMeUpdate(log *slog.Logger, players services.PlayerStore, cdn string, 
 			return
 		}
 		p := identity(r).Player
+		var hits []textscreen.FieldHit
+		if text != nil {
+			if hits, err = text.ScreenName("displayName", name); err != nil {
+				fail(log, w, r, err)
+				return
+			}
+		}
 		if err := players.UpdateDisplayName(r.Context(), p.ID, name); err != nil {
 			fail(log, w, r, err)
 			return
+		}
+		if len(hits) > 0 {
+			if err := text.FlagName(r.Context(), p.ID, name, hits); err != nil {
+				fail(log, w, r, err)
+				return
+			}
 		}
 		if changed != nil {
 			changed(p.ID)
@@ -334,7 +362,8 @@ func handlePlayAnswer(log *slog.Logger, qs *quizzes.Service) http.Handler {
 
 func handleGameCreate(log *slog.Logger, qs *quizzes.Service, gm *games.Manager, cdn string) http.Handler {
 	type request struct {
-		QuizID string `json:"quizId"`
+		QuizID  string              `json:"quizId"`
+		Options *games.OptionsPatch `json:"options"`
 	}
 	type response struct {
 		GameID string `json:"gameId"`
@@ -350,13 +379,21 @@ func handleGameCreate(log *slog.Logger, qs *quizzes.Service, gm *games.Manager, 
 			fail(log, w, r, services.Invalid(map[string]string{"quizId": "required"}))
 			return
 		}
+		opts := games.DefaultOptions()
+		if req.Options != nil {
+			var f map[string]string
+			if opts, f = req.Options.Apply(opts, "options."); f != nil {
+				fail(log, w, r, services.Invalid(f))
+				return
+			}
+		}
 		host := identity(r).Player
 		q, licence, err := qs.Host(r.Context(), host, req.QuizID)
 		if err != nil {
 			fail(log, w, r, err)
 			return
 		}
-		room, err := gm.Create(*q, playerInfo(host, cdn))
+		room, err := gm.CreateWith(*q, playerInfo(host, cdn), &opts)
 		if err != nil {
 			if uerr := qs.Unhost(r.Context(), licence); uerr != nil {
 				log.Warn("give back a licence play", "licence", licence, "err", uerr)

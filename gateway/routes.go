@@ -34,10 +34,10 @@ func routes(cfg Config, d Deps, h *hub) http.Handler {
 		authLimit := withRateLimit(newIPLimiter(cfg.AuthRate, cfg.AuthBurst), cfg.Proxies)
 		r.With(authLimit).Method("POST", "/auth/register", handleRegister(log, d.Accounts, cfg.CDNURL))
 		r.With(authLimit).Method("POST", "/auth/login", handleLogin(log, d.Accounts, cfg.CDNURL, cfg.Proxies))
-		r.With(authLimit).Method("POST", "/auth/guest", handleGuest(log, d.Accounts, cfg.CDNURL))
+		r.With(authLimit).Method("POST", "/auth/guest", handleGuest(log, d.Accounts, cfg.CDNURL, d.Text))
 		r.With(requireAuth).Method("POST", "/auth/logout", handleLogout(log, d.Accounts, append([]LogoutHook{h.logoutHook}, d.OnLogout...)...))
 		r.With(requireAuth).Method("GET", "/me", handleMe(log, cfg.CDNURL))
-		r.With(requireAuth).Method("PATCH", "/me", handleMeUpdate(log, d.Players, cfg.CDNURL, d.ProfileChanged))
+		r.With(requireAuth).Method("PATCH", "/me", handleMeUpdate(log, d.Players, cfg.CDNURL, d.ProfileChanged, d.Text))
 		r.Method("GET", "/players/{id}", handlePlayer(log, d.Players, d.Progress, cfg.CDNURL))
 
 		r.Method("GET", "/quizzes", handleQuizList(log, d.Quizzes))
@@ -75,15 +75,20 @@ func routes(cfg Config, d Deps, h *hub) http.Handler {
 		}
 
 		if d.Avatars != nil {
-			r.With(requireAccount).Method("POST", "/avatars/uploads", handleAvatarUploadCreate(log, d.Avatars))
-			r.With(requireAccount).Method("GET", "/avatars/uploads/{id}", handleAvatarUploadStatus(log, d.Avatars))
-			r.With(requireAccount).Method("POST", "/avatars/uploads/{id}/complete", handleAvatarUploadComplete(log, d.Avatars))
+			r.Method("GET", "/uploads/limits", handleUploadLimits(d.Avatars))
+			r.With(requireAccount).Method("POST", "/avatars/uploads", handleUploadCreate(log, d.Avatars, services.PurposeAvatar))
+			r.With(requireAccount).Method("GET", "/avatars/uploads/{id}", handleUploadStatus(log, d.Avatars, services.PurposeAvatar))
+			r.With(requireAccount).Method("POST", "/avatars/uploads/{id}/complete", handleUploadComplete(log, d.Avatars, services.PurposeAvatar))
 		}
 		if d.Moderation != nil {
 			moderator := requireRole(services.RoleModerator, services.RoleAdmin)
 			r.With(moderator).Method("GET", "/moderation/cases", handleModerationCases(log, d.Moderation))
+			r.With(moderator).Method("GET", "/moderation/cases/{id}", handleModerationCase(log, d.Moderation))
 			r.With(moderator).Method("POST", "/moderation/cases/{id}/decision", handleModerationDecision(log, d.Moderation))
+			r.With(moderator).Method("POST", "/moderation/cases/{id}/actions", handleModerationAction(log, d.Moderation))
+			r.With(moderator).Method("GET", "/moderation/audit", handleModerationAudit(log, d.Moderation))
 			r.With(requireAccount).Method("POST", "/players/{id}/report", handlePlayerReport(log, d.Moderation))
+			r.With(requireAuth).Method("POST", "/reports", handleReportCreate(log, d.Moderation))
 		}
 
 		if d.Notify != nil {

@@ -89,6 +89,9 @@ type Deps struct {
 	Avatars *avatars.Service
 	// Moderation serves review cases and player reports; nil leaves those routes out.
 	Moderation *moderation.Workflow
+	// Text screens display names and chat (quiz text is screened by the quizzes service); nil
+	// screens nothing.
+	Text *moderation.TextGuard
 	// Blob serves the local blob store's presigned URLs at /blob/ (path kept); nil with S3.
 	Blob http.Handler
 	// PublicImages serves published avatars at /avatars/ (path kept: /avatars/x is key
@@ -125,12 +128,14 @@ func NewServer(cfg Config, d Deps) *Server {
 	}
 	cfg.WS.fill()
 	h := newHub(cfg.WS, d.Logger, d.Metrics, cfg.FDs)
+	if d.Text != nil {
+		h.screenChat = d.Text.ScreenChat
+	}
 	return &Server{Handler: routes(cfg, d, h), hub: h}
 }
 
-// CloseSession closes this process's sockets of a revoked session (logout elsewhere); the
-// logout handler already does it for sockets on its own process.
-func (s *Server) CloseSession(sessionID string) int { return s.hub.closeSession(sessionID) }
+// ClosePlayer closes this process's sockets of a player (a moderator suspended them).
+func (s *Server) ClosePlayer(playerID string) int { return s.hub.closePlayer(playerID) }
 
 // MetricsHandler serves the Prometheus registry (for the admin listener).
 func MetricsHandler(reg *prometheus.Registry) http.Handler {

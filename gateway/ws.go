@@ -94,6 +94,8 @@ type hub struct {
 	wg         sync.WaitGroup
 	down       bool
 	stop       chan struct{}
+	// screenChat refuses chat the text screen refuses (set once before serving; nil: none).
+	screenChat func(text string) error
 }
 
 func newHub(cfg WSConfig, log *slog.Logger, m *Metrics, fds *FDGuard) *hub {
@@ -179,6 +181,20 @@ func (h *hub) unreserveLocked(playerID, addr string) {
 
 // logoutHook closes the logged-out session's sockets on this process at once.
 func (h *hub) logoutHook(_ *http.Request, id *accounts.Identity) { h.closeSession(id.SessionID) }
+
+// closePlayer closes every socket of a player (suspended by a moderator).
+func (h *hub) closePlayer(playerID string) int {
+	h.mu.Lock()
+	var hit []*conn
+	for c := range h.by[playerID] {
+		hit = append(hit, c)
+	}
+	h.mu.Unlock()
+	for _, c := range hit {
+		c.Close(CloseSessionRevoked, "account suspended")
+	}
+	return len(hit)
+}
 
 // closeSession closes every socket opened with a session's token (it was logged out).
 func (h *hub) closeSession(sessionID string) int {
@@ -683,7 +699,18 @@ func (c *conn) dispatch(f inFrame) {
 			c.violation()
 			return
 		}
-	case "start", "next", "reveal", "scoreboard", "end", "answer", "leave":
+		if c.hub.screenChat != nil {
+			var d struct {
+				Text string `json:"text"`
+			}
+			if json.Unmarshal(f.Data, &d) == nil {
+				if err := c.hub.screenChat(d.Text); err != nil {
+					c.refuse(f.Ref, "invalid", "this message contains language that is not allowed here")
+					return
+				}
+			}
+		}
+	case "start", "next", "reveal", "scoreboard", "end", "answer", "leave", "options", "team":
 	default:
 		// The type is not echoed: escaped into JSON, a 4 KiB type came back as a 24 KiB frame.
 		c.refuse(f.Ref, "invalid", "unknown frame type (the types are listed in docs/API.md)")

@@ -11,6 +11,8 @@ import (
 	"github.com/trivium-game/trivium/leaderboard/leaderboardtest"
 	"github.com/trivium-game/trivium/leaderboard/memory"
 	"github.com/trivium-game/trivium/services"
+	"github.com/trivium-game/trivium/services/sqlstore"
+	"github.com/trivium-game/trivium/services/sqlstore/sqltest"
 )
 
 var t0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
@@ -52,7 +54,7 @@ func scoreOf(t *testing.T, svc *leaderboard.Service, board, player string) int64
 
 func TestScoreFailingHalfwayCountsOnceWhenRedelivered(t *testing.T) {
 	ctx := context.Background()
-	log := sqliteLog(t)
+	log := sqltest.Open(t, sqlstore.SQLite, nil).ScoreLog()
 	e := &flakyEngine{Engine: memory.New(), board: leaderboard.QuizBoard("q1"), fails: 1}
 	svc := newService(t, e, log, fixed(t0))
 	m := leaderboardtest.Score("game", "g1", "q1", "alice", 10, t0)
@@ -72,7 +74,7 @@ func TestScoreFailingHalfwayCountsOnceWhenRedelivered(t *testing.T) {
 
 func TestCrashAfterLoggingIsRecoveredByRebuild(t *testing.T) {
 	ctx := context.Background()
-	log := sqliteLog(t)
+	log := sqltest.Open(t, sqlstore.SQLite, nil).ScoreLog()
 	before := newService(t, &flakyEngine{Engine: memory.New(), board: "global", fails: 1}, log, fixed(t0))
 	m := leaderboardtest.Score("game", "g1", "q1", "alice", 10, t0)
 	if err := before.HandleScore(ctx, m); err == nil {

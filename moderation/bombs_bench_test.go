@@ -41,7 +41,7 @@ func BenchmarkBombUpload(b *testing.B) {
 				}
 				b.StopTimer()
 				cpu += cpuTime(b) - before
-				status = f.status(uploadID(m)).Status
+				status = string(f.status(uploadID(m)).Status)
 				b.StartTimer()
 			}
 			b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms/op")

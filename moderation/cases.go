@@ -2,9 +2,6 @@ package moderation
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/base32"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -28,20 +25,31 @@ const (
 	MaxReportReason = 500
 	DefaultPageSize = 50
 	MaxPageSize     = 100
+	// MaxReportsPerHour bounds the reports one player files in an hour (both report routes).
+	MaxReportsPerHour = 20
 )
 
 // CaseView is a review case as moderators see it (GET /api/v1/moderation/cases).
 type CaseView struct {
-	ID       string     `json:"id"`
-	Kind     string     `json:"kind"` // upload (flagged by the detector) or report (by a player)
-	UploadID string     `json:"uploadId"`
-	Player   CasePlayer `json:"player"`
+	ID   string `json:"id"`
+	Kind string `json:"kind"` // upload (flagged by the image screen), report (by a player), screen (by the text screen)
+	// ContentKind is what the case is about: avatar, question_image, quiz, chat, player_name,
+	// player_avatar; TargetID which one; Snapshot the content as it was when the case opened.
+	ContentKind string          `json:"contentKind"`
+	TargetID    string          `json:"targetId"`
+	Snapshot    json.RawMessage `json:"snapshot"`
+	Status      string          `json:"status"`
+	UploadID    string          `json:"uploadId"`
+	Player      CasePlayer      `json:"player"`
 	// ImageURL is a short-lived signed URL of the image under review, while the case is pending.
 	ImageURL  string        `json:"imageUrl"`
 	Labels    []Label       `json:"labels"`
 	Reason    string        `json:"reason"`
 	CreatedAt time.Time     `json:"createdAt"`
 	Decision  *CaseDecision `json:"decision"`
+	// Reports and History (the audit entries) come with GET /moderation/cases/{id} only.
+	Reports []services.Report     `json:"reports,omitempty"`
+	History []services.AuditEntry `json:"history,omitempty"`
 }
 
 // CasePlayer is the player whose image is under review.
@@ -65,21 +73,18 @@ type CasePage struct {
 	Next  string     `json:"next"`
 }
 
-func newID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
-}
-
 // Cases lists cases of status (pending or decided), oldest first, limit per page (0 means
 // DefaultPageSize).
-func (w *Workflow) Cases(ctx context.Context, status, cursor string, limit int) (CasePage, error) {
+func (w *Workflow) Cases(ctx context.Context, status, contentKind, cursor string, limit int) (CasePage, error) {
 	if status == "" {
 		status = CasePending
 	}
 	problems := map[string]string{}
 	if status != CasePending && status != CaseDecided {
 		problems["status"] = "must be pending or decided"
+	}
+	if contentKind != "" && !contentKinds[contentKind] {
+		problems["kind"] = "must be avatar, question_image, quiz, chat, player_name or player_avatar"
 	}
 	if limit == 0 {
 		limit = DefaultPageSize
@@ -94,7 +99,8 @@ func (w *Workflow) Cases(ctx context.Context, status, cursor string, limit int) 
 	if err := services.Invalid(problems); err != nil {
 		return CasePage{}, err
 	}
-	rows, err := w.store.listCases(ctx, status, afterCreated, afterID, limit+1)
+	rows, err := w.cfg.Cases.ListCases(ctx, services.CaseFilter{Status: status, ContentKind: contentKind,
+		AfterCreated: afterCreated, AfterID: afterID, Limit: limit + 1})
 	if err != nil {
 		return CasePage{}, err
 	}
@@ -139,9 +145,20 @@ func parseCursor(c string) (int64, string, bool) {
 	return n, id, ok && err == nil
 }
 
-func (w *Workflow) view(ctx context.Context, c *caseRow, p *services.Player) (CaseView, error) {
-	v := CaseView{ID: c.ID, Kind: c.Kind, UploadID: c.UploadID, Player: CasePlayer{ID: c.PlayerID},
-		Labels: c.Labels, Reason: c.Reason, CreatedAt: c.CreatedAt}
+var contentKinds = map[string]bool{services.ContentAvatar: true, services.ContentQuestionImage: true,
+	services.ContentQuiz: true, services.ContentChat: true, services.ContentPlayerName: true, services.ContentPlayerAvatar: true}
+
+func (w *Workflow) view(ctx context.Context, c *services.ModerationCase, p *services.Player) (CaseView, error) {
+	v := CaseView{ID: c.ID, Kind: c.Kind, ContentKind: c.ContentKind, TargetID: c.TargetID, Snapshot: c.Snapshot,
+		Status: c.Status, UploadID: c.UploadID, Player: CasePlayer{ID: c.PlayerID}, Reason: c.Reason, CreatedAt: c.CreatedAt}
+	if len(v.Snapshot) == 0 {
+		v.Snapshot = json.RawMessage("{}")
+	}
+	if len(c.Labels) > 0 {
+		if err := json.Unmarshal(c.Labels, &v.Labels); err != nil {
+			return CaseView{}, fmt.Errorf("case %s labels: %w", c.ID, err)
+		}
+	}
 	if v.Labels == nil {
 		v.Labels = []Label{}
 	}
@@ -151,6 +168,9 @@ func (w *Workflow) view(ctx context.Context, c *caseRow, p *services.Player) (Ca
 	if c.Status == CaseDecided {
 		v.Decision = &CaseDecision{Decision: c.Decision, Note: c.Note, ModeratorID: c.ModeratorID, DecidedAt: c.DecidedAt}
 		// A decided case's original is deleted; its URL would only answer 404.
+		return v, nil
+	}
+	if c.ImageKey == "" {
 		return v, nil
 	}
 	u, err := w.cfg.Blob.PresignGet(ctx, c.ImageKey, w.cfg.ImageURLTTL)
@@ -176,45 +196,23 @@ func (w *Workflow) Decide(ctx context.Context, caseID, moderatorID, decision, no
 	if err := services.Invalid(problems); err != nil {
 		return CaseView{}, err
 	}
-	var c *caseRow
-	err := w.store.tx(ctx, func(tx *sql.Tx) error {
-		// Nobody judges their own image: a moderator's avatar goes to another moderator.
-		own, err := w.store.getCase(ctx, tx, caseID)
-		if err != nil {
-			return err
-		}
-		if own.PlayerID == moderatorID {
-			return services.Errorf(services.EForbidden, "this case is about your own avatar: another moderator must decide it")
-		}
-		res, err := tx.ExecContext(ctx, `UPDATE moderation_cases SET status = $1, decision = $2, note = $3, moderator_id = $4,
-			decided_at = $5 WHERE id = $6 AND status = $7`,
-			CaseDecided, decision, note, moderatorID, w.cfg.Now().UnixMilli(), caseID, CasePending)
-		if err != nil {
-			return fmt.Errorf("decide case: %w", err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		if c, err = w.store.getCase(ctx, tx, caseID); err != nil {
-			return err
-		}
-		if n == 0 {
-			return services.Errorf(services.EConflict, "this case was already decided (%s by %s)", c.Decision, c.ModeratorID)
-		}
-		if c.Kind != CaseUpload {
-			return nil
-		}
-		outcome, reason := DecisionAccepted, "approved by a moderator"
+	own, err := w.cfg.Cases.CaseByID(ctx, caseID)
+	if err != nil {
+		return CaseView{}, err
+	}
+	// Nobody judges their own content: a moderator's goes to another moderator.
+	if own.PlayerID == moderatorID {
+		return CaseView{}, services.Errorf(services.EForbidden, "this case is about your own avatar: another moderator must decide it")
+	}
+	dw := services.CaseDecisionWrite{CaseID: caseID, Decision: decision, Note: note, ModeratorID: moderatorID,
+		Audit: services.AuditEntry{Action: decision, Reason: note}}
+	if own.Kind == CaseUpload {
+		dw.JobOutcome, dw.JobReason = string(DecisionAccepted), "approved by a moderator"
 		if decision == Reject {
-			outcome, reason = DecisionRejected, "rejected by a moderator"
+			dw.JobOutcome, dw.JobReason = string(DecisionRejected), "rejected by a moderator"
 		}
-		// The job moves on in the same transaction as the case, so neither is decided without the other.
-		_, err = tx.ExecContext(ctx, `UPDATE moderation_jobs SET step = $1, outcome = $2, reason = $3, updated_at = $4
-			WHERE upload_id = $5 AND step = $6`, StepDecided, string(outcome), reason, w.cfg.Now().UnixMilli(),
-			c.UploadID, StepCaseOpened)
-		return err
-	})
+	}
+	c, err := w.cfg.Cases.DecideCase(ctx, dw)
 	if err != nil {
 		return CaseView{}, err
 	}
@@ -237,7 +235,7 @@ func (w *Workflow) Decide(ctx context.Context, caseID, moderatorID, decision, no
 
 // resumeOrRequeue finishes a decided upload now, so the moderator's next view is current. If
 // that fails, the job is handed to the consumer, whose retries and dead letters cover it.
-func (w *Workflow) resumeOrRequeue(ctx context.Context, c *caseRow) {
+func (w *Workflow) resumeOrRequeue(ctx context.Context, c *services.ModerationCase) {
 	err := w.resume(ctx, c.UploadID)
 	if err == nil {
 		return
@@ -259,7 +257,7 @@ func (w *Workflow) resumeOrRequeue(ctx context.Context, c *caseRow) {
 // one, the published images are deleted unless another player's avatar uses them (CDN caches may
 // keep them until they expire) and the player is told through avatar.processed. Each action is
 // idempotent.
-func (w *Workflow) takeDown(ctx context.Context, c *caseRow) error {
+func (w *Workflow) takeDown(ctx context.Context, c *services.ModerationCase) error {
 	p, err := w.cfg.Players.PlayerByID(ctx, c.PlayerID)
 	if err != nil && services.ErrorCode(err) != services.ENotFound {
 		return err
@@ -289,21 +287,22 @@ func (w *Workflow) takeDown(ctx context.Context, c *caseRow) error {
 	}
 	reason := "your avatar was removed after a report"
 	if c.UploadID != "" {
-		if err := w.cfg.Uploads.SetStatus(ctx, c.UploadID, string(DecisionRejected), reason, services.Avatar{}); err != nil &&
+		if err := w.cfg.Uploads.SetUploadStatus(ctx, c.UploadID, DecisionRejected, reason, services.Avatar{}); err != nil &&
 			services.ErrorCode(err) != services.ENotFound {
 			return err
 		}
 	}
 	data, err := json.Marshal(services.AvatarProcessed{UploadID: c.UploadID, PlayerID: c.PlayerID,
-		Status: string(DecisionRejected), Reason: reason})
+		Status: DecisionRejected, Reason: reason})
 	if err != nil {
 		return err
 	}
 	return w.cfg.Bus.Publish(ctx, services.SubjectAvatarProcessed, "avatar.processed:report:"+c.ID, data)
 }
 
-// Report opens a case on playerID's current avatar for reporterID. Reporting the same avatar
-// again adds nothing: one case per published avatar.
+// Report opens a case on playerID's current avatar for reporterID (POST /players/{id}/report).
+// Reporting the same avatar again adds nothing: one case per published avatar, one open report
+// per reporter.
 func (w *Workflow) Report(ctx context.Context, reporterID, playerID, reason string) error {
 	reason = strings.TrimSpace(reason)
 	if reason == "" || utf8.RuneCountInString(reason) > MaxReportReason {
@@ -313,15 +312,30 @@ func (w *Workflow) Report(ctx context.Context, reporterID, playerID, reason stri
 	if err != nil {
 		return err
 	}
+	c, err := w.avatarCase(ctx, p)
+	if err != nil {
+		return err
+	}
+	c.ReporterID, c.Reason = reporterID, reason
+	r := &services.Report{ReporterID: reporterID, ContentKind: services.ContentPlayerAvatar, TargetID: p.ID, Reason: reason}
+	err = w.cfg.Cases.AddReport(ctx, r, c, w.cfg.Now().Add(-time.Hour), MaxReportsPerHour)
+	if services.ErrorCode(err) == services.EConflict {
+		return nil // this route always answered a repeat with 202
+	}
+	return err
+}
+
+// avatarCase is the case a report of p's published avatar opens or joins.
+func (w *Workflow) avatarCase(ctx context.Context, p *services.Player) (*services.ModerationCase, error) {
 	if p.Avatar.Key == "" {
-		return services.Errorf(services.ENotFound, "this player has no avatar to report")
+		return nil, services.Errorf(services.ENotFound, "this player has no avatar to report")
 	}
 	uploadID, err := w.store.uploadOfAvatar(ctx, p.ID, p.Avatar.Key)
 	if err != nil {
-		return fmt.Errorf("find reported upload: %w", err)
+		return nil, fmt.Errorf("find reported upload: %w", err)
 	}
-	c := &caseRow{ID: newID(), Kind: CaseReport, UploadID: uploadID, PlayerID: p.ID, ReporterID: reporterID,
-		ImageKey: p.Avatar.Key, ThumbKey: p.Avatar.ThumbKey, Reason: reason}
-	_, err = w.store.openCase(ctx, c, CaseReport+":"+p.ID+":"+p.Avatar.Key)
-	return err
+	snap, _ := json.Marshal(map[string]string{"displayName": p.DisplayName, "avatarKey": p.Avatar.Key})
+	return &services.ModerationCase{Kind: CaseReport, ContentKind: services.ContentPlayerAvatar, TargetID: p.ID,
+		Dedupe: CaseReport + ":" + p.ID + ":" + p.Avatar.Key, UploadID: uploadID, PlayerID: p.ID,
+		ImageKey: p.Avatar.Key, ThumbKey: p.Avatar.ThumbKey, Snapshot: snap}, nil
 }

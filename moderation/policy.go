@@ -4,16 +4,18 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+
+	"github.com/trivium-game/trivium/services"
 )
 
-// Decision is the outcome of moderation, spelled as the avatar upload status.
-type Decision string
+// Decision is the outcome of moderation: the upload status the player sees, one vocabulary.
+type Decision = services.UploadStatus
 
 // Decisions.
 const (
-	DecisionAccepted Decision = "accepted"
-	DecisionInReview Decision = "in_review"
-	DecisionRejected Decision = "rejected"
+	DecisionAccepted = services.UploadAccepted
+	DecisionInReview = services.UploadInReview
+	DecisionRejected = services.UploadRejected
 )
 
 // Defaults for Policy.

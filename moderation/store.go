@@ -159,10 +159,11 @@ func (s *store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return sqlstore.InTx(ctx, s.db, fn)
 }
 
-// Case kinds.
+// Case kinds: where a case came from.
 const (
-	CaseUpload = "upload" // the detector flagged a new upload
-	CaseReport = "report" // a player reported another player's current avatar
+	CaseUpload = "upload" // the image screen flagged a new upload
+	CaseReport = "report" // a player reported content
+	CaseScreen = "screen" // the text screen flagged what a player wrote
 )
 
 // Case statuses.
@@ -170,105 +171,6 @@ const (
 	CasePending = "pending"
 	CaseDecided = "decided"
 )
-
-// caseRow is a stored case.
-type caseRow struct {
-	ID          string
-	Kind        string
-	UploadID    string
-	PlayerID    string
-	ReporterID  string
-	ImageKey    string // the image the moderator looks at: the original, or a reported 256 px avatar
-	ThumbKey    string // a reported avatar's 64 px image
-	Labels      []Label
-	Reason      string
-	Status      string
-	Decision    string
-	Note        string
-	ModeratorID string
-	DecidedAt   time.Time
-	CreatedAt   time.Time
-}
-
-const caseCols = `id, kind, upload_id, player_id, reporter_id, image_key, thumb_key, labels, reason, status, decision, note,
-	moderator_id, decided_at, created_at`
-
-func scanCase(row interface{ Scan(...any) error }) (*caseRow, error) {
-	var c caseRow
-	var labels string
-	var decided, created int64
-	if err := row.Scan(&c.ID, &c.Kind, &c.UploadID, &c.PlayerID, &c.ReporterID, &c.ImageKey, &c.ThumbKey, &labels, &c.Reason,
-		&c.Status, &c.Decision, &c.Note, &c.ModeratorID, &decided, &created); err != nil {
-		return nil, err
-	}
-	if err := json.Unmarshal([]byte(labels), &c.Labels); err != nil {
-		return nil, fmt.Errorf("case %s labels: %w", c.ID, err)
-	}
-	if decided != 0 {
-		c.DecidedAt = time.UnixMilli(decided).UTC()
-	}
-	c.CreatedAt = time.UnixMilli(created).UTC()
-	return &c, nil
-}
-
-// openCase inserts c unless a case with the same dedupe key exists (a redelivered upload, a
-// repeated report); it reports whether it inserted.
-func (s *store) openCase(ctx context.Context, c *caseRow, dedupe string) (bool, error) {
-	labels, err := json.Marshal(c.Labels)
-	if err != nil {
-		return false, err
-	}
-	if c.Labels == nil {
-		labels = []byte("[]")
-	}
-	c.Status, c.CreatedAt = CasePending, s.now().UTC()
-	res, err := s.db.ExecContext(ctx, `INSERT INTO moderation_cases (id, kind, dedupe, upload_id, player_id, reporter_id,
-		image_key, thumb_key, labels, reason, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-		ON CONFLICT (dedupe) DO NOTHING`,
-		c.ID, c.Kind, dedupe, c.UploadID, c.PlayerID, c.ReporterID, c.ImageKey, c.ThumbKey, string(labels), c.Reason, c.Status,
-		c.CreatedAt.UnixMilli())
-	if err != nil {
-		return false, fmt.Errorf("open case: %w", err)
-	}
-	n, err := res.RowsAffected()
-	return n == 1, err
-}
-
-func (s *store) getCase(ctx context.Context, q execQuerier, id string) (*caseRow, error) {
-	c, err := scanCase(q.QueryRowContext(ctx, `SELECT `+caseCols+` FROM moderation_cases WHERE id = $1`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, services.Errorf(services.ENotFound, "case not found")
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load case: %w", err)
-	}
-	return c, nil
-}
-
-type execQuerier interface {
-	execer
-	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
-}
-
-// listCases pages through cases of one status in creation order, after the cursor position.
-func (s *store) listCases(ctx context.Context, status string, afterCreated int64, afterID string, limit int) ([]*caseRow, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+caseCols+` FROM moderation_cases
-		WHERE status = $1 AND (created_at > $2 OR (created_at = $2 AND id > $3))
-		ORDER BY created_at, id LIMIT $4`, status, afterCreated, afterID, limit)
-	if err != nil {
-		return nil, fmt.Errorf("list cases: %w", err)
-	}
-	defer rows.Close()
-	var out []*caseRow
-	for rows.Next() {
-		c, err := scanCase(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
-}
 
 // uploadOfAvatar finds the upload that produced a player's published avatar, if this workflow made it.
 func (s *store) uploadOfAvatar(ctx context.Context, playerID, avatarKey string) (string, error) {

@@ -17,6 +17,8 @@ import (
 	"strings"
 
 	"golang.org/x/image/webp"
+
+	"github.com/trivium-game/trivium/services"
 )
 
 // Defaults for Limits. 4096×4096 is 16.8 MP, so MaxPixels only binds when the sides are raised.
@@ -30,7 +32,7 @@ import (
 // scan is a full pass of the decoder over the image, so thousands of tiny scans make a small
 // file cost minutes of CPU.
 const (
-	DefaultMaxBytes        = 5 << 20
+	DefaultMaxBytes        = services.UploadMaxBytes // what an upload may declare
 	DefaultMaxWidth        = 4096
 	DefaultMaxHeight       = 4096
 	DefaultMaxPixels       = 25_000_000

@@ -67,24 +67,41 @@ type Players interface {
 	AvatarKeyInUse(ctx context.Context, key, exceptPlayerID string) (bool, error)
 }
 
-// Uploads receives the upload status the player sees (services/avatars.Store implements it).
-type Uploads interface {
-	SetStatus(ctx context.Context, uploadID, status, reason string, a services.Avatar) error
+// CaseStore keeps the review cases, the reports and the audit log, and does what moderator
+// actions change elsewhere (services/sqlstore.DB implements it).
+type CaseStore interface {
+	OpenCase(ctx context.Context, c *services.ModerationCase) (created bool, err error)
+	CaseByID(ctx context.Context, id string) (*services.ModerationCase, error)
+	ListCases(ctx context.Context, f services.CaseFilter) ([]*services.ModerationCase, error)
+	DecideCase(ctx context.Context, w services.CaseDecisionWrite) (*services.ModerationCase, error)
+	AddReport(ctx context.Context, r *services.Report, c *services.ModerationCase, since time.Time, max int) error
+	CaseReports(ctx context.Context, caseID string) ([]services.Report, error)
+	CaseAudit(ctx context.Context, caseID string) ([]services.AuditEntry, error)
+	Audit(ctx context.Context, before int64, limit int) ([]services.AuditEntry, error)
+	SuspendPlayer(ctx context.Context, playerID string, until time.Time) error
+	HideQuiz(ctx context.Context, quizID, reason string) error
+	QuizByID(ctx context.Context, id string) (*services.Quiz, error)
+	UpdateDisplayName(ctx context.Context, id, displayName string) error
 }
 
-// Upload statuses the workflow reports through Uploads (they match services/avatars).
-const (
-	StatusProcessing = "processing"
-	StatusFailed     = "failed"
-)
+// Uploads receives the upload status the player sees (services/sqlstore implements it).
+type Uploads interface {
+	SetUploadStatus(ctx context.Context, uploadID string, status services.UploadStatus, reason string, a services.Avatar) error
+}
 
 // Config configures a Workflow. DB, Blob, Bus, Players and Uploads are required.
 type Config struct {
-	DB       *sql.DB
-	Blob     services.BlobStore
-	Bus      services.Bus
-	Players  Players
-	Uploads  Uploads
+	DB      *sql.DB
+	Blob    services.BlobStore
+	Bus     services.Bus
+	Players Players
+	Uploads Uploads
+	Cases   CaseStore // the review cases, reports and audit log (services/sqlstore)
+	// OnSuspend, if set, runs once a suspension is stored: it closes the player's sockets on
+	// every gateway (their sessions are already revoked).
+	OnSuspend func(playerID string)
+	// Kick, if set, wakes the outbox relay after an action queued a notification.
+	Kick     func()
 	Detector Detector // LocalDetector{} when nil
 	Policy   Policy
 	Limits   Limits
@@ -132,8 +149,8 @@ type Workflow struct {
 
 // NewWorkflow checks cfg and fills defaults. Call Migrate before use.
 func NewWorkflow(cfg Config) (*Workflow, error) {
-	if cfg.DB == nil || cfg.Blob == nil || cfg.Bus == nil || cfg.Players == nil || cfg.Uploads == nil {
-		return nil, errors.New("moderation: DB, Blob, Bus, Players and Uploads are required")
+	if cfg.DB == nil || cfg.Blob == nil || cfg.Bus == nil || cfg.Players == nil || cfg.Uploads == nil || cfg.Cases == nil {
+		return nil, errors.New("moderation: DB, Blob, Bus, Players, Uploads and Cases are required")
 	}
 	if cfg.Detector == nil {
 		cfg.Detector = LocalDetector{Limits: cfg.Limits}
@@ -192,14 +209,14 @@ func (w *Workflow) Handle(ctx context.Context, m services.Message) error {
 	j, created, err := w.store.ensureJob(ctx, ev)
 	if err == nil && !created && !waiting(j.Step) {
 		// A retry or a redrive: the player may have been told it failed; it is being worked on again.
-		err = w.cfg.Uploads.SetStatus(ctx, ev.UploadID, StatusProcessing, "", services.Avatar{})
+		err = w.cfg.Uploads.SetUploadStatus(ctx, ev.UploadID, services.UploadProcessing, "", services.Avatar{})
 	}
 	if err == nil {
 		err = w.drive(ctx, j)
 	}
 	if err != nil && (services.IsPermanent(err) || m.Delivered >= w.cfg.MaxDeliver) && ctx.Err() == nil {
 		w.log.Error("moderation: upload failed; it is dead-lettered for an operator", "upload", ev.UploadID, "err", err)
-		if serr := w.cfg.Uploads.SetStatus(ctx, ev.UploadID, StatusFailed,
+		if serr := w.cfg.Uploads.SetUploadStatus(ctx, ev.UploadID, services.UploadFailed,
 			"processing failed; an operator has been told and can retry it", services.Avatar{}); serr != nil {
 			w.log.Warn("moderation: mark upload failed", "upload", ev.UploadID, "err", serr)
 		}
@@ -483,12 +500,17 @@ func (w *Workflow) moderate(ctx context.Context, r *run, next *job) error {
 
 func (w *Workflow) openCase(ctx context.Context, next *job) error {
 	next.Step = StepCaseOpened
-	c := &caseRow{ID: newID(), Kind: CaseUpload, UploadID: next.UploadID, PlayerID: next.PlayerID, ImageKey: next.Key,
-		Labels: next.Labels, Reason: next.Reason}
-	if _, err := w.store.openCase(ctx, c, CaseUpload+":"+next.UploadID); err != nil {
+	labels, err := json.Marshal(next.Labels)
+	if err != nil {
 		return err
 	}
-	return w.cfg.Uploads.SetStatus(ctx, next.UploadID, string(DecisionInReview), next.Reason, services.Avatar{})
+	c := &services.ModerationCase{Kind: CaseUpload, ContentKind: services.ContentAvatar, TargetID: next.UploadID,
+		Dedupe: CaseUpload + ":" + next.UploadID, UploadID: next.UploadID, PlayerID: next.PlayerID, ImageKey: next.Key,
+		Labels: labels, Reason: next.Reason}
+	if _, err := w.cfg.Cases.OpenCase(ctx, c); err != nil {
+		return err
+	}
+	return w.cfg.Uploads.SetUploadStatus(ctx, next.UploadID, DecisionInReview, next.Reason, services.Avatar{})
 }
 
 // derive makes the thumbnails (deterministic, so a rerun yields the same keys).
@@ -583,10 +605,10 @@ func (w *Workflow) emit(ctx context.Context, next *job) error {
 	if next.Outcome == DecisionAccepted {
 		a = services.Avatar{Key: next.AvatarKey, ThumbKey: next.ThumbKey}
 	}
-	if err := w.cfg.Uploads.SetStatus(ctx, next.UploadID, string(next.Outcome), next.Reason, a); err != nil {
+	if err := w.cfg.Uploads.SetUploadStatus(ctx, next.UploadID, next.Outcome, next.Reason, a); err != nil {
 		return err
 	}
-	ev := services.AvatarProcessed{UploadID: next.UploadID, PlayerID: next.PlayerID, Status: string(next.Outcome),
+	ev := services.AvatarProcessed{UploadID: next.UploadID, PlayerID: next.PlayerID, Status: next.Outcome,
 		Reason: next.Reason, ThumbnailURL: services.PublicURL(w.cfg.CDNURL, a.ThumbKey)}
 	data, err := json.Marshal(ev)
 	if err != nil {

@@ -37,7 +37,7 @@ type fixture struct {
 	db      *sqlstore.DB
 	blob    services.BlobStore
 	bus     *natsbus.Bus
-	uploads *avatars.Store
+	uploads *sqlstore.DB
 	wf      *moderation.Workflow
 	player  *services.Player
 	// fault, when set, is consulted at every step point; it returns an error to crash there.
@@ -88,11 +88,8 @@ func newFixtureOn(t testing.TB, driver string, mutate func(*moderation.Config)) 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.bus.Close() })
-	f.uploads = avatars.NewStore(f.db.SQL(), time.Now)
-	if err := f.uploads.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	cfg := moderation.Config{DB: f.db.SQL(), Blob: f.blob, Bus: f.bus, Players: f.db, Uploads: f.uploads, CDNURL: cdn,
+	f.uploads = f.db
+	cfg := moderation.Config{DB: f.db.SQL(), Blob: f.blob, Bus: f.bus, Players: f.db, Uploads: f.uploads, Cases: f.db, CDNURL: cdn,
 		AfterStep: func(step string, recorded bool) error {
 			if fn := f.fault.Load(); fn != nil {
 				return (*fn)(step, recorded)
@@ -128,16 +125,13 @@ func (f *fixture) clearFault()                                        { f.fault.
 func (f *fixture) upload(p *services.Player, data []byte, contentType string) services.Message {
 	f.t.Helper()
 	ctx := context.Background()
-	u := &avatars.Upload{ID: newUploadID(), PlayerID: p.ID, ContentType: contentType, ContentLength: int64(len(data)),
-		ExpiresAt: time.Now().Add(time.Minute)}
+	u := &services.Upload{ID: newUploadID(), PlayerID: p.ID, Purpose: services.PurposeAvatar, ContentType: contentType,
+		ContentLength: int64(len(data)), Status: services.UploadProcessing, ExpiresAt: time.Now().Add(time.Minute)}
 	u.Key = avatars.ObjectKey(p.ID, u.ID)
-	if err := f.uploads.Create(ctx, u); err != nil {
-		f.t.Fatal(err)
-	}
 	if err := f.blob.Put(ctx, u.Key, bytes.NewReader(data), int64(len(data)), contentType, ""); err != nil {
 		f.t.Fatal(err)
 	}
-	if err := f.uploads.SetStatus(ctx, u.ID, avatars.StatusProcessing, "", services.Avatar{}); err != nil {
+	if _, err := f.uploads.RecordArrival(ctx, u, nil); err != nil {
 		f.t.Fatal(err)
 	}
 	b, _ := json.Marshal(services.AvatarUploaded{UploadID: u.ID, PlayerID: p.ID, Key: u.Key, ContentType: contentType,
@@ -157,9 +151,9 @@ func uploadID(m services.Message) string {
 	return ev.UploadID
 }
 
-func (f *fixture) status(id string) *avatars.Upload {
+func (f *fixture) status(id string) *services.Upload {
 	f.t.Helper()
-	u, err := f.uploads.Get(context.Background(), id)
+	u, err := f.uploads.Upload(context.Background(), id)
 	if err != nil {
 		f.t.Fatal(err)
 	}

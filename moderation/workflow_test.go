@@ -14,7 +14,6 @@ import (
 	"github.com/trivium-game/trivium/moderation"
 	"github.com/trivium-game/trivium/moderation/corpus"
 	"github.com/trivium-game/trivium/services"
-	"github.com/trivium-game/trivium/services/avatars"
 )
 
 func TestCorpusEndsInTheDocumentedStateAndReason(t *testing.T) {
@@ -22,7 +21,8 @@ func TestCorpusEndsInTheDocumentedStateAndReason(t *testing.T) {
 	tests := []struct {
 		name, contentType string
 		data              []byte
-		status, reason    string
+		status            services.UploadStatus
+		reason            string
 		thumbType         string
 	}{
 		{"JPEG with EXIF orientation 6 and GPS", "image/jpeg", corpus.WithEXIF(photo, 6), "accepted", "no moderation labels", "image/jpeg"},
@@ -113,14 +113,16 @@ func near(r, g, b uint32, c color.NRGBA) bool {
 func TestClassifierThresholdsDecideTheOutcome(t *testing.T) {
 	ctx := context.Background()
 	tests := []struct {
-		labels, status, reason string
+		labels string
+		status services.UploadStatus
+		reason string
 	}{
 		{`[{"name":"Explicit Nudity","confidence":97.5}]`, "rejected", "Explicit Nudity at 97.5% (rejected at 90%)"},
 		{`[{"name":"Suggestive","confidence":72}]`, "in_review", "Suggestive at 72% (reviewed from 50%)"},
 		{`[{"name":"Suggestive","confidence":12}]`, "accepted", "Suggestive at 12% is below the review threshold of 50%"},
 	}
 	for _, tc := range tests {
-		t.Run(tc.status, func(t *testing.T) {
+		t.Run(string(tc.status), func(t *testing.T) {
 			stub := classifier(t, tc.labels)
 			f := newFixture(t, func(c *moderation.Config) { c.Detector = moderation.HTTPDetector{URL: stub.URL} })
 			m := f.upload(f.player, corpus.JPEG(corpus.Quadrants(64, 64)), "image/jpeg")
@@ -137,7 +139,7 @@ func TestClassifierThresholdsDecideTheOutcome(t *testing.T) {
 				if n != 0 || !f.exists(u.Key) {
 					t.Fatalf("in review: %d avatar.processed, original kept %v", n, f.exists(u.Key))
 				}
-				page, err := f.wf.Cases(ctx, "pending", "", 0)
+				page, err := f.wf.Cases(ctx, "pending", "", "", 0)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -164,14 +166,14 @@ func TestModeratorDecisionsFinishFlaggedUploads(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	page, err := f.wf.Cases(ctx, "pending", "", 1)
+	page, err := f.wf.Cases(ctx, "pending", "", "", 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(page.Items) != 1 || page.Next == "" {
 		t.Fatalf("first page %+v next %q", page.Items, page.Next)
 	}
-	second, err := f.wf.Cases(ctx, "pending", page.Next, 1)
+	second, err := f.wf.Cases(ctx, "pending", "", page.Next, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +212,7 @@ func TestModeratorDecisionsFinishFlaggedUploads(t *testing.T) {
 			t.Fatalf("%d avatar.processed for %s, want 1", n, uploadID(m))
 		}
 	}
-	decided, err := f.wf.Cases(ctx, "decided", "", 0)
+	decided, err := f.wf.Cases(ctx, "decided", "", "", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +234,7 @@ type crashPath struct {
 	data   []byte
 	labels string // classifier answer
 	decide string // moderator decision for in_review
-	status string
+	status services.UploadStatus
 }
 
 func TestCrashBetweenAnyTwoStepsEndsWithOneOutcome(t *testing.T) {
@@ -331,7 +333,7 @@ func (f *fixture) drive(t *testing.T, m services.Message, path crashPath, mod *s
 
 func (f *fixture) caseFor(uploadID string) string {
 	f.t.Helper()
-	page, err := f.wf.Cases(context.Background(), "pending", "", 100)
+	page, err := f.wf.Cases(context.Background(), "pending", "", "", 100)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -412,7 +414,7 @@ func TestReportedAvatarRejectedByAModeratorIsTakenDown(t *testing.T) {
 	if err := f.wf.Report(ctx, reporter.ID, f.player.ID, "  "); services.ErrorCode(err) != services.EInvalid {
 		t.Fatalf("empty reason: %v", err)
 	}
-	page, err := f.wf.Cases(ctx, "pending", "", 0)
+	page, err := f.wf.Cases(ctx, "pending", "", "", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -424,7 +426,7 @@ func TestReportedAvatarRejectedByAModeratorIsTakenDown(t *testing.T) {
 	if _, err := f.wf.Decide(ctx, page.Items[0].ID, f.player.ID, moderation.Approve, "mine is fine"); services.ErrorCode(err) != services.EForbidden {
 		t.Fatalf("deciding a case about one's own avatar: %v, want forbidden", err)
 	}
-	if still, err := f.wf.Cases(ctx, "pending", "", 0); err != nil || len(still.Items) != 1 {
+	if still, err := f.wf.Cases(ctx, "pending", "", "", 0); err != nil || len(still.Items) != 1 {
 		t.Fatalf("after the refused self-decision, pending = %+v (%v), want the case still open", still.Items, err)
 	}
 	if _, err := f.wf.Decide(ctx, page.Items[0].ID, mod.ID, moderation.Reject, "takedown"); err != nil {
@@ -449,7 +451,7 @@ func TestTakingDownOneOfTwoIdenticalAvatarsKeepsTheOther(t *testing.T) {
 			f := newFixtureOn(t, driver, nil)
 			photo := corpus.JPEG(corpus.Quadrants(90, 90))
 			ada, bea := f.player, f.newPlayer("bea")
-			var uploads []*avatars.Upload
+			var uploads []*services.Upload
 			for _, p := range []*services.Player{ada, bea} {
 				m := f.upload(p, photo, "image/jpeg")
 				if err := f.wf.Handle(ctx, m); err != nil {
@@ -512,7 +514,7 @@ func (f *fixture) takeDown(p *services.Player) {
 	if err := f.wf.Report(ctx, reporter.ID, p.ID, "offensive"); err != nil {
 		f.t.Fatal(err)
 	}
-	page, err := f.wf.Cases(ctx, "pending", "", 100)
+	page, err := f.wf.Cases(ctx, "pending", "", "", 100)
 	if err != nil {
 		f.t.Fatal(err)
 	}

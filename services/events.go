@@ -21,6 +21,8 @@ type GameFinished struct {
 	Mode       string        `json:"mode"`
 	FinishedAt time.Time     `json:"finishedAt"`
 	Entries    []ResultEntry `json:"entries"`
+	// Report is the host's report, recorded with the result (not part of the event).
+	Report *GameReport `json:"-"`
 }
 
 // ResultEntry is one line of final standings.
@@ -60,6 +62,7 @@ type ScoreRecorded struct {
 type AvatarUploaded struct {
 	UploadID    string `json:"uploadId"`
 	PlayerID    string `json:"playerId"`
+	Purpose     string `json:"purpose,omitempty"` // PurposeAvatar (also when empty) or PurposeQuestionImage
 	Key         string `json:"key"`
 	ContentType string `json:"contentType"`
 	Size        int64  `json:"size"`
@@ -67,11 +70,11 @@ type AvatarUploaded struct {
 
 // AvatarProcessed is the payload of avatar.processed.
 type AvatarProcessed struct {
-	UploadID     string `json:"uploadId"`
-	PlayerID     string `json:"playerId"`
-	Status       string `json:"status"`
-	Reason       string `json:"reason"`
-	ThumbnailURL string `json:"thumbnailUrl"`
+	UploadID     string       `json:"uploadId"`
+	PlayerID     string       `json:"playerId"`
+	Status       UploadStatus `json:"status"`
+	Reason       string       `json:"reason"`
+	ThumbnailURL string       `json:"thumbnailUrl"`
 }
 
 // OutboxEvent is an event written in the same transaction as the change it announces and

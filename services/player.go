@@ -41,6 +41,13 @@ type Player struct {
 	Avatar       Avatar    `json:"avatar"`
 	CreatedAt    time.Time `json:"createdAt"`
 	PasswordHash string    `json:"-"`
+	// SuspendedUntil is set by a moderator: until then the player cannot sign in or use a token.
+	SuspendedUntil time.Time `json:"-"`
+}
+
+// Suspended reports whether p is suspended at now.
+func (p *Player) Suspended(now time.Time) bool {
+	return !p.SuspendedUntil.IsZero() && now.Before(p.SuspendedUntil)
 }
 
 // PublicProfile is what anyone may read about a player.

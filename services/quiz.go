@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -31,8 +32,13 @@ const (
 
 // Question kinds.
 const (
-	KindChoice = "choice"
-	KindOpen   = "open"
+	KindChoice    = "choice"
+	KindOpen      = "open"
+	KindTrueFalse = "truefalse"
+	KindMulti     = "multi"
+	KindPoll      = "poll"
+	KindNumber    = "number"
+	KindOrder     = "order"
 )
 
 // Limits of a quiz.
@@ -56,6 +62,9 @@ type Quiz struct {
 	Questions   []Question `json:"questions"`
 	CreatedAt   time.Time  `json:"createdAt"`
 	UpdatedAt   time.Time  `json:"updatedAt"`
+	// HiddenReason is set when a moderator hid the quiz: it is gone from listings, only its
+	// owner sees it, and nobody can host or play it.
+	HiddenReason string `json:"hiddenReason,omitempty"`
 }
 
 // Question is one question of a quiz, answer included: never send it to players as is.
@@ -67,28 +76,75 @@ type Question struct {
 	Alternatives []string `json:"alternatives,omitempty"`
 	Group        int      `json:"group,omitempty"`
 	TimeLimitSec int      `json:"timeLimitSec"`
+	// Number questions: the answer is right within Tolerance (absolute) of Answer; Min and Max
+	// bound the answers (and the client's slider), Step is the slider's step (0: any).
+	Tolerance float64  `json:"tolerance,omitempty"`
+	Min       *float64 `json:"min,omitempty"`
+	Max       *float64 `json:"max,omitempty"`
+	Step      float64  `json:"step,omitempty"`
+	// ImageID is an accepted question-image upload of the quiz's owner; ImageURL is its public
+	// URL, resolved when the quiz is hosted or played (never stored with the quiz).
+	ImageID  string `json:"imageId,omitempty"`
+	ImageURL string `json:"imageUrl,omitempty"`
 }
 
-// Answer is a choice index or an open text; in JSON it is a number or a string.
+// MaxListAnswer is the most entries a list answer (multi, order) may have.
+const MaxListAnswer = 10
+
+// Answer is a choice index, an open text, a number or a list of choice indexes; in JSON it is a
+// number, a string, true/false (true is index 0, false index 1) or an array of integers.
 type Answer struct {
 	Index  int
 	Text   string
 	IsText bool
 	Set    bool
+	// List is a multi or order answer (IsList).
+	List   []int
+	IsList bool
+	// Num is a number that is not an integer (Frac); integers are in Index.
+	Num  float64
+	Frac bool
+	// Bool: the JSON was true (Index 0) or false (Index 1).
+	Bool bool
 }
 
-// MarshalJSON writes a number for a choice and a string for an open answer.
-func (a Answer) MarshalJSON() ([]byte, error) {
-	if !a.Set {
-		return []byte("null"), nil
+// Number is a numeric answer's value.
+func (a Answer) Number() float64 {
+	if a.Frac {
+		return a.Num
 	}
-	if a.IsText {
+	return float64(a.Index)
+}
+
+// numeric reports whether a is a plain JSON number (not a text, list or boolean).
+func (a Answer) numeric() bool { return a.Set && !a.IsText && !a.IsList && !a.Bool }
+
+// index reports whether a is a choice index (an integer, or a boolean when bools is set).
+func (a Answer) index(bools bool) bool {
+	return a.Set && !a.IsText && !a.IsList && !a.Frac && (bools || !a.Bool)
+}
+
+// MarshalJSON writes a number for a choice or number, a string for an open answer and an array
+// for a list.
+func (a Answer) MarshalJSON() ([]byte, error) {
+	switch {
+	case !a.Set:
+		return []byte("null"), nil
+	case a.IsText:
 		return json.Marshal(a.Text)
+	case a.IsList:
+		l := a.List
+		if l == nil {
+			l = []int{}
+		}
+		return json.Marshal(l)
+	case a.Frac:
+		return []byte(strconv.FormatFloat(a.Num, 'g', -1, 64)), nil
 	}
 	return []byte(strconv.Itoa(a.Index)), nil
 }
 
-// UnmarshalJSON accepts a number, a string or null.
+// UnmarshalJSON accepts a number, a string, a boolean, an array of integers or null.
 func (a *Answer) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
 	*a = Answer{}
@@ -98,20 +154,50 @@ func (a *Answer) UnmarshalJSON(b []byte) error {
 	case len(b) > 0 && b[0] == '"':
 		a.Set, a.IsText = true, true
 		return json.Unmarshal(b, &a.Text)
-	default:
-		var n int
-		if err := json.Unmarshal(b, &n); err != nil {
-			return fmt.Errorf("answer must be a choice index or a text")
+	case bytes.Equal(b, []byte("true")), bytes.Equal(b, []byte("false")):
+		a.Set, a.Bool = true, true
+		if b[0] == 'f' {
+			a.Index = 1
 		}
-		a.Set, a.Index = true, n
+		return nil
+	case len(b) > 0 && b[0] == '[':
+		var l []int
+		if err := json.Unmarshal(b, &l); err != nil {
+			return fmt.Errorf("answer must be an array of choice indexes")
+		}
+		if len(l) > MaxListAnswer {
+			return fmt.Errorf("answer must have at most %d indexes", MaxListAnswer)
+		}
+		a.Set, a.IsList, a.List = true, true, l
+		return nil
+	default:
+		var f float64
+		if err := json.Unmarshal(b, &f); err != nil {
+			return fmt.Errorf("answer must be a choice index, a number, a text or a list")
+		}
+		a.Set = true
+		if f == math.Trunc(f) && math.Abs(f) <= 1<<52 {
+			a.Index = int(f)
+		} else {
+			a.Num, a.Frac = f, true
+		}
 		return nil
 	}
 }
 
 // String renders the answer for messages.
 func (a Answer) String() string {
-	if a.IsText {
+	switch {
+	case a.IsText:
 		return a.Text
+	case a.IsList:
+		parts := make([]string, len(a.List))
+		for i, n := range a.List {
+			parts[i] = strconv.Itoa(n)
+		}
+		return strings.Join(parts, ",")
+	case a.Frac:
+		return strconv.FormatFloat(a.Num, 'g', -1, 64)
 	}
 	return strconv.Itoa(a.Index)
 }
@@ -130,8 +216,17 @@ func (q Question) Correct(a Answer) bool {
 	if !a.Set {
 		return false
 	}
-	if q.Kind == KindChoice {
-		return !a.IsText && a.Index == q.Answer.Index
+	switch q.Kind {
+	case KindChoice, KindTrueFalse, "":
+		return a.index(q.Kind == KindTrueFalse) && a.Index == q.Answer.Index
+	case KindPoll:
+		return false
+	case KindMulti:
+		return a.IsList && sameSet(a.List, q.Answer.List)
+	case KindNumber:
+		return a.numeric() && math.Abs(a.Number()-q.Answer.Number()) <= q.Tolerance+1e-9
+	case KindOrder:
+		return a.IsList && equalInts(a.List, q.orderAnswer())
 	}
 	if !a.IsText {
 		return false
@@ -199,6 +294,13 @@ func (q *Quiz) Normalize() {
 		if qq.Kind == "" {
 			qq.Kind = KindChoice
 		}
+		if qq.Kind == KindTrueFalse && len(qq.Choices) == 0 {
+			qq.Choices = []string{"True", "False"}
+		}
+		if qq.Kind == KindTrueFalse && qq.Answer.Bool {
+			qq.Answer.Bool = false // stored as the index: 0 True, 1 False
+		}
+		qq.ImageID = strings.TrimSpace(qq.ImageID)
 		if qq.TimeLimitSec == 0 {
 			qq.TimeLimitSec = DefaultTimeLimitSec
 		}
@@ -239,28 +341,9 @@ func (q *Quiz) Validate() error {
 		if qq.TimeLimitSec < MinTimeLimitSec || qq.TimeLimitSec > MaxTimeLimitSec {
 			f[p+"timeLimitSec"] = fmt.Sprintf("must be %d–%d", MinTimeLimitSec, MaxTimeLimitSec)
 		}
-		switch qq.Kind {
-		case KindChoice:
-			validateChoices(f, p, qq)
-		case KindOpen:
-			if len(qq.Choices) > 0 {
-				f[p+"choices"] = "open questions have no choices"
-			}
-			if !qq.Answer.Set || !qq.Answer.IsText || NormalizeAnswer(qq.Answer.Text) == "" {
-				f[p+"answer"] = "must be the answer text"
-			} else if len([]rune(qq.Answer.Text)) > 200 {
-				f[p+"answer"] = "must be at most 200 characters"
-			}
-			if len(qq.Alternatives) > 10 {
-				f[p+"alternatives"] = "at most 10 alternatives"
-			}
-			for j, alt := range qq.Alternatives {
-				if NormalizeAnswer(alt) == "" || len([]rune(alt)) > 200 {
-					f[fmt.Sprintf("%salternatives[%d]", p, j)] = "must be 1–200 characters"
-				}
-			}
-		default:
-			f[p+"kind"] = "must be choice or open"
+		validateKind(f, p, qq)
+		if len(qq.ImageID) > 64 {
+			f[p+"imageId"] = "must be an upload ID"
 		}
 		if q.Mode == ModeCompetitive {
 			if qq.Group < 1 {
@@ -276,9 +359,9 @@ func (q *Quiz) Validate() error {
 	return Invalid(f)
 }
 
-func validateChoices(f map[string]string, p string, qq Question) {
-	if n := len(qq.Choices); n < 2 || n > 4 {
-		f[p+"choices"] = "must have 2–4 choices"
+func validateChoices(f map[string]string, p string, qq Question, most int) {
+	if n := len(qq.Choices); n < 2 || n > most {
+		f[p+"choices"] = fmt.Sprintf("must have 2–%d choices", most)
 	} else {
 		seen := map[string]bool{}
 		for j, c := range qq.Choices {
@@ -294,26 +377,38 @@ func validateChoices(f map[string]string, p string, qq Question) {
 	if len(qq.Alternatives) > 0 {
 		f[p+"alternatives"] = "only open questions have alternatives"
 	}
-	if !qq.Answer.Set || qq.Answer.IsText || qq.Answer.Index < 0 || qq.Answer.Index >= len(qq.Choices) {
-		f[p+"answer"] = "must be the index of the right choice"
-	}
 }
 
 // PublicQuestion is a question as sent to players: never the answer.
 type PublicQuestion struct {
-	Index       int      `json:"index"`
-	Group       int      `json:"group"`
-	Text        string   `json:"text"`
-	Kind        string   `json:"kind"`
-	Choices     []string `json:"choices,omitempty"`
-	Deadline    int64    `json:"deadline"`
-	TimeLimitMs int64    `json:"timeLimitMs"`
+	Index       int          `json:"index"`
+	Group       int          `json:"group"`
+	Text        string       `json:"text"`
+	Kind        string       `json:"kind"`
+	Choices     []string     `json:"choices,omitempty"`
+	Number      *NumberRange `json:"number,omitempty"`
+	ImageURL    string       `json:"imageUrl,omitempty"`
+	Deadline    int64        `json:"deadline"`
+	TimeLimitMs int64        `json:"timeLimitMs"`
 }
 
-// Public returns the player view of question i with the given deadline.
+// NumberRange is what a player of a number question sees: the slider's bounds and step.
+type NumberRange struct {
+	Min  float64 `json:"min"`
+	Max  float64 `json:"max"`
+	Step float64 `json:"step,omitempty"`
+}
+
+// Public returns the player view of question i with the given deadline: choices in the order
+// given (for an order question, q must be the shuffled Presented one), never the answer, the
+// tolerance or the correct order.
 func (q Question) Public(i int, deadline time.Time, limit time.Duration) PublicQuestion {
-	return PublicQuestion{Index: i, Group: q.Group, Text: q.Text, Kind: q.Kind, Choices: q.Choices,
+	pq := PublicQuestion{Index: i, Group: q.Group, Text: q.Text, Kind: q.Kind, Choices: q.Choices, ImageURL: q.ImageURL,
 		Deadline: deadline.UnixMilli(), TimeLimitMs: limit.Milliseconds()}
+	if q.Kind == KindNumber && q.Min != nil && q.Max != nil {
+		pq.Number = &NumberRange{Min: *q.Min, Max: *q.Max, Step: q.Step}
+	}
+	return pq
 }
 
 // QuizFilter selects quizzes for listing.

@@ -85,3 +85,69 @@ func TestQuizTextIsCleanedOfInvisibleAndReorderingCharacters(t *testing.T) {
 		t.Fatalf("look-alike choices: %v %v", err, ErrorFields(err))
 	}
 }
+
+// Each kind is validated by its own rules, with the problem on the field at fault.
+func TestEveryKindIsValidatedPerField(t *testing.T) {
+	for _, c := range []struct {
+		question string
+		field    string // "" : valid
+	}{
+		{`{"text":"t","kind":"truefalse","answer":false}`, ""},
+		{`{"text":"t","kind":"truefalse","answer":1}`, ""},
+		{`{"text":"t","kind":"truefalse","answer":2}`, "answer"},
+		{`{"text":"t","kind":"truefalse","choices":["Yes","No"],"answer":true}`, "choices"},
+		{`{"text":"t","kind":"multi","choices":["a","b","c"],"answer":[0,2]}`, ""},
+		{`{"text":"t","kind":"multi","choices":["a","b","c"],"answer":[]}`, "answer"},
+		{`{"text":"t","kind":"multi","choices":["a","b","c"],"answer":[1,1]}`, "answer"},
+		{`{"text":"t","kind":"multi","choices":["a","b","c"],"answer":1}`, "answer"},
+		{`{"text":"t","kind":"multi","choices":["a"],"answer":[0]}`, "choices"},
+		{`{"text":"t","kind":"poll","choices":["a","b","c","d","e","f","g","h","i","j"]}`, ""},
+		{`{"text":"t","kind":"poll","choices":["a","b"],"answer":0}`, "answer"},
+		{`{"text":"t","kind":"number","answer":3.5,"min":0,"max":10,"tolerance":0.5,"step":0.5}`, ""},
+		{`{"text":"t","kind":"number","answer":3,"min":0,"max":10,"tolerance":-1}`, "tolerance"},
+		{`{"text":"t","kind":"number","answer":30,"min":0,"max":10}`, "answer"},
+		{`{"text":"t","kind":"number","answer":10,"min":10,"max":0}`, "max"},
+		{`{"text":"t","kind":"number","answer":3,"max":10}`, "min"},
+		{`{"text":"t","kind":"number","answer":"3","min":0,"max":10}`, "answer"},
+		{`{"text":"t","kind":"number","answer":3,"min":0,"max":10,"step":-1}`, "step"},
+		{`{"text":"t","kind":"order","choices":["a","b","c"]}`, ""},
+		{`{"text":"t","kind":"order","choices":["a","b","c"],"answer":[0,1,2]}`, "answer"},
+		{`{"text":"t","kind":"order","choices":["a","b","c","d","e","f","g"]}`, "choices"},
+		{`{"text":"t","kind":"choice","choices":["a","b"],"answer":0,"tolerance":1}`, "kind"},
+		{`{"text":"t","kind":"essay","answer":"x"}`, "kind"},
+	} {
+		var qq Question
+		if err := json.Unmarshal([]byte(c.question), &qq); err != nil {
+			t.Fatalf("%s: %v", c.question, err)
+		}
+		q := Quiz{Title: "T", Mode: ModeCasual, Questions: []Question{{Text: "ok", Kind: KindChoice, Choices: []string{"a", "b"}, Answer: Answer{Set: true}}, qq}}
+		q.Normalize()
+		fields := ErrorFields(q.Validate())
+		if c.field == "" {
+			if len(fields) != 0 {
+				t.Errorf("%s: unexpected problems %v", c.question, fields)
+			}
+			continue
+		}
+		if _, ok := fields["questions[1]."+c.field]; !ok || len(fields) != 1 {
+			t.Errorf("%s: problems %v, want questions[1].%s alone", c.question, fields, c.field)
+		}
+	}
+}
+
+// Answers round-trip through JSON in every shape.
+func TestAnswerJSONShapes(t *testing.T) {
+	for in, out := range map[string]string{`2`: `2`, `"x"`: `"x"`, `[1,0]`: `[1,0]`, `2.5`: `2.5`, `-3`: `-3`, `true`: `0`, `false`: `1`, `null`: `null`} {
+		var a Answer
+		if err := json.Unmarshal([]byte(in), &a); err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		if b, _ := json.Marshal(a); string(b) != out {
+			t.Errorf("%s → %s, want %s", in, b, out)
+		}
+	}
+	var a Answer
+	if err := json.Unmarshal([]byte(`[1,2,3,4,5,6,7,8,9,10,11]`), &a); err == nil {
+		t.Error("an 11-index list was accepted")
+	}
+}

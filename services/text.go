@@ -90,3 +90,15 @@ func removed(r rune) bool {
 	}
 	return false
 }
+
+// Truncate cuts s to at most n bytes without splitting a UTF-8 sequence: the one cut for stored
+// reasons, error headers and push text that have a byte budget.
+func Truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:max(n, 0)]
+}

@@ -36,3 +36,24 @@ func TestCleanTextRemovesInvisibleAndReorderingCharacters(t *testing.T) {
 		})
 	}
 }
+
+func TestTruncateCutsOnARuneBoundary(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"short", 10, "short"},
+		{"exactly", 7, "exactly"},
+		{"abcdef", 3, "abc"},
+		{"crème", 3, "cr"},  // è is two bytes: never half of it
+		{"crème", 4, "crè"}, // both of them fit
+		{"日本語", 5, "日"},     // three-byte runes
+		{"🙂x", 3, ""},       // a four-byte rune does not fit in three
+		{"abc", 0, ""},
+	} {
+		if got := services.Truncate(c.in, c.n); got != c.want {
+			t.Errorf("Truncate(%q, %d) = %q, want %q", c.in, c.n, got, c.want)
+		}
+	}
+}

@@ -91,7 +91,7 @@ type bot struct {
 // dialBot opens a socket from the given loopback source address (to spread ephemeral ports).
 func dialBot(ctx context.Context, url, token, source string, onFrame func(frame, time.Time)) (*bot, error) {
 	d := websocket.Dialer{
-		Subprotocols: []string{"trivium.v1"}, HandshakeTimeout: 30 * time.Second,
+		Subprotocols: []string{"trivium.v1"}, HandshakeTimeout: 2 * time.Minute,
 		ReadBufferSize: 512, WriteBufferSize: 512,
 		NetDialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(source)}, Timeout: 30 * time.Second}).DialContext,
 	}
@@ -121,7 +121,16 @@ func (b *bot) read() {
 
 // send writes a frame and returns its ref.
 func (b *bot) send(typ string, data any) (string, error) {
+	return b.sendRef(typ, data, nil)
+}
+
+// sendRef is send calling before(ref) ahead of the write, so that whoever waits for the reply
+// has recorded it before the reply can arrive.
+func (b *bot) sendRef(typ string, data any, before func(ref string)) (string, error) {
 	ref := fmt.Sprint(b.ref.Add(1))
+	if before != nil {
+		before(ref)
+	}
 	msg, _ := json.Marshal(map[string]any{"type": typ, "ref": ref, "data": data})
 	b.wmu.Lock()
 	defer b.wmu.Unlock()

@@ -18,7 +18,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -35,6 +39,11 @@ type options struct {
 	timeout    time.Duration
 	jsonOut    bool
 	dialConcur int
+	floor      string // also run the scenario against this floor binary and report ratios
+	pid        int    // with -url: the server's process, read from /proc
+	pprof      string // with -url: the server's pprof address (for a GC before memory readings)
+	barrier    string // DIR:N: wait for N load generators at each phase (several processes, one run)
+	pin        string // CPU list for this process (taskset), after the server has started
 }
 
 func main() {
@@ -60,6 +69,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "give up after this long")
 	fs.BoolVar(&o.jsonOut, "json", false, "print the report as JSON")
 	fs.IntVar(&o.dialConcur, "dial-concurrency", 64, "connections opened at once")
+	fs.StringVar(&o.floor, "floor", "", "floor binary (bin/floor): run the same scenario against it after the server and report ratios")
+	fs.IntVar(&o.pid, "pid", 0, "with -url: the server's process id, to read its CPU and memory from /proc")
+	fs.StringVar(&o.pprof, "pprof", "", "with -url: the server's pprof address (host:port), to force a GC before reading memory")
+	fs.StringVar(&o.barrier, "barrier", "", "DIR:N — wait until N load generators reach each phase (connected, answering)")
+	fs.StringVar(&o.pin, "pin", "", "pin this process to these CPUs (taskset -a -c LIST) once the server has started")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -70,36 +84,77 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 
-	var rep *report
-	var err error
-	if o.scenario == "startup" {
-		rep, err = startup(ctx, o)
-	} else {
-		var srv *server
-		srv, err = connect(ctx, o)
-		if err != nil {
-			return err
-		}
-		defer srv.stop()
-		switch o.scenario {
-		case "idle":
-			rep, err = idle(ctx, o, srv)
-		case "fanout":
-			rep, err = fanout(ctx, o, srv)
-		case "answers":
-			rep, err = answers(ctx, o, srv)
-		default:
-			return fmt.Errorf("unknown scenario %q", o.scenario)
-		}
-	}
+	rep, err := runScenario(ctx, o, o.server)
 	if err != nil {
 		return err
+	}
+	if o.floor != "" && o.url == "" && o.scenario != "startup" {
+		// Same generator, same sizes, right after: the ratios are what this machine's noise
+		// cannot move much.
+		floor, err := runScenario(ctx, o, o.floor)
+		if err != nil {
+			return fmt.Errorf("floor: %w", err)
+		}
+		rep.compare(floor)
 	}
 	if o.jsonOut {
 		return json.NewEncoder(stdout).Encode(rep)
 	}
 	rep.print(stdout)
 	return nil
+}
+
+func runScenario(ctx context.Context, o options, bin string) (*report, error) {
+	if o.scenario == "startup" {
+		return startup(ctx, o)
+	}
+	srv, err := connect(ctx, o, bin)
+	if err != nil {
+		return nil, err
+	}
+	defer srv.stop()
+	if o.pin != "" {
+		if err := pin(o.pin); err != nil {
+			return nil, err
+		}
+	}
+	switch o.scenario {
+	case "idle":
+		return idle(ctx, o, srv)
+	case "fanout":
+		return fanout(ctx, o, srv)
+	case "answers":
+		return answers(ctx, o, srv)
+	}
+	return nil, fmt.Errorf("unknown scenario %q", o.scenario)
+}
+
+// pin moves every thread of this process to cpus; threads started later inherit it.
+func pin(cpus string) error {
+	out, err := exec.Command("taskset", "-a", "-p", "-c", cpus, strconv.Itoa(os.Getpid())).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("taskset: %v: %s", err, out)
+	}
+	return nil
+}
+
+// wait blocks until every load generator sharing -barrier DIR:N has reached phase.
+func (o options) wait(ctx context.Context, phase string) error {
+	if o.barrier == "" {
+		return nil
+	}
+	dir, n, ok := strings.Cut(o.barrier, ":")
+	parties, err := strconv.Atoi(n)
+	if !ok || err != nil {
+		return fmt.Errorf("-barrier wants DIR:N, got %q", o.barrier)
+	}
+	if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s.%d", phase, os.Getpid())), nil, 0o644); err != nil {
+		return err
+	}
+	return waitUntil(ctx, func() bool {
+		m, _ := filepath.Glob(filepath.Join(dir, phase+".*"))
+		return len(m) >= parties
+	})
 }
 
 // raiseFDLimit lifts the open-files limit — every player is a socket, twice over when the

@@ -60,6 +60,43 @@ func (r *report) spread(name string, ds []time.Duration) {
 func (r *report) print(w io.Writer) {
 	fmt.Fprintf(w, "scenario %s: %d players in %d game(s), %d CPUs\n", r.Scenario, r.Players, r.Games, r.CPUs)
 	for _, m := range r.Metrics {
-		fmt.Fprintf(w, "  %-40s %12.2f %s\n", m.Name, m.Value, m.Unit)
+		fmt.Fprintf(w, "  %-48s %12.3f %s\n", m.Name, m.Value, m.Unit)
+	}
+}
+
+// compared are the figures reported as a ratio to the floor: what the server pays and what
+// players feel, per unit of work.
+var compared = []string{
+	"server RSS per connection",
+	"server CPU per 1,000 answers",
+	"server CPU per 1,000 questions delivered",
+	"answer ack p50",
+	"answer ack p99",
+	"question fan-out p50",
+	"question fan-out p99",
+	"answers per second while answering",
+}
+
+func (r *report) value(name string) (float64, bool) {
+	for _, m := range r.Metrics {
+		if m.Name == name {
+			return m.Value, true
+		}
+	}
+	return 0, false
+}
+
+// compare adds the floor's figures and this report's ratio to them.
+func (r *report) compare(floor *report) {
+	for _, name := range compared {
+		v, ok := r.value(name)
+		f, fok := floor.value(name)
+		if !ok || !fok {
+			continue
+		}
+		r.add("floor: "+name, f, "")
+		if f > 0 {
+			r.add("÷ floor: "+name, v/f, "×")
+		}
 	}
 }

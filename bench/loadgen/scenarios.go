@@ -38,6 +38,7 @@ type world struct {
 	srv     *server
 	rooms   []*room
 	onFrame func(r *room, b **bot, f frame, at time.Time)
+	redials atomic.Int64 // handshakes that failed and were tried again
 }
 
 func (w *world) build(ctx context.Context, mode string) error {
@@ -90,14 +91,21 @@ func (w *world) build(ctx context.Context, mode string) error {
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			b, err := dialBot(ctx, w.srv.url, toks[i], sourceFor(i, w.o.sources), func(f frame, at time.Time) {
+			onFrame := func(f frame, at time.Time) {
 				if f.Type == "state" {
 					s.r.joined.Add(1)
 				}
 				if w.onFrame != nil {
 					w.onFrame(s.r, s.b, f, at)
 				}
-			})
+			}
+			// A starved machine times out a few handshakes: try again, as a client would, and
+			// count it.
+			b, err := dialBot(ctx, w.srv.url, toks[i], sourceFor(i, w.o.sources), onFrame)
+			for try := 1; err != nil && try < 3 && ctx.Err() == nil; try++ {
+				w.redials.Add(1)
+				b, err = dialBot(ctx, w.srv.url, toks[i], sourceFor(i, w.o.sources), onFrame)
+			}
 			if err != nil {
 				select {
 				case errc <- fmt.Errorf("player %d: %w", i, err):
@@ -212,6 +220,9 @@ func fanout(ctx context.Context, o options, srv *server) (*report, error) {
 		return nil, err
 	}
 	defer w.close()
+	if err := o.wait(ctx, "connected"); err != nil {
+		return nil, err
+	}
 	s0 := sample(srv.pid)
 	l0 := sample(0)
 	for q := 0; q < o.questions; q++ {
@@ -244,7 +255,16 @@ func fanout(ctx context.Context, o options, srv *server) (*report, error) {
 	rep.latencies("question fan-out", lat.d)
 	rep.add("server CPU", cpuPercent(s0, s1), "% of a core")
 	rep.add("loadgen CPU", cpuPercent(l0, l1), "% of a core")
+	rep.add("server CPU per 1,000 questions delivered", perThousand(s1.cpuSec-s0.cpuSec, got.Load()), "CPU-s")
 	return rep, nil
+}
+
+// perThousand is cpu seconds per 1,000 of n.
+func perThousand(cpu float64, n int64) float64 {
+	if n == 0 {
+		return 0
+	}
+	return cpu * 1000 / float64(n)
 }
 
 func answers(ctx context.Context, o options, srv *server) (*report, error) {
@@ -265,6 +285,9 @@ func answers(ctx context.Context, o options, srv *server) (*report, error) {
 		idx int
 	}
 	w := &world{o: o, srv: srv}
+	srv.collectGarbage()
+	before := sample(srv.pid)
+	buildStart := time.Now()
 	w.onFrame = func(r *room, bp **bot, f frame, at time.Time) {
 		switch f.Type {
 		case "question":
@@ -285,9 +308,13 @@ func answers(ctx context.Context, o options, srv *server) (*report, error) {
 					first[idx] = t
 				}
 				wmu.Unlock()
-				ref, err := b.send("answer", map[string]any{"index": idx, "answer": rand.IntN(4)})
-				if err == nil {
+				// Recorded before the write: an ack faster than the bookkeeping would be lost
+				// (it was: the quickest acks went uncounted).
+				ref, err := b.sendRef("answer", map[string]any{"index": idx, "answer": rand.IntN(4)}, func(ref string) {
 					sent.Store(key{b, ref}, pending{t, idx})
+				})
+				if err != nil {
+					sent.Delete(key{b, ref})
 				}
 			})
 		case "ack", "error":
@@ -312,6 +339,12 @@ func answers(ctx context.Context, o options, srv *server) (*report, error) {
 		return nil, err
 	}
 	defer w.close()
+	connectTime := time.Since(buildStart)
+	if err := o.wait(ctx, "connected"); err != nil {
+		return nil, err
+	}
+	srv.collectGarbage()
+	conn := sample(srv.pid)
 	s0, l0 := sample(srv.pid), sample(0)
 	start := time.Now()
 	for q := 0; q < o.questions; q++ {
@@ -335,12 +368,24 @@ func answers(ctx context.Context, o options, srv *server) (*report, error) {
 	elapsed := time.Since(start)
 	s1, l1 := sample(srv.pid), sample(0)
 	var windows time.Duration
+	var firstSent, lastAck time.Time
 	wmu.Lock()
 	for idx, f := range first {
 		windows += last[idx].Sub(f)
+		if firstSent.IsZero() || f.Before(firstSent) {
+			firstSent = f
+		}
+		if last[idx].After(lastAck) {
+			lastAck = last[idx]
+		}
 	}
 	wmu.Unlock()
 	rep := newReport("answers", o)
+	rep.add("connect time (players joined)", connectTime.Seconds(), "s")
+	rep.add("handshakes tried again", float64(w.redials.Load()), "")
+	if before.rssKB > 0 {
+		rep.add("server RSS per connection", float64(conn.rssKB-before.rssKB)/float64(o.players+o.games), "KiB")
+	}
 	rep.add("answers acked", float64(acked.Load()), "")
 	rep.add("answer errors", float64(errorsN.Load()), "")
 	rep.add("answers per second while answering", float64(acked.Load())/windows.Seconds(), "/s")
@@ -349,7 +394,12 @@ func answers(ctx context.Context, o options, srv *server) (*report, error) {
 	rep.latencies("question fan-out", fanLat.d)
 	rep.add("server CPU", cpuPercent(s0, s1), "% of a core")
 	rep.add("loadgen CPU", cpuPercent(l0, l1), "% of a core")
+	rep.add("server CPU per 1,000 answers", perThousand(s1.cpuSec-s0.cpuSec, acked.Load()), "CPU-s")
+	rep.add("loadgen CPU per 1,000 answers", perThousand(l1.cpuSec-l0.cpuSec, acked.Load()), "CPU-s")
 	rep.add("server RSS", float64(s1.rssKB)/1024, "MiB")
+	// Wall-clock bounds, so the answers of several load generators can be added up.
+	rep.add("first answer sent at", float64(firstSent.UnixMicro())/1000, "unix ms")
+	rep.add("last ack at", float64(lastAck.UnixMicro())/1000, "unix ms")
 	return rep, nil
 }
 
@@ -361,14 +411,14 @@ func startup(ctx context.Context, o options) (*report, error) {
 		if err != nil {
 			return nil, err
 		}
-		s, d, err := startServer(ctx, o.server, data) // first start: creates database, keys, streams
+		s, d, err := startServer(ctx, o.server, data, false) // first start: creates database, keys, streams
 		if err != nil {
 			return nil, err
 		}
 		first = append(first, d)
 		s.data = ""
 		s.stop()
-		s, d, err = startServer(ctx, o.server, data) // restart on existing data
+		s, d, err = startServer(ctx, o.server, data, false) // restart on existing data
 		if err != nil {
 			return nil, err
 		}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -50,6 +51,9 @@ func serverEnv(data string) []string {
 		// The load generator is one client IP creating thousands of players and sockets.
 		"TRIVIUM_API_RATE=1000000", "TRIVIUM_API_BURST=1000000", "TRIVIUM_AUTH_RATE=1000000", "TRIVIUM_AUTH_BURST=1000000",
 		"TRIVIUM_WS_PER_ADDRESS=1000000",
+		// One host account holds a socket per game (a 1,024-frame send queue keeps a busy lobby's
+		// host from being dropped as slow, which is what made lifting this fail before).
+		"TRIVIUM_WS_PER_ACCOUNT=1000000",
 		// 18,000 idle sockets under this machine's 20,000 descriptors: keep 500, not a tenth.
 		"TRIVIUM_FD_RESERVE=500",
 		"TRIVIUM_METRICS_TOKEN="+metricsToken)
@@ -58,22 +62,30 @@ func serverEnv(data string) []string {
 // metricsToken lets goMemory read /metrics on the public address of a server started here.
 const metricsToken = "loadgen"
 
-func connect(ctx context.Context, o options) (*server, error) {
+func connect(ctx context.Context, o options, bin string) (*server, error) {
 	if o.url != "" {
-		return &server{url: strings.TrimSuffix(o.url, "/")}, nil
+		s := &server{url: strings.TrimSuffix(o.url, "/"), pid: o.pid}
+		if o.pprof != "" {
+			s.pprof = "http://" + o.pprof
+		}
+		return s, nil
 	}
 	data, err := os.MkdirTemp("", "trivium-bench-")
 	if err != nil {
 		return nil, err
 	}
-	s, _, err := startServer(ctx, o.server, data)
+	s, _, err := startServer(ctx, bin, data, o.pin != "")
 	return s, err
 }
 
 // startServer starts the binary and returns once /readyz answers, with the time that took.
-func startServer(ctx context.Context, bin, data string) (*server, time.Duration, error) {
+// With unpin (this process is pinned to some CPUs) the server is given every CPU again.
+func startServer(ctx context.Context, bin, data string, unpin bool) (*server, time.Duration, error) {
 	start := time.Now()
 	cmd := exec.CommandContext(ctx, bin, "serve")
+	if unpin {
+		cmd = exec.CommandContext(ctx, "taskset", "-c", fmt.Sprintf("0-%d", runtime.NumCPU()-1), bin, "serve")
+	}
 	pprofAddr := freeAddr()
 	cmd.Env = append(serverEnv(data), "TRIVIUM_PPROF_ADDR="+pprofAddr)
 	cmd.Stderr = os.Stderr

@@ -42,16 +42,21 @@ func (a *app) close() {
 	}
 }
 
-func newLogger(s settings, w io.Writer) (*slog.Logger, error) {
-	var lvl slog.Level
+// logLevel reads TRIVIUM_LOG_LEVEL.
+func logLevel(s settings) (lvl slog.Level, err error) {
 	if err := lvl.UnmarshalText([]byte(s["log-level"])); err != nil {
-		return nil, fmt.Errorf("TRIVIUM_LOG_LEVEL: %w (use debug, info, warn or error)", err)
+		return lvl, fmt.Errorf("TRIVIUM_LOG_LEVEL: %w (use debug, info, warn or error)", err)
 	}
+	return lvl, nil
+}
+
+// newLogger logs at lvl in format (TRIVIUM_LOG_FORMAT: json, or text).
+func newLogger(lvl slog.Level, format string, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: lvl}
-	if s["log-format"] == "text" {
-		return slog.New(slog.NewTextHandler(w, opts)), nil
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
 	}
-	return slog.New(slog.NewJSONHandler(w, opts)), nil
+	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
 // need says what a command opens. Only serve and migrate may create a database: any other
@@ -151,10 +156,11 @@ func withApp(ctx context.Context, name string, args []string, getenv func(string
 	if err != nil {
 		return err
 	}
-	log, err := newLogger(s, stderr)
+	lvl, err := logLevel(s)
 	if err != nil {
 		return err
 	}
+	log := newLogger(lvl, s["log-format"], stderr)
 	a, err := open(ctx, s, log, c.need)
 	if err != nil {
 		return err

@@ -3,13 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"time"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	awsrek "github.com/aws/aws-sdk-go-v2/service/rekognition"
@@ -21,6 +19,7 @@ import (
 	"github.com/trivium-game/trivium/services/localblob"
 	"github.com/trivium-game/trivium/services/s3blob"
 	"github.com/trivium-game/trivium/services/secrets"
+	"github.com/trivium-game/trivium/services/splitblob"
 	"github.com/trivium-game/trivium/services/sqsevents"
 )
 
@@ -37,7 +36,8 @@ type avatarPipeline struct {
 // openAvatars opens the blob store from TRIVIUM_BLOB and the detector from TRIVIUM_MODERATION,
 // migrates the upload and workflow tables and builds the pipeline. publicURL is where this
 // server's /blob/ is reachable; cdn is the base of public image URLs.
-func openAvatars(ctx context.Context, a *app, bus services.Bus, publicURL, cdn string) (*avatarPipeline, error) {
+// kick wakes the outbox relay that carries avatar.uploaded; onSuspend closes a suspended player's sockets.
+func openAvatars(ctx context.Context, a *app, bus services.Bus, publicURL, cdn string, onSuspend func(string), kick func()) (*avatarPipeline, error) {
 	p := &avatarPipeline{}
 	// The local store calls back on each completed PUT; the upload service it calls is built
 	// after the store, so the callback reads it through a pointer.
@@ -57,7 +57,7 @@ func openAvatars(ctx context.Context, a *app, bus services.Bus, publicURL, cdn s
 		if err != nil {
 			return nil, fmt.Errorf("TRIVIUM_PUBLIC_BLOB: %w", err)
 		}
-		blob = splitBlob{private: blob, public: public}
+		blob = splitblob.Store{Private: blob, Public: public}
 	}
 	limits, imageWorkers, stepBudget, err := a.s.imagePolicy()
 	if err != nil {
@@ -71,11 +71,13 @@ func openAvatars(ctx context.Context, a *app, bus services.Bus, publicURL, cdn s
 	if err != nil {
 		return nil, err
 	}
-	store := avatars.NewStore(a.db.SQL(), time.Now)
-	if err := store.Migrate(ctx); err != nil {
-		return nil, err
+	// Upload ids are signed intents: every replica must share the key (like the blob key).
+	intentKey, _, err := secrets.LoadOrCreateKey(ctx, a.secrets, "upload-intent-key", 32)
+	if err != nil {
+		return nil, fmt.Errorf("upload intent key: %w", err)
 	}
-	if p.uploads, err = avatars.New(avatars.Config{Store: store, Blob: blob, Bus: bus, CDNURL: cdn, Logger: a.log}); err != nil {
+	if p.uploads, err = avatars.New(avatars.Config{Store: a.db, Blob: blob, Secret: intentKey, Kick: kick,
+		Limits: services.DefaultUploadLimits(), CDNURL: cdn, Logger: a.log}); err != nil {
 		return nil, err
 	}
 	uploads.Store(p.uploads)
@@ -83,9 +85,9 @@ func openAvatars(ctx context.Context, a *app, bus services.Bus, publicURL, cdn s
 	if err != nil {
 		return nil, err
 	}
-	p.workflow, err = moderation.NewWorkflow(moderation.Config{DB: a.db.SQL(), Blob: blob, Bus: bus, Players: a.db,
+	p.workflow, err = moderation.NewWorkflow(moderation.Config{DB: a.db.SQL(), Blob: blob, Bus: bus, Players: a.db, Cases: a.db,
 		MaxDeliver: attempts, Backoff: backoff, Limits: limits, ImageWorkers: imageWorkers, StepBudget: stepBudget,
-		Uploads: store, Detector: detector, Policy: policy, CDNURL: cdn, Logger: a.log})
+		Uploads: a.db, Detector: detector, Policy: policy, CDNURL: cdn, Logger: a.log, OnSuspend: onSuspend, Kick: kick})
 	if err != nil {
 		return nil, err
 	}
@@ -158,45 +160,10 @@ func moderationPolicy(s settings) (moderation.Policy, error) {
 	return moderation.Policy{RejectAt: reject, ReviewAt: review}, nil
 }
 
-// splitBlob keeps keys under public/ in one store and everything else in another, so the
-// CDN's bucket only ever holds published images.
-type splitBlob struct{ private, public services.BlobStore }
-
-var _ services.BlobStore = splitBlob{}
-
-func (b splitBlob) pick(key string) services.BlobStore {
-	if strings.HasPrefix(key, "public/") {
-		return b.public
-	}
-	return b.private
-}
-
-func (b splitBlob) PresignPut(ctx context.Context, key, ct string, n int64, ttl time.Duration) (services.PresignedRequest, error) {
-	return b.pick(key).PresignPut(ctx, key, ct, n, ttl)
-}
-
-func (b splitBlob) PresignGet(ctx context.Context, key string, ttl time.Duration) (string, error) {
-	return b.pick(key).PresignGet(ctx, key, ttl)
-}
-
-func (b splitBlob) Put(ctx context.Context, key string, r io.ReadSeeker, size int64, ct, cc string) error {
-	return b.pick(key).Put(ctx, key, r, size, ct, cc)
-}
-
-func (b splitBlob) Get(ctx context.Context, key string) (io.ReadCloser, services.BlobInfo, error) {
-	return b.pick(key).Get(ctx, key)
-}
-
-func (b splitBlob) Head(ctx context.Context, key string) (services.BlobInfo, error) {
-	return b.pick(key).Head(ctx, key)
-}
-
-func (b splitBlob) Delete(ctx context.Context, key string) error { return b.pick(key).Delete(ctx, key) }
-
 // runUploadEvents completes uploads from the blob store's object-created events
 // (TRIVIUM_UPLOAD_EVENTS): nats:SUBJECT on the bus's NATS server (versitygw's event sink) or
-// sqs://… (S3 → EventBridge → SQS). Without it, uploads complete by the local store's callback,
-// the client's …/complete call or the status endpoint.
+// sqs://… (S3 → EventBridge → SQS). Without it, uploads complete by the local store's callback
+// or the client's …/complete call. Every source ends in Arrived.
 func runUploadEvents(ctx context.Context, a *app, uploads *avatars.Service) error {
 	v := a.s["upload-events"]
 	if subject, ok := strings.CutPrefix(v, "nats:"); ok {
@@ -206,7 +173,7 @@ func runUploadEvents(ctx context.Context, a *app, uploads *avatars.Service) erro
 				return err
 			}
 			for _, ev := range evs {
-				if err := uploads.ObjectCreated(ctx, ev.Key); err != nil {
+				if err := uploads.Arrived(ctx, ev.Key); err != nil {
 					return err
 				}
 			}
@@ -218,6 +185,6 @@ func runUploadEvents(ctx context.Context, a *app, uploads *avatars.Service) erro
 		return fmt.Errorf("TRIVIUM_UPLOAD_EVENTS: %w", err)
 	}
 	return c.Run(ctx, func(ctx context.Context, ev sqsevents.ObjectCreated) error {
-		return uploads.ObjectCreated(ctx, ev.Key)
+		return uploads.Arrived(ctx, ev.Key)
 	})
 }

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/trivium-game/trivium/services/sqlite"
 )
 
 func runCLI(t *testing.T, env map[string]string, args ...string) (stdout, stderr string, err error) {
@@ -105,5 +107,25 @@ func TestDescribeDataHidesDatabasePasswords(t *testing.T) {
 	got := describeData(settings{"data": "/srv/trivium", "db": "postgres://app:s3cret@db:5432/trivium"}, need{db: true})
 	if strings.Contains(got, "s3cret") || !strings.Contains(got, "postgres://app@db:5432/trivium") {
 		t.Fatalf("describeData = %q", got)
+	}
+}
+
+// TestMigrateCreatesTheTablesOfEveryStore: migrate and serve run the same migration list, so a
+// database prepared by `trivium migrate` lacks nothing serve would have made.
+func TestMigrateCreatesTheTablesOfEveryStore(t *testing.T) {
+	data := t.TempDir()
+	if out, _, err := runCLI(t, map[string]string{"TRIVIUM_DATA": data}, "migrate"); err != nil {
+		t.Fatalf("migrate: %q %v", out, err)
+	}
+	db, err := sqlite.OpenPool(filepath.Join(data, "trivium.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, table := range []string{"players", "outbox", "wallet_accounts", "notifications", "push_subscriptions", "push_deliveries", "leaderboard_scores"} {
+		var n int
+		if err := db.QueryRow(`SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = $1`, table).Scan(&n); err != nil || n != 1 {
+			t.Errorf("after migrate, table %s: %d, %v", table, n, err)
+		}
 	}
 }

@@ -33,6 +33,7 @@ var options = []option{
 	{"moderation", "TRIVIUM_MODERATION", "local", "local, rekognition, or an http(s):// classifier URL"},
 	{"moderation-review-at", "TRIVIUM_MODERATION_REVIEW_AT", "50", "label confidence (0–100) from which an avatar goes to human review"},
 	{"moderation-reject-at", "TRIVIUM_MODERATION_REJECT_AT", "90", "label confidence (0–100) from which an avatar is rejected"},
+	{"text-screen-file", "TRIVIUM_TEXT_SCREEN_FILE", "", "a word/regex list file (lines \"refuse PATTERN\" or \"flag PATTERN\") added to the shipped text screen for quiz text, display names and chat"},
 	{"game-log", "TRIVIUM_GAME_LOG", "1", "1 keeps every game in a durable log on the bus (restored after a restart or failover); 0 keeps games in memory only"},
 	{"game-log-retention", "TRIVIUM_GAME_LOG_RETENTION", "168h", "how long a game's log is kept after its last entry; a finished game's join code is not reused meanwhile"},
 	{"max-games-per-host", "TRIVIUM_MAX_GAMES_PER_HOST", "5", "unfinished games one account may host at once (more: 429 rate_limited)"},

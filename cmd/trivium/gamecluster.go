@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -19,22 +18,21 @@ import (
 
 // openGameLog opens the durable game log on the bus (the embedded JetStream or the NATS
 // cluster) for a process that runs games; nil when it is turned off or no game runs here.
-func openGameLog(ctx context.Context, s settings, a *app, log *slog.Logger) (*gamelog.Log, error) {
-	if !roleOn(s, "gateway") {
+// The log is closed with the app, before the bus.
+func openGameLog(ctx context.Context, cfg *Config, a *app) (*gamelog.Log, error) {
+	if !cfg.Roles.on("gateway") {
 		return nil, nil
 	}
-	if !s.bool("game-log") {
-		if strings.HasPrefix(s["bus"], "nats://") {
-			return nil, errors.New("TRIVIUM_GAME_LOG=0 with TRIVIUM_BUS=nats://…: gateways spread games over nodes through the game log; keep TRIVIUM_GAME_LOG=1")
-		}
-		log.Warn("the game log is off: games in progress are lost when this process stops")
+	if !cfg.GameLog {
+		a.log.Warn("the game log is off: games in progress are lost when this process stops")
 		return nil, nil
 	}
-	retention, err := time.ParseDuration(s["game-log-retention"])
-	if err != nil || retention < time.Hour {
-		return nil, fmt.Errorf("TRIVIUM_GAME_LOG_RETENTION must be a duration of at least 1h (e.g. 168h)")
+	l, err := gamelog.Open(ctx, gamelog.Config{Conn: a.bus.Conn(), Retention: cfg.GameLogRetention, Logger: a.log})
+	if err != nil {
+		return nil, err
 	}
-	return gamelog.Open(ctx, gamelog.Config{Conn: a.bus.Conn(), Retention: retention, Logger: log})
+	a.closers = append(a.closers, func() error { l.Close(); return nil })
+	return l, nil
 }
 
 // nodeID is this gateway's cluster identity, kept in its data directory: a gateway restarted
@@ -67,19 +65,16 @@ func managerJournal(l *gamelog.Log) games.Journal {
 // openGameCluster lets several gateway nodes serve the same games when the bus is an external
 // NATS server. On the embedded bus (one process) it returns nil: every game stays in this
 // process and restarts restore it from the log.
-func openGameCluster(ctx context.Context, s settings, a *app, gl *gamelog.Log, log *slog.Logger) (*gamecluster.Cluster, error) {
-	if !strings.HasPrefix(s["bus"], "nats://") || !roleOn(s, "gateway") {
+func openGameCluster(ctx context.Context, cfg *Config, a *app, gl *gamelog.Log) (*gamecluster.Cluster, error) {
+	if !cfg.clustered() || !cfg.Roles.on("gateway") {
 		return nil, nil
 	}
-	lease, err := time.ParseDuration(s["game-lease"])
-	if err != nil || lease < time.Second {
-		return nil, fmt.Errorf("TRIVIUM_GAME_LEASE must be a duration of at least 1s (e.g. 10s)")
-	}
-	node, err := nodeID(filepath.Join(s["data"], "node-id"))
+	lease := cfg.GameLease
+	node, err := nodeID(filepath.Join(cfg.Data, "node-id"))
 	if err != nil {
 		return nil, err
 	}
-	return gamecluster.New(ctx, gamecluster.Config{Conn: a.bus.Conn(), Journal: gl, Logger: log, NodeID: node,
+	return gamecluster.New(ctx, gamecluster.Config{Conn: a.bus.Conn(), Journal: gl, Logger: a.log, NodeID: node,
 		LeaseTTL: lease, RenewEvery: lease / 3, WatchEvery: min(time.Second, lease/5)})
 }
 

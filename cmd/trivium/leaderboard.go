@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"log/slog"
 	"strings"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -13,13 +11,12 @@ import (
 	"github.com/trivium-game/trivium/leaderboard/memory"
 	lbredis "github.com/trivium-game/trivium/leaderboard/redis"
 	"github.com/trivium-game/trivium/services"
-	"github.com/trivium-game/trivium/services/natsbus"
 )
 
 // profileSource adapts the player store to the leaderboard's profile lookups.
 type profileSource struct {
 	players services.PlayerStore
-	cdn     func() string
+	cdn     string
 }
 
 func (p profileSource) Profiles(ctx context.Context, ids []string) (map[string]leaderboard.Profile, error) {
@@ -29,23 +26,17 @@ func (p profileSource) Profiles(ctx context.Context, ids []string) (map[string]l
 	}
 	out := make(map[string]leaderboard.Profile, len(ps))
 	for id, pl := range ps {
-		out[id] = leaderboard.Profile{DisplayName: pl.DisplayName, ThumbnailURL: services.PublicURL(p.cdn(), pl.Avatar.ThumbKey)}
+		out[id] = leaderboard.Profile{DisplayName: pl.DisplayName, ThumbnailURL: services.PublicURL(p.cdn, pl.Avatar.ThumbKey)}
 	}
 	return out, nil
 }
 
-// openLeaderboard builds the leaderboard service on the engine TRIVIUM_LEADERBOARD names.
-func openLeaderboard(ctx context.Context, a *app, cdn func() string) (*leaderboard.Service, error) {
-	log, err := leaderboard.NewSQLLog(leaderboard.SQLLogConfig{DB: a.db.SQL()})
-	if err != nil {
-		return nil, err
-	}
-	if err := log.Migrate(ctx); err != nil {
-		return nil, fmt.Errorf("leaderboard migrate: %w", err)
-	}
+// openLeaderboard builds the leaderboard service on engine (TRIVIUM_LEADERBOARD); cdn is the
+// base of thumbnail URLs.
+func openLeaderboard(ctx context.Context, a *app, engineURL, cdn string) (*leaderboard.Service, error) {
 	var engine leaderboard.Engine
 	rebuild := false
-	switch u := a.s["leaderboard"]; {
+	switch u := engineURL; {
 	case u == "memory":
 		engine, rebuild = memory.New(), true
 	case strings.HasPrefix(u, "redis://"), strings.HasPrefix(u, "rediss://"):
@@ -64,7 +55,7 @@ func openLeaderboard(ctx context.Context, a *app, cdn func() string) (*leaderboa
 	default:
 		return nil, fmt.Errorf("TRIVIUM_LEADERBOARD %q: use memory or redis://host:port/db", u)
 	}
-	svc, err := leaderboard.New(leaderboard.Config{Engine: engine, Log: log, Profiles: profileSource{a.db, cdn}, Logger: a.log})
+	svc, err := leaderboard.New(leaderboard.Config{Engine: engine, Log: a.db.ScoreLog(), Profiles: profileSource{a.db, cdn}, Logger: a.log})
 	if err != nil {
 		return nil, err
 	}
@@ -74,44 +65,4 @@ func openLeaderboard(ctx context.Context, a *app, cdn func() string) (*leaderboa
 		}
 	}
 	return svc, nil
-}
-
-// profileChangedSubject tells every process that a player's name changed; avatar changes are
-// known from avatar.processed itself. Both only drop cached names and thumbnails, so plain
-// (non-durable) NATS is enough: a process that misses one refreshes within the cache TTL.
-const profileChangedSubject = "trivium.profile.changed"
-
-// announceProfileChange is the API's ProfileChanged hook.
-func announceProfileChange(bus *natsbus.Bus, log *slog.Logger) func(playerID string) {
-	return func(playerID string) {
-		if err := bus.PublishRaw(profileChangedSubject, []byte(playerID)); err != nil {
-			log.Warn("announce profile change", "err", err)
-		}
-	}
-}
-
-// forgetChangedProfiles keeps the board's name and thumbnail cache fresh in this process.
-func forgetChangedProfiles(ctx context.Context, bus *natsbus.Bus, lb *leaderboard.Service) error {
-	errc := make(chan error, 2)
-	go func() {
-		errc <- bus.ListenRaw(ctx, profileChangedSubject, "", func(_ context.Context, data []byte, _ string) error {
-			lb.Invalidate(string(data))
-			return nil
-		})
-	}()
-	go func() {
-		// JetStream events are ordinary NATS messages too: listen without a durable consumer.
-		errc <- bus.ListenRaw(ctx, services.SubjectAvatarProcessed, "", func(_ context.Context, data []byte, _ string) error {
-			var ev services.AvatarProcessed
-			if json.Unmarshal(data, &ev) == nil && ev.PlayerID != "" {
-				lb.Invalidate(ev.PlayerID)
-			}
-			return nil
-		})
-	}()
-	err := <-errc
-	if e2 := <-errc; err == nil {
-		err = e2
-	}
-	return err
 }

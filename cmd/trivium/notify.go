@@ -3,13 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"strings"
-	"sync/atomic"
-	"time"
 
 	"github.com/trivium-game/trivium/services"
-	"github.com/trivium-game/trivium/services/natsbus"
 	"github.com/trivium-game/trivium/services/notify"
 	"github.com/trivium-game/trivium/services/webpush"
 )
@@ -19,24 +15,13 @@ import (
 type pushing struct {
 	service  *notify.Service
 	notifier *notify.Notifier // nil unless the notifier role runs
-	bus      *natsbus.Bus     // carries in-band copies between processes
-	log      *slog.Logger
-	// mirror is the gateway's SendToPlayer, set once the gateway is built (after the workers
-	// start); until then in-band copies have no connection to go to anyway.
-	mirror atomic.Pointer[func(playerID string, frame []byte) int]
 }
 
-// openNotify migrates the notification tables, loads (or on first start creates) the VAPID keys
-// and builds the subscription service and, for the notifier role, the notifier.
-func openNotify(ctx context.Context, a *app) (*pushing, error) {
-	contact, err := pushContact(a.s["push-contact"])
-	if err != nil {
-		return nil, err
-	}
-	store := notify.NewStore(a.db.SQL(), time.Now)
-	if err := store.Migrate(ctx); err != nil {
-		return nil, err
-	}
+// openNotify loads (or on first start creates) the VAPID keys and builds the subscription
+// service and, for the notifier role, the notifier, which sends in-band copies through mirror
+// (to the player's WebSockets on whichever gateway holds them).
+func openNotify(ctx context.Context, cfg *Config, a *app, mirror func(playerID string, frame []byte) int) (*pushing, error) {
+	store := a.db.NotifyStore()
 	keys, created, err := webpush.LoadOrCreateVAPID(ctx, a.secrets)
 	if err != nil {
 		return nil, fmt.Errorf("vapid keys: %w (run `trivium vapid init`)", err)
@@ -44,20 +29,19 @@ func openNotify(ctx context.Context, a *app) (*pushing, error) {
 	if created {
 		a.log.Info("generated VAPID keys", "public_key", keys.Public)
 	}
-	allowPrivate := a.s.bool("push-allow-private")
+	allowPrivate := cfg.PushAllowPrivate
 	if allowPrivate {
 		a.log.Warn("TRIVIUM_PUSH_ALLOW_PRIVATE=1: push endpoints on loopback and private addresses are accepted; never set it in production")
 	}
-	p := &pushing{service: notify.NewService(notify.ServiceConfig{Store: store, VAPIDPublicKey: keys.Public, AllowPrivate: allowPrivate}),
-		bus: a.bus, log: a.log}
-	if !roleOn(a.s, "notifier") {
+	p := &pushing{service: notify.NewService(notify.ServiceConfig{Store: store, VAPIDPublicKey: keys.Public, AllowPrivate: allowPrivate})}
+	if !cfg.Roles.on("notifier") {
 		return p, nil
 	}
-	sender, err := webpush.NewSender(webpush.Config{Keys: keys, Subscriber: contact, AllowPrivate: allowPrivate})
+	sender, err := webpush.NewSender(webpush.Config{Keys: keys, Subscriber: cfg.PushContact, AllowPrivate: allowPrivate})
 	if err != nil {
 		return nil, err
 	}
-	p.notifier, err = notify.New(notify.Config{Store: store, Sender: sender, Mirror: p.sendToPlayer, Logger: a.log})
+	p.notifier, err = notify.New(notify.Config{Store: store, Sender: sender, Mirror: mirror, Logger: a.log})
 	if err != nil {
 		return nil, err
 	}
@@ -67,37 +51,6 @@ func openNotify(ctx context.Context, a *app) (*pushing, error) {
 // run consumes notifiable events and sends pushes until ctx ends.
 func (p *pushing) run(ctx context.Context, bus services.Bus) error {
 	return p.notifier.Run(ctx, bus)
-}
-
-// inbandSubject carries in-band copies of notifications to every gateway process; the one that
-// holds the player's WebSockets delivers them. Player ids are opaque tokens without dots.
-const inbandSubject = "trivium.inband."
-
-// mirrorTo routes in-band copies to the gateway's open WebSockets: those of this process at
-// once, and — when other processes run the gateway (roles on separate processes share the bus's
-// NATS server) — theirs through the bus.
-func (p *pushing) mirrorTo(send func(playerID string, frame []byte) int) { p.mirror.Store(&send) }
-
-func (p *pushing) sendToPlayer(playerID string, frame []byte) int {
-	if p.bus != nil && !strings.ContainsAny(playerID, ".*> ") {
-		if err := p.bus.PublishRaw(inbandSubject+playerID, frame); err != nil {
-			p.log.Warn("in-band notification", "err", err)
-		}
-		return 0 // delivered by the listening gateways, this one included
-	}
-	send := p.mirror.Load()
-	if send == nil {
-		return 0
-	}
-	return (*send)(playerID, frame)
-}
-
-// relayInband delivers in-band copies published by any notifier to this gateway's WebSockets.
-func (p *pushing) relayInband(ctx context.Context, bus *natsbus.Bus, send func(playerID string, frame []byte) int) error {
-	return bus.ListenRaw(ctx, inbandSubject+"*", "", func(_ context.Context, frame []byte, subject string) error {
-		send(strings.TrimPrefix(subject, inbandSubject), frame)
-		return nil
-	})
 }
 
 // pushContact checks TRIVIUM_PUSH_CONTACT: push services (Apple's in particular) refuse pushes

@@ -61,7 +61,7 @@ type busServer struct {
 // avatarOutcome publishes avatar.processed as the moderation workflow does.
 func (s *busServer) avatarOutcome(t testing.TB, playerID, uploadID, status string) {
 	t.Helper()
-	data, _ := json.Marshal(services.AvatarProcessed{UploadID: uploadID, PlayerID: playerID, Status: status,
+	data, _ := json.Marshal(services.AvatarProcessed{UploadID: uploadID, PlayerID: playerID, Status: services.UploadStatus(status),
 		ThumbnailURL: s.URL + "/avatars/" + uploadID + "-64.jpg"})
 	if err := s.bus.Publish(context.Background(), services.SubjectAvatarProcessed, "avatar.processed:"+uploadID, data); err != nil {
 		t.Fatal(err)

@@ -2,31 +2,274 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"strconv"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/trivium-game/trivium/gateway"
+	"github.com/trivium-game/trivium/leaderboard"
 	"github.com/trivium-game/trivium/market"
+	"github.com/trivium-game/trivium/moderation"
+	"github.com/trivium-game/trivium/moderation/textscreen"
 	"github.com/trivium-game/trivium/progression"
 	"github.com/trivium-game/trivium/services"
 	"github.com/trivium-game/trivium/services/accounts"
+	"github.com/trivium-game/trivium/services/gamecluster"
+	"github.com/trivium-game/trivium/services/gamelog"
 	"github.com/trivium-game/trivium/services/games"
-	"github.com/trivium-game/trivium/services/natsbus"
 	"github.com/trivium-game/trivium/services/outbox"
 	"github.com/trivium-game/trivium/services/quizzes"
 	"github.com/trivium-game/trivium/services/secrets"
 	"github.com/trivium-game/trivium/web"
 )
+
+// serve runs the server: settings, listener and backing services, the service graph, then its
+// components started in order and stopped in reverse.
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	started := time.Now()
+	cfg, s, err := parseServe(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.LogLevel, cfg.LogFormat, stderr)
+	ln, fds, err := listen(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = "http://" + ln.Addr().String() // the port picked for :0
+	}
+	a, err := open(ctx, s, log, needServe)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	g, err := build(ctx, cfg, a, fds)
+	if err != nil {
+		return err
+	}
+
+	failed := make(chan error, 1)
+	parts := []component{
+		g.admin(cfg.PprofAddr),
+		worker(log, "outbox", func(ctx context.Context) error { g.relay.Run(ctx); return nil }),
+		subscription("board-profiles", func() (func(), error) { return g.boards.ForgetChangedProfiles(g.pubsub) }),
+	}
+	if cfg.Roles.on("api") {
+		// The API role owns the economy: it starts purchases and serves wallets, so it runs the
+		// purchase saga and credits results too (durable consumers share work across processes).
+		parts = append(parts, worker(log, "purchases", g.market.Run), worker(log, "progression", g.consume(progression.ConsumerName, progression.Subjects, g.progress.Handle)))
+	}
+	if cfg.Roles.on("leaderboard") {
+		parts = append(parts, worker(log, "leaderboard", g.consume("leaderboard", []string{services.SubjectScoreRecorded}, g.boards.HandleScore)))
+	}
+	if cfg.Roles.on("notifier") {
+		parts = append(parts, worker(log, "notifier", func(ctx context.Context) error { return g.push.run(ctx, g.bus) }))
+	}
+	if cfg.Roles.on("moderation") {
+		parts = append(parts, worker(log, "moderation", g.avatars.workflow.Run))
+		if cfg.UploadEvents != "" {
+			parts = append(parts, worker(log, "upload-events", func(ctx context.Context) error { return runUploadEvents(ctx, a, g.avatars.uploads) }))
+		}
+	}
+	parts = append(parts, g.gamesComponent(), httpServer(g.http, ln, failed))
+	if cfg.Roles.on("gateway") {
+		parts = append(parts, subscription("gateway-fanout", func() (func(), error) { return g.gateway.ListenFanout(g.pubsub) }))
+	}
+	parts = append(parts, component{name: "websockets", stop: func(ctx context.Context) error { g.gateway.Shutdown(ctx); return nil }})
+
+	return runComponents(ctx, log, cfg.ShutdownTimeout, failed, func() {
+		log.Info("trivium ready", "url", g.publicURL, "ready_ms", time.Since(started).Milliseconds(), "version", version)
+		fmt.Fprintf(stdout, "Trivium is up: open %s/\n", g.publicURL)
+	}, parts...)
+}
+
+// listen opens the public address, behind the descriptor guard where the OS has a limit.
+func listen(cfg *Config, log *slog.Logger) (net.Listener, *gateway.FDGuard, error) {
+	var fds *gateway.FDGuard
+	if limit, err := raiseFDLimit(); err == nil {
+		fds = gateway.NewFDGuard(limit, cfg.FDReserve)
+		log.Info("descriptor limit", "limit", limit, "reserve", fds.Reserve())
+	} else {
+		log.Warn("no descriptor limit to guard", "err", err)
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("listen %s: %w", cfg.Addr, err)
+	}
+	if fds != nil {
+		ln = fds.Listener(ln)
+	}
+	return ln, fds, nil
+}
+
+// graph is the services of one serve process, built in dependency order.
+type graph struct {
+	publicURL string
+	log       *slog.Logger
+	reg       *prometheus.Registry
+	bus       services.Bus    // the durable bus, instrumented
+	pubsub    services.PubSub // fan-out between processes on the bus's NATS server
+	attempts  int
+	backoff   []time.Duration
+	relay     *outbox.Relay
+	games     *games.Manager
+	journal   *gamelog.Log         // nil without the game log
+	cluster   *gamecluster.Cluster // nil on one node
+	boards    *leaderboard.Service
+	push      *pushing
+	avatars   *avatarPipeline
+	market    *market.Service
+	progress  *progression.Service
+	gateway   *gateway.Server
+	http      *http.Server
+}
+
+func build(ctx context.Context, cfg *Config, a *app, fds *gateway.FDGuard) (*graph, error) {
+	g := &graph{publicURL: cfg.PublicURL, log: a.log, reg: prometheus.NewRegistry(), pubsub: a.bus.PubSub(),
+		attempts: cfg.MaxAttempts, backoff: cfg.RetryBackoff}
+	cdn := cfg.CDNURL
+	if cdn == "" {
+		cdn = g.publicURL
+	}
+	log := a.log
+	tokenKey, _, err := secrets.LoadOrCreateKey(ctx, a.secrets, "token-key", 32)
+	if err != nil {
+		return nil, fmt.Errorf("token key: %w", err)
+	}
+	g.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	g.relay = outbox.New(a.db, a.bus, log)
+	if g.journal, err = openGameLog(ctx, cfg, a); err != nil {
+		return nil, err
+	}
+	if g.cluster, err = openGameCluster(ctx, cfg, a, g.journal); err != nil {
+		return nil, err
+	}
+	g.games = games.NewManager(games.ManagerConfig{Results: gameResults{store: a.db, relay: g.relay}, Logger: log,
+		MaxGamesPerHost: cfg.MaxGamesPerHost, Cluster: managerCluster(g.cluster), Journal: managerJournal(g.journal)})
+	metrics := gateway.NewMetrics(g.reg, g.games.Active)
+	g.bus = metrics.InstrumentBus(a.bus)
+	g.relay.Bus = g.bus
+
+	acc, err := accounts.New(accounts.Config{Store: a.db, TokenKey: tokenKey,
+		HashConcurrency: cfg.HashConcurrency, HashQueue: cfg.HashQueue, HashWait: cfg.HashWait})
+	if err != nil {
+		return nil, err
+	}
+	screen, err := textscreen.Load(cfg.TextScreenFile)
+	if err != nil {
+		return nil, fmt.Errorf("TRIVIUM_TEXT_SCREEN_FILE: %w", err)
+	}
+	text := &moderation.TextGuard{Screen: screen, Cases: a.db}
+	qs := &quizzes.Service{Quizzes: a.db, Plays: &kickingPlays{a.db, g.relay}, Now: time.Now, Licences: a.db, Hosts: a.db, Screen: text}
+	if cfg.Seed {
+		if err := seed(ctx, a.db, qs); err != nil {
+			return nil, fmt.Errorf("seed: %w", err)
+		}
+	}
+	if g.boards, err = openLeaderboard(ctx, a, cfg.Leaderboard, cdn); err != nil {
+		return nil, err
+	}
+	if g.push, err = openNotify(ctx, cfg, a, gateway.SendToPlayerEverywhere(g.pubsub, log)); err != nil {
+		return nil, err
+	}
+	if g.avatars, err = openAvatars(ctx, a, g.bus, g.publicURL, cdn, gateway.AnnounceSuspension(g.pubsub, log), g.relay.Kick); err != nil {
+		return nil, err
+	}
+	if g.market, err = market.New(market.Config{Store: a.db, Quizzes: a.db, Bus: g.bus, Ledger: a.db, Players: a.db, Logger: log,
+		Kick: g.relay.Kick, MaxDeliver: cfg.MaxAttempts, Backoff: cfg.RetryBackoff}); err != nil {
+		return nil, err
+	}
+	g.progress = &progression.Service{Store: a.db, Logger: log}
+
+	g.gateway = gateway.NewServer(gateway.Config{
+		APIRate: cfg.APIRate, APIBurst: cfg.APIBurst, AuthRate: cfg.AuthRate, AuthBurst: cfg.AuthBurst,
+		PublicURL: g.publicURL, AllowedOrigins: cfg.AllowedOrigins, CDNURL: cfg.CDNURL,
+		Proxies: cfg.TrustProxy, MetricsToken: cfg.MetricsToken, FDs: fds,
+		WS: gateway.WSConfig{CDNURL: cfg.CDNURL, PerAccount: cfg.WSPerAccount, PerAddress: cfg.WSPerAddress},
+	}, gateway.Deps{
+		Logger: log, Registry: g.reg, Metrics: metrics, Bus: g.bus, Accounts: acc, Players: a.db, Quizzes: qs, Games: g.games,
+		Leaderboards: g.boards, ProfileChanged: leaderboard.AnnounceProfileChange(g.pubsub, log),
+		Progress: a.db, Market: g.market, MarketStore: a.db,
+		Avatars: g.avatars.uploads, Moderation: g.avatars.workflow, Text: text, Blob: g.avatars.blob, PublicImages: g.avatars.public,
+		Web: web.Handler(), Notify: g.push.service,
+		OnLogout: []gateway.LogoutHook{gateway.PushLogoutHook(log, g.push.service), gateway.AnnounceLogout(g.pubsub, log)},
+		Ready: func(ctx context.Context) error {
+			if err := a.db.Ping(ctx); err != nil {
+				return fmt.Errorf("database: %w", err)
+			}
+			if err := a.bus.Ready(ctx); err != nil {
+				return fmt.Errorf("bus: %w", err)
+			}
+			return nil
+		},
+	})
+	g.http = &http.Server{Handler: g.gateway, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
+		MaxHeaderBytes: 32 << 10}
+	return g, nil
+}
+
+// consume runs a durable consumer of subjects with the retry policy.
+func (g *graph) consume(name string, subjects []string, h services.Handler) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		return g.bus.Consume(ctx, services.ConsumerConfig{Name: name, Subjects: subjects, MaxDeliver: g.attempts, Backoff: g.backoff}, h)
+	}
+}
+
+// gamesComponent brings games back at start and hands them on at stop: in a cluster the node
+// joins the others (the next node a player reaches takes a game over when its owner is gone);
+// on one node it owns every game in the log.
+func (g *graph) gamesComponent() component {
+	return component{name: "games",
+		start: func(ctx context.Context) error {
+			if g.cluster != nil {
+				g.cluster.Attach(g.games)
+				return nil
+			}
+			if g.journal == nil {
+				return nil
+			}
+			t := time.Now()
+			n, err := g.games.Recover(ctx)
+			if err != nil {
+				g.log.Error("some games could not be restored", "err", err)
+			}
+			g.log.Info("games restored from the game log", "games", n, "ms", time.Since(t).Milliseconds())
+			return nil
+		},
+		stop: func(ctx context.Context) error {
+			closeGameCluster(ctx, g.cluster, g.log)
+			return g.games.Close(ctx)
+		},
+	}
+}
+
+// admin serves pprof and /metrics on addr (TRIVIUM_PPROF_ADDR); nothing when addr is empty.
+func (g *graph) admin(addr string) component {
+	var stop func()
+	return component{name: "admin",
+		start: func(context.Context) (err error) {
+			if addr != "" {
+				stop, err = servePprof(addr, g.reg, g.log)
+			}
+			return err
+		},
+		stop: func(context.Context) error {
+			if stop != nil {
+				stop()
+			}
+			return nil
+		},
+	}
+}
 
 // gameResults records finished games with their events and wakes the outbox relay.
 type gameResults struct {
@@ -42,291 +285,6 @@ func (g gameResults) GameFinished(ctx context.Context, r services.GameFinished) 
 	return nil
 }
 
-func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	started := time.Now()
-	s, _, err := parseSettings("serve", args, getenv, stderr)
-	if err != nil {
-		return err
-	}
-	log, err := newLogger(s, stderr)
-	if err != nil {
-		return err
-	}
-	if err := checkRoles(s); err != nil {
-		return err
-	}
-	if s["leaderboard"] == "memory" && roleOn(s, "api") && !roleOn(s, "leaderboard") {
-		// The in-memory boards are fed by this process's own consumer; an API process without
-		// it would serve boards that never change.
-		return fmt.Errorf("TRIVIUM_LEADERBOARD=memory needs the leaderboard role in every process that serves the API: add it to TRIVIUM_ROLES or use TRIVIUM_LEADERBOARD=redis://…")
-	}
-	apiRate, err1 := strconv.ParseFloat(s["api-rate"], 64)
-	apiBurst, err2 := strconv.Atoi(s["api-burst"])
-	if err1 != nil || err2 != nil || apiRate <= 0 || apiBurst <= 0 {
-		return fmt.Errorf("TRIVIUM_API_RATE and TRIVIUM_API_BURST must be positive numbers")
-	}
-	authRate, err1 := strconv.ParseFloat(s["auth-rate"], 64)
-	authBurst, err2 := strconv.Atoi(s["auth-burst"])
-	if err1 != nil || err2 != nil || authRate <= 0 || authBurst <= 0 {
-		return fmt.Errorf("TRIVIUM_AUTH_RATE and TRIVIUM_AUTH_BURST must be positive numbers")
-	}
-	counts, err := s.ints(false, "ws-per-account", "ws-per-address", "hash-queue")
-	if err != nil {
-		return err
-	}
-	zeroOK, err := s.ints(true, "hash-concurrency", "fd-reserve")
-	if err != nil {
-		return err
-	}
-	hashWait, err := time.ParseDuration(s["hash-wait"])
-	if err != nil || hashWait <= 0 {
-		return fmt.Errorf("TRIVIUM_HASH_WAIT %q: want a duration such as 2s", s["hash-wait"])
-	}
-	proxies, err := gateway.ParseTrustedProxies(s["trust-proxy"])
-	if err != nil {
-		return err
-	}
-	shutdownTimeout, err := time.ParseDuration(s["shutdown-timeout"])
-	if err != nil {
-		return fmt.Errorf("TRIVIUM_SHUTDOWN_TIMEOUT: %w", err)
-	}
-	var fds *gateway.FDGuard
-	if limit, err := raiseFDLimit(); err == nil {
-		fds = gateway.NewFDGuard(limit, zeroOK["fd-reserve"])
-		log.Info("descriptor limit", "limit", limit, "reserve", fds.Reserve())
-	} else {
-		log.Warn("no descriptor limit to guard", "err", err)
-	}
-	ln, err := net.Listen("tcp", s["addr"])
-	if err != nil {
-		return fmt.Errorf("listen %s: %w", s["addr"], err)
-	}
-	defer ln.Close()
-	if fds != nil {
-		ln = fds.Listener(ln)
-	}
-	publicURL := s["public-url"]
-	if publicURL == "" {
-		publicURL = "http://" + ln.Addr().String()
-	}
-
-	a, err := open(ctx, s, log, needServe)
-	if err != nil {
-		return err
-	}
-	defer a.close()
-	tokenKey, _, err := secrets.LoadOrCreateKey(ctx, a.secrets, "token-key", 32)
-	if err != nil {
-		return fmt.Errorf("token key: %w", err)
-	}
-
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-
-	relay := outbox.New(a.db, a.bus, log)
-	glog, err := openGameLog(ctx, s, a, log)
-	if err != nil {
-		return err
-	}
-	if glog != nil {
-		defer glog.Close()
-	}
-	gcl, err := openGameCluster(ctx, s, a, glog, log)
-	if err != nil {
-		return err
-	}
-	perHost, err := strconv.Atoi(s["max-games-per-host"])
-	if err != nil || perHost < 1 {
-		return fmt.Errorf("TRIVIUM_MAX_GAMES_PER_HOST must be a positive number")
-	}
-	gm := games.NewManager(games.ManagerConfig{Results: gameResults{store: a.db, relay: relay}, Logger: log, MaxGamesPerHost: perHost,
-		Cluster: managerCluster(gcl), Journal: managerJournal(glog)})
-	if gcl != nil {
-		gcl.Attach(gm)
-	} else if glog != nil {
-		// One node: it owns every game in the log. (In a cluster the next node a player reaches
-		// takes a game over when its owner is gone.)
-		t := time.Now()
-		n, err := gm.Recover(ctx)
-		if err != nil {
-			log.Error("some games could not be restored", "err", err)
-		}
-		log.Info("games restored from the game log", "games", n, "ms", time.Since(t).Milliseconds())
-	}
-	metrics := gateway.NewMetrics(reg, gm.Active)
-	bus := metrics.InstrumentBus(a.bus)
-	relay.Bus = bus
-
-	acc, err := accounts.New(accounts.Config{Store: a.db, TokenKey: tokenKey,
-		HashConcurrency: zeroOK["hash-concurrency"], HashQueue: counts["hash-queue"], HashWait: hashWait})
-	if err != nil {
-		return err
-	}
-	qs := &quizzes.Service{Quizzes: a.db, Plays: &kickingPlays{a.db, relay}, Now: time.Now, Licences: a.db, Hosts: a.db}
-	if s.bool("seed") {
-		if err := seed(ctx, a.db, qs); err != nil {
-			return fmt.Errorf("seed: %w", err)
-		}
-	}
-
-	cdn := s["cdn-url"]
-	if cdn == "" {
-		cdn = publicURL
-	}
-	lb, err := openLeaderboard(ctx, a, func() string { return cdn })
-	if err != nil {
-		return err
-	}
-	push, err := openNotify(ctx, a)
-	if err != nil {
-		return err
-	}
-	av, err := openAvatars(ctx, a, bus, publicURL, cdn)
-	if err != nil {
-		return err
-	}
-
-	attempts, backoff, err := s.retryPolicy()
-	if err != nil {
-		return err
-	}
-	mk, err := market.New(market.Config{Store: a.db, Quizzes: a.db, Bus: bus, Ledger: a.db, Players: a.db, Logger: log,
-		Kick: relay.Kick, MaxDeliver: attempts, Backoff: backoff})
-	if err != nil {
-		return err
-	}
-	prog := &progression.Service{Store: a.db, Logger: log}
-
-	if addr := s["pprof-addr"]; addr != "" {
-		stopPprof, err := servePprof(addr, reg, log)
-		if err != nil {
-			return err
-		}
-		defer stopPprof()
-	}
-
-	workers, stopWorkers := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	// spawn runs a background worker until shutdown.
-	spawn := func(name string, fn func(ctx context.Context) error) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := fn(workers); err != nil && workers.Err() == nil {
-				log.Error("worker stopped", "worker", name, "err", err)
-			}
-		}()
-	}
-	spawn("outbox", func(ctx context.Context) error { relay.Run(ctx); return nil })
-	spawn("board-profiles", func(ctx context.Context) error { return forgetChangedProfiles(ctx, a.bus, lb) })
-	if roleOn(s, "api") {
-		// The API role owns the economy: it starts purchases and serves wallets, so it runs the
-		// purchase saga and credits results too (durable consumers share work across processes).
-		spawn("purchases", mk.Run)
-		spawn("progression", func(ctx context.Context) error {
-			return bus.Consume(ctx, services.ConsumerConfig{Name: progression.ConsumerName, Subjects: progression.Subjects,
-				MaxDeliver: attempts, Backoff: backoff}, prog.Handle)
-		})
-	}
-	if roleOn(s, "leaderboard") {
-		spawn("leaderboard", func(ctx context.Context) error {
-			return bus.Consume(ctx, services.ConsumerConfig{Name: "leaderboard", Subjects: []string{services.SubjectScoreRecorded},
-				MaxDeliver: attempts, Backoff: backoff}, lb.HandleScore)
-		})
-	}
-	if roleOn(s, "notifier") {
-		spawn("notifier", func(ctx context.Context) error { return push.run(ctx, bus) })
-	}
-	spawn("avatar-uploads", func(ctx context.Context) error { av.uploads.Run(ctx); return nil })
-	if roleOn(s, "moderation") {
-		spawn("moderation", av.workflow.Run)
-		if s["upload-events"] != "" {
-			spawn("upload-events", func(ctx context.Context) error { return runUploadEvents(ctx, a, av.uploads) })
-		}
-	}
-
-	srv := gateway.NewServer(gateway.Config{
-		APIRate: apiRate, APIBurst: apiBurst, AuthRate: authRate, AuthBurst: authBurst,
-		PublicURL: publicURL, AllowedOrigins: s.list("allowed-origins"), CDNURL: s["cdn-url"],
-		Proxies: proxies, MetricsToken: s["metrics-token"], FDs: fds,
-		WS: gateway.WSConfig{CDNURL: s["cdn-url"], PerAccount: counts["ws-per-account"], PerAddress: counts["ws-per-address"]},
-	}, gateway.Deps{
-		Logger: log, Registry: reg, Metrics: metrics, Bus: bus, Accounts: acc, Players: a.db, Quizzes: qs, Games: gm, Leaderboards: lb,
-		ProfileChanged: announceProfileChange(a.bus, log),
-		Progress:       a.db, Market: mk, MarketStore: a.db,
-		Avatars: av.uploads, Moderation: av.workflow, Blob: av.blob, PublicImages: av.public,
-		Web: web.Handler(), Notify: push.service,
-		OnLogout: []gateway.LogoutHook{gateway.PushLogoutHook(log, push.service), announceLogout(a.bus, log)},
-		Ready: func(ctx context.Context) error {
-			if err := a.db.Ping(ctx); err != nil {
-				return fmt.Errorf("database: %w", err)
-			}
-			if err := a.bus.Ready(ctx); err != nil {
-				return fmt.Errorf("bus: %w", err)
-			}
-			return nil
-		},
-	})
-	push.mirrorTo(srv.SendToPlayer)
-	if roleOn(s, "gateway") {
-		spawn("inband-relay", func(ctx context.Context) error { return push.relayInband(ctx, a.bus, srv.SendToPlayer) })
-		spawn("session-revocations", func(ctx context.Context) error { return closeRevokedSessions(ctx, a.bus, srv) })
-	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
-		MaxHeaderBytes: 32 << 10, ErrorLog: nil}
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
-	log.Info("trivium ready", "url", publicURL, "ready_ms", time.Since(started).Milliseconds(), "version", version)
-	fmt.Fprintf(stdout, "Trivium is up: open %s/\n", publicURL)
-
-	select {
-	case err = <-errc:
-	case <-ctx.Done():
-	}
-	// A fresh context: the one that told us to stop is already cancelled.
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-	defer cancel()
-	log.Info("shutting down")
-	srv.Shutdown(sctx)
-	closeGameCluster(sctx, gcl, log)
-	if cerr := gm.Close(sctx); cerr != nil {
-		log.Warn("games close", "err", cerr)
-	}
-	if serr := hs.Shutdown(sctx); serr != nil {
-		log.Warn("http shutdown", "err", serr)
-	}
-	stopWorkers()
-	wg.Wait()
-	if errors.Is(err, http.ErrServerClosed) {
-		err = nil
-	}
-	return err
-}
-
-var knownRoles = map[string]bool{"all": true, "gateway": true, "api": true, "moderation": true, "notifier": true, "leaderboard": true}
-
-func checkRoles(s settings) error {
-	if len(s.list("roles")) == 0 {
-		return fmt.Errorf("TRIVIUM_ROLES is empty: use all, or some of gateway,api,moderation,notifier,leaderboard")
-	}
-	for _, r := range s.list("roles") {
-		if !knownRoles[r] {
-			return fmt.Errorf("TRIVIUM_ROLES: unknown role %q (use all, or some of gateway,api,moderation,notifier,leaderboard)", r)
-		}
-	}
-	return nil
-}
-
-// roleOn reports whether this process runs role.
-func roleOn(s settings, role string) bool {
-	for _, r := range s.list("roles") {
-		if r == "all" || r == role {
-			return true
-		}
-	}
-	return false
-}
-
 // kickingPlays wakes the relay when a single-player run finishes so its score leaves promptly.
 type kickingPlays struct {
 	services.PlayStore
@@ -339,23 +297,4 @@ func (k *kickingPlays) AdvancePlay(ctx context.Context, p *services.Play, from i
 		k.relay.Kick()
 	}
 	return err
-}
-
-// sessionRevokedSubject carries logged-out session ids to every gateway process, which closes
-// that session's sockets (the logout handler closes those on its own process at once).
-const sessionRevokedSubject = "trivium.session.revoked"
-
-func announceLogout(bus *natsbus.Bus, log *slog.Logger) gateway.LogoutHook {
-	return func(_ *http.Request, id *accounts.Identity) {
-		if err := bus.PublishRaw(sessionRevokedSubject, []byte(id.SessionID)); err != nil {
-			log.Warn("announce logout", "err", err)
-		}
-	}
-}
-
-func closeRevokedSessions(ctx context.Context, bus *natsbus.Bus, srv *gateway.Server) error {
-	return bus.ListenRaw(ctx, sessionRevokedSubject, "", func(_ context.Context, data []byte, _ string) error {
-		srv.CloseSession(string(data))
-		return nil
-	})
 }

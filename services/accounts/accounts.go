@@ -193,6 +193,10 @@ func (s *Service) Login(ctx context.Context, username, password, addr string) (*
 		return nil, services.Errorf(services.EUnauthenticated, "wrong username or password")
 	}
 	done(succeeded)
+	if p.Suspended(s.cfg.Now()) {
+		return nil, services.Errorf(services.EForbidden, "this account is suspended by a moderator until %s",
+			p.SuspendedUntil.UTC().Format(time.RFC3339))
+	}
 	return s.issue(ctx, p, s.cfg.TokenTTL)
 }
 
@@ -223,6 +227,9 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Identity, er
 		if err != nil {
 			return nil, err
 		}
+		if p.Suspended(now) {
+			return nil, unauth // the player is read fresh, so a suspension bites at once on every process
+		}
 		return &Identity{Player: p, SessionID: id}, nil
 	}
 	sess, err := s.cfg.Store.SessionByID(ctx, id)
@@ -238,6 +245,9 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Identity, er
 	p, err := s.cfg.Store.PlayerByID(ctx, sess.PlayerID)
 	if err != nil {
 		return nil, err
+	}
+	if p.Suspended(now) {
+		return nil, unauth
 	}
 	until := now.Add(s.cfg.CacheTTL)
 	if sess.ExpiresAt.Before(until) {

@@ -1,15 +1,16 @@
-// Package avatars records avatar upload intents and announces completed uploads: it hands out
-// presigned PUTs under the caller's own key prefix, notices the bytes arriving (the local blob
-// store's OnPut callback, or a HEAD from the completion call and the status endpoint for S3) and
-// publishes avatar.uploaded exactly once per upload. What happens next is the moderation
-// workflow's job; it reports back through Store.SetStatus.
+// Package avatars hands out presigned uploads (avatars and question images) and notices their
+// bytes arriving. Presigning writes nothing: the upload id is a signed intent (intent.go). Every
+// source that learns of arrived bytes — the local blob store's PUT callback, the client's
+// completion call, the blob store's object-created events — calls Arrived, which records the
+// upload and its avatar.uploaded event in one transaction (the outbox relays the event). What
+// happens next is the moderation workflow's job; it reports back through the store's
+// SetUploadStatus.
 package avatars
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base32"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -18,50 +19,29 @@ import (
 	"github.com/trivium-game/trivium/services"
 )
 
-// Upload statuses, as GET /api/v1/avatars/uploads/{id} reports them.
+// Defaults.
 const (
-	StatusAwaitingUpload = "awaiting_upload"
-	StatusProcessing     = "processing"
-	StatusInReview       = "in_review"
-	StatusAccepted       = "accepted"
-	StatusRejected       = "rejected"
-	StatusFailed         = "failed"
-)
-
-// Defaults and limits.
-const (
-	MaxContentLength = 5 << 20
-	DefaultTTL       = 10 * time.Minute
+	DefaultTTL = 10 * time.Minute
 	// DefaultGrace is how long after its URL expired an upload that never arrived is still
-	// looked for, so a PUT that started just before expiry is not declared missing.
+	// reported as awaiting its bytes, so a PUT that started just before expiry is not declared
+	// missing.
 	DefaultGrace = time.Minute
-	// DefaultSweepInterval is how often Run re-announces completed uploads whose event did not
-	// reach the bus.
-	DefaultSweepInterval = 5 * time.Second
 	// KeyPrefix is where originals live: uploads/{playerId}/{uploadId}. It is private.
 	KeyPrefix = "uploads/"
+	// ReasonExpired is the reason of an upload whose URL expired without bytes.
+	ReasonExpired = "the upload URL expired before an image was uploaded"
 )
 
-// ContentTypes are the accepted declared types.
-var ContentTypes = []string{"image/jpeg", "image/png", "image/webp"}
-
-// Upload is one upload intent and what became of it.
-type Upload struct {
-	ID            string
-	PlayerID      string
-	Key           string // the private original
-	ContentType   string
-	ContentLength int64
-	Status        string
-	Reason        string
-	Avatar        services.Avatar // keys of the published images once accepted
-	Announced     bool            // avatar.uploaded is on the bus
-	CreatedAt     time.Time
-	ExpiresAt     time.Time
-	UpdatedAt     time.Time
+// Store keeps the records of uploads whose bytes arrived (services/sqlstore implements it).
+type Store interface {
+	// RecordArrival inserts u unless its id exists and, only then, adds ev to the outbox in the
+	// same transaction; it reports whether it inserted.
+	RecordArrival(ctx context.Context, u *services.Upload, ev *services.OutboxEvent) (bool, error)
+	// Upload loads one upload; ENotFound when there is none.
+	Upload(ctx context.Context, id string) (*services.Upload, error)
 }
 
-// Intent is the answer to POST /api/v1/avatars/uploads.
+// Intent is the answer to POST /api/v1/avatars/uploads (and question-images/uploads).
 type Intent struct {
 	UploadID  string            `json:"uploadId"`
 	Method    string            `json:"method"`
@@ -72,41 +52,52 @@ type Intent struct {
 
 // View is the answer to GET /api/v1/avatars/uploads/{id}. Avatar is set once accepted.
 type View struct {
-	UploadID string      `json:"uploadId"`
-	Status   string      `json:"status"`
-	Reason   string      `json:"reason"`
-	Avatar   *AvatarView `json:"avatar"`
+	UploadID string                `json:"uploadId"`
+	Status   services.UploadStatus `json:"status"`
+	Reason   string                `json:"reason"`
+	Avatar   *AvatarView           `json:"avatar"`
 }
 
-// AvatarView holds the absolute CDN URLs of an accepted avatar (256 px and 64 px).
+// AvatarView holds the absolute CDN URLs of an accepted image (256 px and 64 px).
 type AvatarView struct {
 	URL          string `json:"url"`
 	ThumbnailURL string `json:"thumbnailUrl"`
 }
 
-// Config configures a Service. Store, Blob and Bus are required.
+// Config configures a Service. Store, Blob and Secret are required.
 type Config struct {
-	Store  *Store
+	Store  Store
 	Blob   services.BlobStore
-	Bus    services.Bus
+	Secret []byte // signs upload ids; at least 32 bytes, the same on every replica
+	Kick   func() // wakes the outbox relay after an arrival was recorded; optional
+	Limits services.UploadLimits
 	CDNURL string // base URL of public images; resolved into View.Avatar
 	Logger *slog.Logger
 	Now    func() time.Time
 	TTL    time.Duration // presigned PUT lifetime; DefaultTTL
 	Grace  time.Duration // DefaultGrace
-	Sweep  time.Duration // DefaultSweepInterval
 }
 
-// Service is the upload side of the avatar pipeline.
+// Service is the upload side of the image pipeline.
 type Service struct {
-	cfg Config
-	log *slog.Logger
+	cfg  Config
+	sign signer
+	log  *slog.Logger
 }
 
 // New checks cfg and fills defaults.
 func New(cfg Config) (*Service, error) {
-	if cfg.Store == nil || cfg.Blob == nil || cfg.Bus == nil {
-		return nil, fmt.Errorf("avatars: Store, Blob and Bus are required")
+	if cfg.Store == nil || cfg.Blob == nil {
+		return nil, errors.New("avatars: Store and Blob are required")
+	}
+	if len(cfg.Secret) < 32 {
+		return nil, errors.New("avatars: Secret must be at least 32 bytes")
+	}
+	if cfg.Limits.MaxBytes <= 0 {
+		cfg.Limits = services.DefaultUploadLimits()
+	}
+	if cfg.Kick == nil {
+		cfg.Kick = func() {}
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -120,18 +111,11 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Grace <= 0 {
 		cfg.Grace = DefaultGrace
 	}
-	if cfg.Sweep <= 0 {
-		cfg.Sweep = DefaultSweepInterval
-	}
-	return &Service{cfg: cfg, log: cfg.Logger}, nil
+	return &Service{cfg: cfg, sign: signer{secret: cfg.Secret}, log: cfg.Logger}, nil
 }
 
-// newID is 128 random bits in lower-case base32: safe in keys, URLs and file names.
-func newID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
-}
+// Limits are what an upload may declare (served to clients).
+func (s *Service) Limits() services.UploadLimits { return s.cfg.Limits }
 
 // ObjectKey is where the original of an upload lives.
 func ObjectKey(playerID, uploadID string) string { return KeyPrefix + playerID + "/" + uploadID }
@@ -146,146 +130,178 @@ func parseKey(key string) (playerID, uploadID string, ok bool) {
 	return playerID, uploadID, ok && playerID != "" && uploadID != "" && !strings.Contains(uploadID, "/")
 }
 
-// Create validates the declared type and length, records the upload and presigns its PUT. The
-// key is random and under the caller's own prefix, so no player can name another's object.
-func (s *Service) Create(ctx context.Context, playerID, contentType string, contentLength int64) (Intent, error) {
+// Create validates the declared type and length and presigns the PUT of a new upload for
+// purpose (services.PurposeAvatar or services.PurposeQuestionImage). It only computes: the id
+// is the signed intent, and the record is written when the bytes arrive. The key is under the
+// caller's own prefix, so no player can name another's object.
+func (s *Service) Create(ctx context.Context, purpose, playerID, contentType string, contentLength int64) (Intent, error) {
 	problems := map[string]string{}
-	if !acceptedType(contentType) {
-		problems["contentType"] = "must be one of " + strings.Join(ContentTypes, ", ")
+	if !s.cfg.Limits.Accepts(contentType) || indexOf(typeIndex, contentType) < 0 {
+		problems["contentType"] = "must be one of " + strings.Join(s.cfg.Limits.ContentTypes, ", ")
 	}
 	switch {
 	case contentLength < 1:
 		problems["contentLength"] = "must be at least 1 byte"
-	case contentLength > MaxContentLength:
-		problems["contentLength"] = fmt.Sprintf("must be at most %d bytes (5 MiB)", MaxContentLength)
+	case contentLength > s.cfg.Limits.MaxBytes:
+		problems["contentLength"] = fmt.Sprintf("must be at most %d bytes (%s)", s.cfg.Limits.MaxBytes, humanBytes(s.cfg.Limits.MaxBytes))
 	}
 	if err := services.Invalid(problems); err != nil {
 		return Intent{}, err
 	}
-	id := newID()
-	key := ObjectKey(playerID, id)
-	p, err := s.cfg.Blob.PresignPut(ctx, key, contentType, contentLength, s.cfg.TTL)
+	if indexOf(purposes, purpose) < 0 {
+		return Intent{}, fmt.Errorf("avatars: unknown upload purpose %q", purpose)
+	}
+	// The blob store's URL and the id expire together, at a whole second (the id keeps seconds).
+	exp := s.cfg.Now().Add(s.cfg.TTL).Truncate(time.Second)
+	id := s.sign.encode(intent{PlayerID: playerID, Purpose: purpose, ContentType: contentType,
+		ContentLength: contentLength, ExpiresAt: exp})
+	p, err := s.cfg.Blob.PresignPut(ctx, ObjectKey(playerID, id), contentType, contentLength, exp.Sub(s.cfg.Now()))
 	if err != nil {
 		return Intent{}, fmt.Errorf("presign upload: %w", err)
 	}
-	u := &Upload{ID: id, PlayerID: playerID, Key: key, ContentType: contentType, ContentLength: contentLength, ExpiresAt: p.ExpiresAt}
-	if err := s.cfg.Store.Create(ctx, u); err != nil {
-		return Intent{}, err
-	}
-	return Intent{UploadID: id, Method: p.Method, URL: p.URL, Headers: p.Headers, ExpiresAt: p.ExpiresAt}, nil
+	return Intent{UploadID: id, Method: p.Method, URL: p.URL, Headers: p.Headers, ExpiresAt: exp}, nil
 }
 
-func acceptedType(ct string) bool {
-	for _, t := range ContentTypes {
-		if ct == t {
-			return true
-		}
+func humanBytes(n int64) string {
+	if n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", n>>20)
 	}
-	return false
+	return fmt.Sprintf("%d bytes", n)
 }
 
-// owned loads an upload of playerID; another player's upload is "not found", not "forbidden",
-// so ids cannot be probed.
-func (s *Service) owned(ctx context.Context, playerID, uploadID string) (*Upload, error) {
-	u, err := s.cfg.Store.Get(ctx, uploadID)
+// owned decodes an upload id of playerID for purpose; another player's id, a forged one or one
+// of another purpose is "not found", not "forbidden", so ids cannot be probed.
+func (s *Service) owned(purpose, playerID, uploadID string) (intent, error) {
+	in, ok := s.sign.decode(playerID, uploadID)
+	if !ok || in.Purpose != purpose {
+		return intent{}, services.Errorf(services.ENotFound, "upload not found")
+	}
+	return in, nil
+}
+
+// Status reports an upload. It only reads: an upload whose bytes have not arrived is
+// awaiting_upload until its URL expired (and the grace passed), then failed.
+func (s *Service) Status(ctx context.Context, purpose, playerID, uploadID string) (View, error) {
+	in, err := s.owned(purpose, playerID, uploadID)
+	if err != nil {
+		return View{}, err
+	}
+	u, err := s.record(ctx, in)
+	if err != nil {
+		return View{}, err
+	}
+	return s.view(in, u), nil
+}
+
+// record loads the upload's record; nil when its bytes have not arrived.
+func (s *Service) record(ctx context.Context, in intent) (*services.Upload, error) {
+	u, err := s.cfg.Store.Upload(ctx, in.ID)
+	if services.ErrorCode(err) == services.ENotFound {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}
-	if u.PlayerID != playerID {
+	if u.PlayerID != in.PlayerID {
 		return nil, services.Errorf(services.ENotFound, "upload not found")
 	}
 	return u, nil
 }
 
-// Status reports an upload. While it awaits its bytes, it looks for them (HEAD) so S3 uploads
-// progress without the completion call.
-func (s *Service) Status(ctx context.Context, playerID, uploadID string) (View, error) {
-	u, err := s.owned(ctx, playerID, uploadID)
-	if err != nil {
-		return View{}, err
-	}
-	if u, _, err = s.check(ctx, u); err != nil {
-		return View{}, err
-	}
-	return s.view(u), nil
-}
+// expired reports an intent whose URL expired (plus the grace) without bytes.
+func (s *Service) expired(in intent) bool { return s.cfg.Now().After(in.ExpiresAt.Add(s.cfg.Grace)) }
 
-// Complete is POST /api/v1/avatars/uploads/{id}/complete: the client says the PUT is done. The
-// object is checked with HEAD and announced. Repeating it is harmless; completing an upload
-// whose bytes never arrived is a conflict.
-func (s *Service) Complete(ctx context.Context, playerID, uploadID string) (View, error) {
-	u, err := s.owned(ctx, playerID, uploadID)
+// Complete is POST …/uploads/{id}/complete: the client says the PUT is done. The object is
+// checked with HEAD and, if there, arrives. Repeating it is harmless; completing an upload whose
+// bytes never arrived is a conflict (or failed, once its URL expired).
+func (s *Service) Complete(ctx context.Context, purpose, playerID, uploadID string) (View, error) {
+	in, err := s.owned(purpose, playerID, uploadID)
 	if err != nil {
 		return View{}, err
 	}
-	u, found, err := s.check(ctx, u)
+	u, err := s.record(ctx, in)
+	if err != nil || u != nil {
+		return s.view(in, u), err
+	}
+	found, err := s.arrived(ctx, in)
 	if err != nil {
 		return View{}, err
 	}
-	if !found && u.Status == StatusAwaitingUpload {
+	if !found {
+		if s.expired(in) {
+			return s.view(in, nil), nil
+		}
 		return View{}, services.Errorf(services.EConflict, "nothing has been uploaded for this upload yet")
 	}
-	return s.view(u), nil
+	if u, err = s.record(ctx, in); err != nil {
+		return View{}, err
+	}
+	return s.view(in, u), nil
 }
 
-// check moves an upload on from awaiting_upload when its object exists (or its URL is long
-// expired) and re-announces a completed upload whose event never reached the bus. found
-// reports whether the object was there.
-func (s *Service) check(ctx context.Context, u *Upload) (*Upload, bool, error) {
-	if u.Status != StatusAwaitingUpload {
-		if u.Status == StatusProcessing && !u.Announced {
-			if err := s.announce(ctx, u); err != nil {
-				return nil, false, err
-			}
-		}
-		return u, true, nil
-	}
-	info, err := s.cfg.Blob.Head(ctx, u.Key)
-	if services.ErrorCode(err) == services.ENotFound {
-		if s.cfg.Now().After(u.ExpiresAt.Add(s.cfg.Grace)) {
-			if _, err := s.cfg.Store.transition(ctx, u.ID, StatusAwaitingUpload, StatusFailed,
-				"the upload URL expired before an image was uploaded"); err != nil {
-				return nil, false, err
-			}
-			u, err = s.cfg.Store.Get(ctx, u.ID)
-			return u, false, err
-		}
-		return u, false, nil
-	}
-	if err != nil {
-		return nil, false, fmt.Errorf("head upload: %w", err)
-	}
-	if err := s.completed(ctx, u, info); err != nil {
-		return nil, false, err
-	}
-	u, err = s.cfg.Store.Get(ctx, u.ID)
-	return u, true, err
-}
-
-// completed handles an object that arrived for u: the first completion moves the upload to
-// processing and announces it; later ones (duplicate callbacks, replayed S3 URLs) change nothing.
-func (s *Service) completed(ctx context.Context, u *Upload, info services.BlobInfo) error {
-	if info.Size != u.ContentLength || !sameType(info.ContentType, u.ContentType) {
-		// The drivers sign type and length, so this is a misbehaving store; never process it.
-		reason := fmt.Sprintf("the uploaded object (%s, %d bytes) is not what was declared (%s, %d bytes)",
-			info.ContentType, info.Size, u.ContentType, u.ContentLength)
-		moved, err := s.cfg.Store.transition(ctx, u.ID, StatusAwaitingUpload, StatusRejected, reason)
-		if err != nil {
-			return err
-		}
-		if moved {
-			if err := s.cfg.Blob.Delete(ctx, u.Key); err != nil {
-				s.log.Warn("avatars: delete mismatched upload", "upload", u.ID, "err", err)
-			}
-		}
+// Arrived is the one way in for a finished upload: the local blob store's PUT callback, the
+// completion call and object-created events (S3 → SQS, versitygw → NATS) all end here. key is
+// the object's key; keys that are not valid upload keys (outside the prefix, forged or altered
+// ids) and objects that are not there are ignored (nil), so a stray event is not retried
+// forever; store errors are returned to be retried. The first arrival of an upload records it
+// with its avatar.uploaded event in one transaction; later ones change nothing.
+func (s *Service) Arrived(ctx context.Context, key string) error {
+	playerID, uploadID, ok := parseKey(key)
+	if !ok {
 		return nil
 	}
-	moved, err := s.cfg.Store.transition(ctx, u.ID, StatusAwaitingUpload, StatusProcessing, "")
-	if err != nil || !moved {
-		return err
+	in, ok := s.sign.decode(playerID, uploadID)
+	if !ok {
+		s.log.Warn("avatars: an object arrived under an upload key that was not signed here", "key", key)
+		return nil
 	}
-	u.Status = StatusProcessing
-	return s.announce(ctx, u)
+	_, err := s.arrived(ctx, in)
+	return err
+}
+
+// arrived HEADs in's object and records its arrival; found reports whether the object was there.
+func (s *Service) arrived(ctx context.Context, in intent) (found bool, err error) {
+	key := ObjectKey(in.PlayerID, in.ID)
+	info, err := s.cfg.Blob.Head(ctx, key)
+	if services.ErrorCode(err) == services.ENotFound {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("head upload: %w", err)
+	}
+	u := &services.Upload{ID: in.ID, PlayerID: in.PlayerID, Purpose: in.Purpose, Key: key, ContentType: in.ContentType,
+		ContentLength: in.ContentLength, Status: services.UploadProcessing, ExpiresAt: in.ExpiresAt}
+	if info.Size != in.ContentLength || !sameType(info.ContentType, in.ContentType) {
+		// The drivers sign type and length, so this is a misbehaving store; never process it.
+		u.Status = services.UploadRejected
+		u.Reason = fmt.Sprintf("the uploaded object (%s, %d bytes) is not what was declared (%s, %d bytes)",
+			info.ContentType, info.Size, in.ContentType, in.ContentLength)
+		inserted, err := s.cfg.Store.RecordArrival(ctx, u, nil)
+		if err != nil {
+			return true, err
+		}
+		if inserted {
+			if err := s.cfg.Blob.Delete(ctx, key); err != nil {
+				s.log.Warn("avatars: delete mismatched upload", "upload", in.ID, "err", err)
+			}
+		}
+		return true, nil
+	}
+	data, err := json.Marshal(services.AvatarUploaded{UploadID: in.ID, PlayerID: in.PlayerID, Purpose: in.Purpose,
+		Key: key, ContentType: in.ContentType, Size: in.ContentLength})
+	if err != nil {
+		return true, err
+	}
+	// The message id is fixed per upload, so the bus drops a repeat of the relay.
+	inserted, err := s.cfg.Store.RecordArrival(ctx, u, &services.OutboxEvent{Subject: services.SubjectAvatarUploaded,
+		MsgID: "avatar.uploaded:" + in.ID, Data: data})
+	if err != nil {
+		return true, fmt.Errorf("record upload: %w", err)
+	}
+	if inserted {
+		s.cfg.Kick()
+	}
+	return true, nil
 }
 
 func sameType(stored, declared string) bool {
@@ -293,99 +309,26 @@ func sameType(stored, declared string) bool {
 	return strings.EqualFold(strings.TrimSpace(mt), declared)
 }
 
-// announce publishes avatar.uploaded. The message id is fixed per upload, so the bus drops the
-// repeats that crash recovery and the sweeper may send.
-func (s *Service) announce(ctx context.Context, u *Upload) error {
-	data, err := json.Marshal(services.AvatarUploaded{UploadID: u.ID, PlayerID: u.PlayerID, Key: u.Key,
-		ContentType: u.ContentType, Size: u.ContentLength})
-	if err != nil {
-		return err
-	}
-	if err := s.cfg.Bus.Publish(ctx, services.SubjectAvatarUploaded, "avatar.uploaded:"+u.ID, data); err != nil {
-		return fmt.Errorf("announce upload: %w", err)
-	}
-	return s.cfg.Store.MarkAnnounced(ctx, u.ID)
-}
-
-// OnPut is the local blob store's callback after a presigned PUT committed: it completes the
-// upload at once. Failures are logged; the status endpoint and Run pick the upload up again.
-func (s *Service) OnPut(ctx context.Context, key string, info services.BlobInfo) {
-	playerID, uploadID, ok := parseKey(key)
-	if !ok {
-		return
-	}
-	u, err := s.cfg.Store.Get(ctx, uploadID)
-	if err != nil {
-		s.log.Warn("avatars: upload arrived for an unknown upload", "key", key, "err", err)
-		return
-	}
-	if u.PlayerID != playerID || u.Key != key || u.Status != StatusAwaitingUpload {
-		return
-	}
-	if err := s.completed(ctx, u, info); err != nil {
-		s.log.Warn("avatars: announce upload", "upload", uploadID, "err", err)
+// OnPut adapts Arrived to the local blob store's callback after a presigned PUT committed.
+// Failures are logged; the client's completion call tries again.
+func (s *Service) OnPut(ctx context.Context, key string, _ services.BlobInfo) {
+	if err := s.Arrived(ctx, key); err != nil {
+		s.log.Warn("avatars: record arrived upload", "key", key, "err", err)
 	}
 }
 
-// Run re-announces, until ctx ends, completed uploads whose avatar.uploaded did not reach the
-// bus (the bus was down when the bytes arrived, or the process died in between).
-func (s *Service) Run(ctx context.Context) {
-	t := time.NewTicker(s.cfg.Sweep)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+func (s *Service) view(in intent, u *services.Upload) View {
+	if u == nil {
+		v := View{UploadID: in.ID, Status: services.UploadAwaiting}
+		if s.expired(in) {
+			v.Status, v.Reason = services.UploadFailed, ReasonExpired
 		}
-		if err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
-			s.log.Warn("avatars: sweep", "err", err)
-		}
+		return v
 	}
-}
-
-// Sweep announces every completed upload whose event is not on the bus yet.
-func (s *Service) Sweep(ctx context.Context) error {
-	us, err := s.cfg.Store.Unannounced(ctx, 100)
-	if err != nil {
-		return err
-	}
-	for _, u := range us {
-		if err := s.announce(ctx, u); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (s *Service) view(u *Upload) View {
 	v := View{UploadID: u.ID, Status: u.Status, Reason: u.Reason}
-	if u.Status == StatusAccepted && u.Avatar.Key != "" {
+	if u.Status == services.UploadAccepted && u.Avatar.Key != "" {
 		v.Avatar = &AvatarView{URL: services.PublicURL(s.cfg.CDNURL, u.Avatar.Key),
 			ThumbnailURL: services.PublicURL(s.cfg.CDNURL, u.Avatar.ThumbKey)}
 	}
 	return v
-}
-
-// ObjectCreated handles a blob store's "object created" notification (S3 → EventBridge → SQS, or
-// versitygw's event sink): the object is checked with HEAD and its upload completed, exactly
-// like POST …/complete. Keys outside the upload prefix and unknown uploads are ignored (nil),
-// so a stray or test event is not retried forever; store errors are returned to be retried.
-func (s *Service) ObjectCreated(ctx context.Context, key string) error {
-	playerID, uploadID, ok := parseKey(key)
-	if !ok {
-		return nil
-	}
-	u, err := s.cfg.Store.Get(ctx, uploadID)
-	if services.ErrorCode(err) == services.ENotFound {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if u.PlayerID != playerID || u.Key != key {
-		return nil
-	}
-	_, _, err = s.check(ctx, u)
-	return err
 }

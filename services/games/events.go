@@ -15,6 +15,8 @@ const (
 	EventChat         = "chat"
 	EventPaused       = "paused"
 	EventResumed      = "resumed"
+	EventOptions      = "options"
+	EventTeams        = "teams"
 )
 
 // Reasons in player_left.
@@ -77,12 +79,37 @@ type OpenCounts struct {
 	None    int `json:"none"`
 }
 
-// RevealData is the shared data of reveal; Counts is []int for choice questions, OpenCounts for
-// open ones.
+// RevealData is the shared data of reveal; Counts is []int for the kinds answered by choice
+// (choice, truefalse, multi, poll), OpenCounts for the others (open, number, order). Stats is
+// ChoiceStats, NumberStats or OpenCounts by kind; Accuracy is correct ÷ answered (null for a
+// poll or when nobody answered). CorrectAnswer is in displayed indexes (null for a poll).
 type RevealData struct {
 	Index         int             `json:"index"`
+	Kind          string          `json:"kind"`
 	CorrectAnswer services.Answer `json:"correctAnswer"`
 	Counts        any             `json:"counts"`
+	Stats         any             `json:"stats"`
+	Accuracy      *float64        `json:"accuracy"`
+}
+
+// ChoiceStats are the reveal statistics of choice, truefalse, multi and poll questions: how many
+// picked each displayed choice.
+type ChoiceStats struct {
+	Counts []int `json:"counts"`
+}
+
+// NumberStats are the reveal statistics of a number question.
+type NumberStats struct {
+	Histogram []Bin `json:"histogram"`
+	OpenCounts
+}
+
+// Bin is one bar of a number question's histogram: answers in [From, To) (the last bin
+// includes To).
+type Bin struct {
+	From  float64 `json:"from"`
+	To    float64 `json:"to"`
+	Count int     `json:"count"`
 }
 
 // RevealState is a revealed question as the state frame carries it: the reveal event's data, the
@@ -96,8 +123,12 @@ type RevealState struct {
 // RevealYou is the personal part of reveal.
 type RevealYou struct {
 	Correct  bool `json:"correct"`
-	Points   int  `json:"points"`
+	Points   int  `json:"points"` // streak bonus included
 	Answered bool `json:"answered"`
+	// Streak is the player's run of consecutive correct answers after this question;
+	// StreakBonus the part of Points it earned.
+	Streak      int `json:"streak"`
+	StreakBonus int `json:"streakBonus"`
 }
 
 // BuzzData is the data of buzz (live mode).
@@ -115,11 +146,28 @@ type Entry struct {
 	Score        int    `json:"score"`
 	Rank         int    `json:"rank"`
 	Delta        int    `json:"delta"`
+	Team         int    `json:"team,omitempty"` // the player's team ID in a team game
 }
 
-// StandingsData is the data of scoreboard and finished.
+// StandingsData is the data of scoreboard and finished; Teams (ranked) only in a team game.
 type StandingsData struct {
-	Entries []Entry `json:"entries"`
+	Entries []Entry    `json:"entries"`
+	Teams   []TeamView `json:"teams,omitempty"`
+}
+
+// TeamView is one team as state, teams, scoreboard and finished show it. Score is the mean of
+// its members' scores, rounded; Rank is set in the scoreboard and finished frames.
+type TeamView struct {
+	ID      int      `json:"id"`
+	Name    string   `json:"name"`
+	Members []string `json:"members"`
+	Score   int      `json:"score"`
+	Rank    int      `json:"rank,omitempty"`
+}
+
+// TeamsData is the data of teams.
+type TeamsData struct {
+	Teams []TeamView `json:"teams"`
 }
 
 // ChatData is the data of chat.
@@ -178,6 +226,8 @@ type State struct {
 	Round []services.PublicQuestion `json:"round,omitempty"`
 	// Chat is the last ChatHistory messages, oldest first.
 	Chat        []ChatData `json:"chat,omitempty"`
+	Options     Options    `json:"options"`
+	Teams       []TeamView `json:"teams,omitempty"`
 	You         StateYou   `json:"you"`
 	ResumeToken string     `json:"resumeToken,omitempty"`
 	Seq         int64      `json:"seq"`
@@ -191,6 +241,8 @@ type StateYou struct {
 	Score           int    `json:"score"`
 	Answered        bool   `json:"answered"`
 	AnsweredIndexes []int  `json:"answeredIndexes,omitempty"`
+	Team            int    `json:"team,omitempty"`
+	Streak          int    `json:"streak"`
 }
 
 // GameInfo is the public summary served by GET /api/v1/games/{code}.

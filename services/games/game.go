@@ -41,6 +41,7 @@ const (
 	CodeBusy            = "busy"
 	CodeGameFailed      = "game_failed"
 	CodeNotJoined       = "not_joined"
+	CodeLocked          = "locked"
 )
 
 // Rules of the game protocol.
@@ -81,8 +82,11 @@ type GameConfig struct {
 	Quiz   services.Quiz
 	Now    time.Time
 	// Secret derives the resume tokens, so that replaying the game's log issues the same tokens
-	// again; random when empty. It is as secret as the tokens themselves.
+	// again; random when empty. It is as secret as the tokens themselves. It also seeds the
+	// game's shuffles (questions, choices), so a replay asks them in the same order.
 	Secret []byte
+	// Options are the game's options; nil: DefaultOptions.
+	Options *Options
 }
 
 // Game is the state of one multiplayer game. It has no goroutines, no clock and no channels:
@@ -119,7 +123,12 @@ type Game struct {
 
 	finishedAt time.Time
 	final      []Entry
+	finalTeams []TeamView
 	chat       []ChatData // the last ChatHistory messages, for players who come back
+
+	opts     Options
+	prepared bool            // the shuffles are applied to quiz (at the first question)
+	history  []*openQuestion // every question closed so far, in the order asked (the report)
 }
 
 type player struct {
@@ -132,6 +141,8 @@ type player struct {
 	disconnectedAt time.Time
 	token          string
 	base           string // the display name asked for; info.DisplayName may carry " (2)"
+	streak         int    // consecutive correct answers to scoring questions
+	team           int    // 1..teams count; 0: no teams
 }
 
 type round struct {
@@ -157,6 +168,9 @@ type answerRec struct {
 	correct bool
 	elapsed time.Duration
 	arrival int64
+	// Set when the question closes: the points given (streak bonus included), the bonus and
+	// the streak the answer made.
+	points, bonus, streak int
 }
 
 func errf(code, format string, args ...any) error { return services.Errorf(code, format, args...) }
@@ -179,6 +193,10 @@ func NewGame(cfg GameConfig) *Game {
 		host:       PlayerInfo{ID: cfg.HostID},
 		hostGoneAt: wall(cfg.Now),
 		secret:     secret,
+		opts:       DefaultOptions(),
+	}
+	if cfg.Options != nil {
+		g.opts = *cfg.Options
 	}
 	for i, qq := range q.Questions {
 		if q.Mode == services.ModeCompetitive && i > 0 && qq.Group == q.Questions[i-1].Group {
@@ -324,8 +342,17 @@ func (g *Game) Join(now time.Time, p PlayerInfo) ([]Event, error) {
 		pl.info.ThumbnailURL = p.ThumbnailURL
 		return g.reconnect(pl), nil
 	}
+	if g.opts.LockLobby {
+		return nil, errf(CodeLocked, "the host has locked the game: no new players")
+	}
+	if !g.opts.LateJoin && g.phase != PhaseLobby {
+		return nil, errf(CodeLocked, "the game has started and takes no late joiners")
+	}
 	pl := &player{info: p, connected: true, reached: g.nextArrival(), base: p.DisplayName}
 	pl.info.DisplayName = g.uniqueName(p.DisplayName, nil)
+	if g.opts.Teams != nil {
+		pl.team = g.smallestTeam()
+	}
 	g.players[p.ID] = pl
 	g.order = append(g.order, pl)
 	g.connected++
@@ -559,6 +586,7 @@ func (g *Game) ask(now time.Time) []Event {
 	if g.asked >= len(g.groups) {
 		return g.finish(now)
 	}
+	g.prepare()
 	idx := g.groups[g.asked]
 	g.asked++
 	r := &round{start: now}
@@ -600,8 +628,8 @@ func (g *Game) Answer(now time.Time, playerID string, index int, a services.Answ
 	if oq == nil {
 		return none, nil, errf(CodeNotOpen, "question %d is not open", index)
 	}
-	if err := validAnswer(oq.q, a); err != nil {
-		return none, nil, err
+	if msg := oq.q.CheckAnswer(a); msg != "" {
+		return none, nil, errf(services.EInvalid, "%s", msg)
 	}
 	if g.paused {
 		return none, nil, errf(CodePaused, "the game is paused until the host is back")
@@ -631,25 +659,6 @@ func (g *Game) Answer(now time.Time, playerID string, index int, a services.Answ
 		evs = append(evs, ev)
 	}
 	return ack, append(evs, g.checkAllAnswered(now)...), nil
-}
-
-func validAnswer(q services.Question, a services.Answer) error {
-	if !a.Set {
-		return errf(services.EInvalid, "an answer is required")
-	}
-	if q.Kind == services.KindChoice {
-		if a.IsText || a.Index < 0 || a.Index >= len(q.Choices) {
-			return errf(services.EInvalid, "answer must be a choice index from 0 to %d", len(q.Choices)-1)
-		}
-		return nil
-	}
-	if !a.IsText {
-		return errf(services.EInvalid, "answer must be a text")
-	}
-	if n := utf8.RuneCountInString(a.Text); n > MaxOpenAnswerRunes || !utf8.ValidString(a.Text) {
-		return errf(services.EInvalid, "answer must be valid text of at most %d characters", MaxOpenAnswerRunes)
-	}
-	return nil
 }
 
 // everyoneAnswered: every awaited player answered oq. A player is awaited while it holds a
@@ -704,6 +713,8 @@ func (g *Game) buzz(oq *openQuestion, pl *player, rec *answerRec) []Event {
 	pts := services.Points(g.quiz.Scoring, rec.elapsed, r.total)
 	pl.score += pts
 	pl.reached = rec.arrival
+	rec.points = pts
+	g.history = append(g.history, oq)
 	g.phase = PhaseScoreboard
 	buzz := g.emit(EventBuzz, BuzzData{Index: oq.index, Winner: PlayerName{ID: pl.info.ID, DisplayName: pl.info.DisplayName},
 		CorrectAnswer: oq.q.Answer}, nil)
@@ -723,27 +734,51 @@ func (g *Game) closeRound(now time.Time) []Event {
 	evs := make([]Event, 0, len(r.qs))
 	for _, oq := range r.qs {
 		you := make(map[string]any, len(g.order))
+		scores := oq.q.Scores() && !live
 		for _, pl := range g.order {
 			rec := oq.answers[pl.info.ID]
-			y := RevealYou{Answered: rec != nil}
-			if rec != nil && rec.correct && !live {
-				y.Correct = true
-				y.Points = services.Points(g.quiz.Scoring, rec.elapsed, r.total)
-				pl.score += y.Points
-				pl.reached = max(pl.reached, rec.arrival)
+			if scores {
+				if rec != nil && rec.correct {
+					pl.streak++
+					base := services.Points(g.quiz.Scoring, rec.elapsed, r.total)
+					rec.bonus = services.StreakBonus(base, pl.streak)
+					rec.points = base + rec.bonus
+					pl.score += rec.points
+					pl.reached = max(pl.reached, rec.arrival)
+				} else {
+					pl.streak = 0
+				}
 			}
-			you[pl.info.ID] = y
+			if rec != nil {
+				rec.streak = pl.streak
+			}
+			you[pl.info.ID] = revealYou(rec, pl.streak)
 		}
-		evs = append(evs, g.emit(EventReveal, RevealData{Index: oq.index, CorrectAnswer: oq.q.Answer, Counts: g.counts(oq)}, you))
+		g.history = append(g.history, oq)
+		evs = append(evs, g.emit(EventReveal, g.revealData(oq), you))
 	}
 	return evs
 }
 
+func revealYou(rec *answerRec, streak int) RevealYou {
+	y := RevealYou{Answered: rec != nil, Streak: streak}
+	if rec != nil {
+		y.Correct, y.Points, y.StreakBonus, y.Streak = rec.correct, rec.points, rec.bonus, rec.streak
+	}
+	return y
+}
+
 func (g *Game) counts(oq *openQuestion) any {
-	if oq.q.Kind == services.KindChoice {
+	if oq.q.HasChoices() && oq.q.Kind != services.KindOrder {
 		c := make([]int, len(oq.q.Choices))
 		for _, rec := range oq.answers {
-			c[rec.answer.Index]++
+			if rec.answer.IsList {
+				for _, i := range rec.answer.List {
+					c[i]++
+				}
+			} else {
+				c[rec.answer.Index]++
+			}
 		}
 		return c
 	}
@@ -775,7 +810,7 @@ func (g *Game) standings() []Entry {
 	out := make([]Entry, len(ps))
 	for i, p := range ps {
 		out[i] = Entry{PlayerID: p.info.ID, DisplayName: p.info.DisplayName, ThumbnailURL: p.info.ThumbnailURL,
-			Score: p.score, Rank: i + 1, Delta: p.score - p.boardScore}
+			Score: p.score, Rank: i + 1, Delta: p.score - p.boardScore, Team: p.team}
 	}
 	return out
 }
@@ -785,7 +820,7 @@ func (g *Game) scoreboard() Event {
 	for _, p := range g.order {
 		p.boardScore = p.score
 	}
-	return g.emit(EventScoreboard, StandingsData{Entries: entries}, nil)
+	return g.emit(EventScoreboard, StandingsData{Entries: entries, Teams: g.rankedTeams()}, nil)
 }
 
 func (g *Game) finish(now time.Time) []Event {
@@ -799,10 +834,11 @@ func (g *Game) finish(now time.Time) []Event {
 	g.paused = false
 	g.finishedAt = now
 	g.final = g.standings()
+	g.finalTeams = g.rankedTeams()
 	for _, p := range g.order {
 		p.boardScore = p.score
 	}
-	return []Event{g.emit(EventFinished, StandingsData{Entries: g.final}, nil)}
+	return []Event{g.emit(EventFinished, StandingsData{Entries: g.final, Teams: g.finalTeams}, nil)}
 }
 
 // Result is the outcome to record; meaningful once Finished.
@@ -813,6 +849,8 @@ func (g *Game) Result() services.GameFinished {
 		res.Entries = append(res.Entries, services.ResultEntry{PlayerID: e.PlayerID, DisplayName: e.DisplayName,
 			Guest: g.players[e.PlayerID].info.Guest, Score: e.Score, Rank: e.Rank})
 	}
+	rep := g.Report()
+	res.Report = &rep
 	return res
 }
 
@@ -940,10 +978,13 @@ func (g *Game) playerViews() []PlayerView {
 // It never holds the answer of an open question.
 func (g *Game) Snapshot(playerID string) State {
 	s := State{GameID: g.id, QuizID: g.quiz.ID, Code: g.code, Mode: g.quiz.Mode, Phase: g.phase, Players: g.playerViews(),
-		Paused: g.paused, Seq: g.seq, You: StateYou{PlayerID: playerID, Host: playerID == g.hostID}}
+		Paused: g.paused, Seq: g.seq, You: StateYou{PlayerID: playerID, Host: playerID == g.hostID},
+		Options: g.opts, Teams: g.teamViews()}
 	pl := g.players[playerID]
 	if pl != nil {
 		s.You.Score = pl.score
+		s.You.Team = pl.team
+		s.You.Streak = pl.streak
 		s.ResumeToken = pl.token
 	}
 	if qs := g.openQuestions(); len(qs) > 0 {
@@ -972,21 +1013,18 @@ func (g *Game) Snapshot(playerID string) State {
 	}
 	if g.Finished() {
 		s.Entries = g.final
+		s.Teams = g.finalTeams
 	}
 	if g.phase == PhaseScoreboard {
 		s.Entries = g.standings()
+		s.Teams = g.rankedTeams()
 	}
 	if r := g.round; r != nil && r.closed && g.phase == PhaseReveal {
 		// A player who comes back during a reveal sees the reveal, question included.
 		for _, oq := range r.qs {
-			rv := RevealState{Question: oq.q.Public(oq.index, r.deadline, r.total),
-				RevealData: RevealData{Index: oq.index, CorrectAnswer: oq.q.Answer, Counts: g.counts(oq)}}
+			rv := RevealState{Question: oq.q.Public(oq.index, r.deadline, r.total), RevealData: g.revealData(oq)}
 			if pl != nil {
-				rec := oq.answers[playerID]
-				y := RevealYou{Answered: rec != nil}
-				if rec != nil && rec.correct && g.quiz.Mode != services.ModeLive {
-					y.Correct, y.Points = true, services.Points(g.quiz.Scoring, rec.elapsed, r.total)
-				}
+				y := revealYou(oq.answers[playerID], pl.streak)
 				rv.You = &y
 			}
 			s.Reveals = append(s.Reveals, rv)

@@ -140,7 +140,7 @@ func TestCasualRevealsAutomaticallyAtDeadline(t *testing.T) {
 	}
 	want1 := services.Points(services.ScoringSpeed, 4*time.Second, 20*time.Second) // 900
 	you := evs[0].You
-	if you["p1"] != (RevealYou{Correct: true, Points: want1, Answered: true}) ||
+	if you["p1"] != (RevealYou{Correct: true, Points: want1, Answered: true, Streak: 1}) ||
 		you["p2"] != (RevealYou{Answered: true}) || you["p3"] != (RevealYou{}) {
 		t.Fatalf("you = %+v", you)
 	}
@@ -206,7 +206,7 @@ func TestOpenQuestionIsScoredAndCounted(t *testing.T) {
 	mustAnswer(t, g, at(time.Second), "p3", 0, txt("Geneva"))
 	evs := g.Tick(at(10 * time.Second))
 	wantTypes(t, evs, EventReveal)
-	if got := mustJSON(t, evs[0].Data); got != `{"index":0,"correctAnswer":"Zürich","counts":{"correct":2,"wrong":1,"none":1}}` {
+	if got := mustJSON(t, evs[0].Data); got != `{"index":0,"kind":"open","correctAnswer":"Zürich","counts":{"correct":2,"wrong":1,"none":1},"stats":{"correct":2,"wrong":1,"none":1},"accuracy":0.6667}` {
 		t.Fatalf("reveal = %s", got)
 	}
 	if s := scores(g); s["p1"] != 1000 || s["p2"] != 1000 || s["p3"] != 0 {
@@ -251,7 +251,9 @@ func TestCompetitiveAsksRevealsAndScoresWholeGroups(t *testing.T) {
 		t.Fatal("one reveal per question, in order")
 	}
 	total := 30 * time.Second // speed is measured against the group's total
-	want := services.Points(services.ScoringSpeed, 3*time.Second, total) + services.Points(services.ScoringSpeed, 6*time.Second, total)
+	// p1's second right answer in a row earns the streak bonus.
+	second := services.Points(services.ScoringSpeed, 6*time.Second, total)
+	want := services.Points(services.ScoringSpeed, 3*time.Second, total) + second + services.StreakBonus(second, 2)
 	if s := scores(g); s["p1"] != want || s["p2"] != services.Points(services.ScoringSpeed, 9*time.Second, total) {
 		t.Fatalf("scores = %v, want p1=%d", s, want)
 	}
@@ -639,14 +641,14 @@ func TestScoreboardRanksDeltasAndTies(t *testing.T) {
 	mustEvents(t)(g.Reveal(at(9*time.Second), "host"))
 	evs = mustEvents(t)(g.Scoreboard(at(10*time.Second), "host"))
 	checkEntries(t, evs[0].Data.(StandingsData).Entries, []Entry{
-		{PlayerID: "p1", Score: 2000, Rank: 1, Delta: 1000},
+		{PlayerID: "p1", Score: 2100, Rank: 1, Delta: 1100}, // a streak of 2: +10%
 		{PlayerID: "p3", Score: 1000, Rank: 2, Delta: 0},
 		{PlayerID: "p4", Score: 1000, Rank: 3, Delta: 1000},
 		{PlayerID: "p2", Score: 0, Rank: 4, Delta: 0},
 	})
 	evs = mustEvents(t)(g.End(at(11*time.Second), "host"))
 	checkEntries(t, evs[0].Data.(StandingsData).Entries, []Entry{
-		{PlayerID: "p1", Score: 2000, Rank: 1}, {PlayerID: "p3", Score: 1000, Rank: 2},
+		{PlayerID: "p1", Score: 2100, Rank: 1}, {PlayerID: "p3", Score: 1000, Rank: 2},
 		{PlayerID: "p4", Score: 1000, Rank: 3}, {PlayerID: "p2", Score: 0, Rank: 4},
 	})
 }

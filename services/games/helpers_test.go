@@ -23,6 +23,40 @@ func open(answer string, limitSec int, alts ...string) services.Question {
 		Alternatives: alts, TimeLimitSec: limitSec}
 }
 
+func multi(limitSec int, right ...int) services.Question {
+	return services.Question{Text: "Which ones?", Kind: services.KindMulti, Choices: []string{"a", "b", "c", "d"},
+		Answer: list(right...), TimeLimitSec: limitSec}
+}
+
+func order(limitSec int, items ...string) services.Question {
+	return services.Question{Text: "Order them", Kind: services.KindOrder, Choices: items, TimeLimitSec: limitSec}
+}
+
+func number(limitSec int, answer, tolerance, lo, hi float64) services.Question {
+	return services.Question{Text: "How many?", Kind: services.KindNumber, Answer: num(answer), Tolerance: tolerance,
+		Min: &lo, Max: &hi, Step: 1, TimeLimitSec: limitSec}
+}
+
+func poll(limitSec int) services.Question {
+	return services.Question{Text: "Which do you like?", Kind: services.KindPoll, Choices: []string{"x", "y", "z"}, TimeLimitSec: limitSec}
+}
+
+func truefalse(right bool, limitSec int) services.Question {
+	a := services.Answer{Set: true, Bool: true}
+	if !right {
+		a.Index = 1
+	}
+	return services.Question{Text: "True?", Kind: services.KindTrueFalse, Answer: a, TimeLimitSec: limitSec}
+}
+
+func list(l ...int) services.Answer { return services.Answer{Set: true, IsList: true, List: l} }
+func num(f float64) services.Answer {
+	var a services.Answer
+	b, _ := json.Marshal(f)
+	_ = a.UnmarshalJSON(b)
+	return a
+}
+
 func idx(i int) services.Answer    { return services.Answer{Set: true, Index: i} }
 func txt(s string) services.Answer { return services.Answer{Set: true, IsText: true, Text: s} }
 func info(id string) PlayerInfo {

@@ -84,6 +84,8 @@ const (
 	opChat       = "chat"
 	opTick       = "tick"
 	opRestore    = "restore"
+	opOptions    = "options"
+	opTeam       = "team"
 )
 
 // entry is one logged engine call. Only calls that succeeded are logged, so replaying an entry
@@ -97,7 +99,9 @@ type entry struct {
 	Index  int             `json:"index,omitempty"`
 	Answer services.Answer `json:"answer,omitzero"`
 	Text   string          `json:"text,omitempty"`
-	Game   json.RawMessage `json:"game,omitempty"` // create: the new game's snapshot
+	// options: the game's new options, whole; team: Index is the team chosen.
+	Options *Options        `json:"options,omitempty"`
+	Game    json.RawMessage `json:"game,omitempty"` // create: the new game's snapshot
 }
 
 func (e entry) at() time.Time { return time.Unix(0, e.At).UTC() }
@@ -152,6 +156,13 @@ func (g *Game) apply(e entry) (appliedCall, error) {
 		res.events = g.Tick(now)
 	case opRestore:
 		res.events = g.restored(now)
+	case opOptions:
+		if e.Options == nil {
+			return res, errors.New("options without options")
+		}
+		res.events, err = g.SetOptions(now, e.By, *e.Options)
+	case opTeam:
+		res.events, err = g.ChooseTeam(now, e.By, e.Index)
 	default:
 		return res, fmt.Errorf("unknown op %q", e.Op)
 	}

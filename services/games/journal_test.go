@@ -174,8 +174,13 @@ func randomEntry(rng *rand.Rand, g *Game, players int) entry {
 	switch k := rng.IntN(100); {
 	case k < 40:
 		a := idx(rng.IntN(4))
-		if rng.IntN(3) == 0 {
+		switch rng.IntN(6) {
+		case 0, 1:
 			a = txt([]string{"zurich", "Geneva", ""}[rng.IntN(3)])
+		case 2:
+			a = list(rng.Perm(1 + rng.IntN(4))...)
+		case 3:
+			a = num(float64(rng.IntN(200)) / 2)
 		}
 		return entry{Op: opAnswer, By: who(), Index: rng.IntN(n + 1), Answer: a}
 	case k < 48:
@@ -193,8 +198,17 @@ func randomEntry(rng *rand.Rand, g *Game, players int) entry {
 		return entry{Op: opLeave, By: who()}
 	case k < 70:
 		return entry{Op: opTick}
-	case k < 73:
+	case k < 71:
 		return entry{Op: opChat, By: who(), Text: "hi"}
+	case k < 72:
+		o := Options{ShuffleQuestions: rng.IntN(2) == 0, ShuffleChoices: rng.IntN(2) == 0, LateJoin: rng.IntN(3) > 0,
+			LockLobby: rng.IntN(5) == 0}
+		if rng.IntN(2) == 0 {
+			o.Teams = &TeamOptions{Mode: []string{TeamsAuto, TeamsChoose}[rng.IntN(2)], Count: 2 + rng.IntN(3)}
+		}
+		return entry{Op: opOptions, By: who(), Options: &o}
+	case k < 73:
+		return entry{Op: opTeam, By: who(), Index: rng.IntN(4)}
 	case k < 80:
 		return entry{Op: opNext, By: "host"}
 	case k < 86:
@@ -218,7 +232,8 @@ func TestReplayOfTheLogEqualsTheLiveStateForRandomCommands(t *testing.T) {
 	for run := range 300 {
 		rng := rand.New(rand.NewPCG(uint64(run), 7))
 		mode := modes[run%len(modes)]
-		q := quiz(mode, choice(1, 20, 0), choice(2, 20, 0), open("Zürich", 10, "zurich"), choice(0, 5, 1))
+		q := quiz(mode, choice(1, 20, 0), choice(2, 20, 0), open("Zürich", 10, "zurich"), choice(0, 5, 1),
+			multi(20, 0, 2), order(20, "a", "b", "c"), number(20, 50, 5, 0, 100), poll(20), truefalse(false, 20))
 		if run%2 == 1 {
 			q.Scoring = services.ScoringFlat
 		}

@@ -137,8 +137,14 @@ func NewCode() string {
 	return string(out)
 }
 
-// Create starts a room for quiz hosted by host. Single-player quizzes are refused (EInvalid).
+// Create starts a room for quiz hosted by host with the default options. Single-player quizzes
+// are refused (EInvalid).
 func (m *Manager) Create(quiz services.Quiz, host PlayerInfo) (*Room, error) {
+	return m.CreateWith(quiz, host, nil)
+}
+
+// CreateWith is Create with the game's options (nil: DefaultOptions).
+func (m *Manager) CreateWith(quiz services.Quiz, host PlayerInfo, opts *Options) (*Room, error) {
 	switch quiz.Mode {
 	case services.ModeCasual, services.ModeCompetitive, services.ModeLive:
 	case services.ModeSingle:
@@ -178,7 +184,7 @@ func (m *Manager) Create(quiz services.Quiz, host PlayerInfo) (*Room, error) {
 			return nil, err
 		}
 		now := m.cfg.Clock.Now()
-		g := NewGame(GameConfig{ID: m.cfg.NewID(), Code: code, HostID: host.ID, Quiz: quiz, Now: now})
+		g := NewGame(GameConfig{ID: m.cfg.NewID(), Code: code, HostID: host.ID, Quiz: quiz, Now: now, Options: opts})
 		if m.cfg.Journal == nil {
 			return m.newRoomLocked(g, 0, false), nil
 		}

@@ -25,6 +25,8 @@ const (
 	CmdLeave      = "leave"
 	CmdPing       = "ping"
 	CmdDisconnect = "disconnect"
+	CmdOptions    = "options"
+	CmdTeam       = "team"
 )
 
 // Frame types a Room sends besides the game events.
@@ -547,6 +549,19 @@ func (r *Room) handle(cmd Command) {
 		}
 		if err == nil {
 			e.Op, e.Index, e.Answer = opAnswer, *d.Index, d.Answer
+		}
+	case CmdOptions:
+		e.Options, err = r.game.patchOptions(cmd.Data)
+		e.Op = opOptions
+	case CmdTeam:
+		var d struct {
+			Team *int `json:"team"`
+		}
+		if err = decodeData(cmd.Data, &d); err == nil && d.Team == nil {
+			err = errf(services.EInvalid, "team is required")
+		}
+		if err == nil {
+			e.Op, e.Index = opTeam, *d.Team
 		}
 	case CmdChat:
 		var d struct {

@@ -320,7 +320,7 @@ func TestRoomRevealCarriesPersonalYouOnSharedData(t *testing.T) {
 	if _, ok := host["you"]; ok {
 		t.Fatalf("host reveal has you: %s", hf.raw)
 	}
-	if string(d1["you"]) != `{"correct":true,"points":1000,"answered":true}` || string(d2["you"]) != `{"correct":false,"points":0,"answered":false}` {
+	if string(d1["you"]) != `{"correct":true,"points":1000,"answered":true,"streak":1,"streakBonus":0}` || string(d2["you"]) != `{"correct":false,"points":0,"answered":false,"streak":0,"streakBonus":0}` {
 		t.Fatalf("you: p1 %s p2 %s", d1["you"], d2["you"])
 	}
 	if !strings.HasPrefix(string(f1.raw), string(hf.raw[:len(hf.raw)-2])) || string(host["correctAnswer"]) != "1" {

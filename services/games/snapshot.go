@@ -9,7 +9,9 @@ import (
 )
 
 // SnapshotVersion is the format of MarshalSnapshot; RestoreGame refuses any other.
-const SnapshotVersion = 2
+// Version 3 added options, shuffles, teams, streaks and the question history; RestoreGame
+// still reads version 2 (a game without any of them).
+const SnapshotVersion = 3
 
 // The snapshot types mirror Game field by field with exported, JSON-tagged fields. They are kept
 // apart from Game so the engine's own fields stay unexported and free to change: only this file
@@ -38,6 +40,11 @@ type gameSnap struct {
 	FinishedAt    time.Time     `json:"finishedAt"`
 	Final         []Entry       `json:"final,omitempty"`
 	Chat          []ChatData    `json:"chat,omitempty"`
+	// Version 3.
+	Options    *Options           `json:"options,omitempty"`
+	Prepared   bool               `json:"prepared,omitempty"`
+	History    []openQuestionSnap `json:"history,omitempty"`
+	FinalTeams []TeamView         `json:"finalTeams,omitempty"`
 }
 
 type playerSnap struct {
@@ -50,6 +57,8 @@ type playerSnap struct {
 	DisconnectedAt time.Time  `json:"disconnectedAt"`
 	Token          string     `json:"token,omitempty"`
 	Base           string     `json:"base,omitempty"`
+	Streak         int        `json:"streak,omitempty"`
+	Team           int        `json:"team,omitempty"`
 }
 
 type roundSnap struct {
@@ -73,6 +82,9 @@ type answerSnap struct {
 	Correct bool            `json:"correct"`
 	Elapsed time.Duration   `json:"elapsed"`
 	Arrival int64           `json:"arrival"`
+	Points  int             `json:"points,omitempty"`
+	Bonus   int             `json:"bonus,omitempty"`
+	Streak  int             `json:"streak,omitempty"`
 }
 
 // MarshalSnapshot serializes the whole state of the game, resume tokens included, so that
@@ -87,22 +99,22 @@ func (g *Game) MarshalSnapshot() ([]byte, error) {
 		HostConnected: g.hostConnected, HostGoneAt: g.hostGoneAt, Paused: g.paused, PausedAt: g.pausedAt,
 		Remaining: g.remaining, Arrival: g.arrival, Secret: g.secret, TokenN: g.tokenN, Seq: g.seq,
 		FinishedAt: g.finishedAt, Final: g.final, Chat: g.chat,
+		Options: &g.opts, Prepared: g.prepared, FinalTeams: g.finalTeams,
 	}
 	for _, p := range g.order {
 		s.Players = append(s.Players, playerSnap{Info: p.info, Score: p.score, BoardScore: p.boardScore, Reached: p.reached,
-			Connected: p.connected, Left: p.left, DisconnectedAt: p.disconnectedAt, Token: p.token, Base: p.base})
+			Connected: p.connected, Left: p.left, DisconnectedAt: p.disconnectedAt, Token: p.token, Base: p.base,
+			Streak: p.streak, Team: p.team})
 	}
 	if r := g.round; r != nil {
 		rs := &roundSnap{Start: r.start, Total: r.total, Deadline: r.deadline, Closed: r.closed}
 		for _, oq := range r.qs {
-			qs := openQuestionSnap{Index: oq.index, Answers: make(map[string]answerSnap, len(oq.answers)),
-				ProgressSent: oq.progressSent, LastProgress: oq.lastProgress, Pending: oq.pending}
-			for id, a := range oq.answers {
-				qs.Answers[id] = answerSnap{Answer: a.answer, Correct: a.correct, Elapsed: a.elapsed, Arrival: a.arrival}
-			}
-			rs.Questions = append(rs.Questions, qs)
+			rs.Questions = append(rs.Questions, snapQuestion(oq))
 		}
 		s.Round = rs
+	}
+	for _, oq := range g.history {
+		s.History = append(s.History, snapQuestion(oq))
 	}
 	b, err := json.Marshal(s)
 	if err != nil {
@@ -119,7 +131,7 @@ func RestoreGame(b []byte) (*Game, error) {
 	if err := json.Unmarshal(b, &s); err != nil {
 		return nil, fmt.Errorf("restore game: %w", err)
 	}
-	if s.Version != SnapshotVersion {
+	if s.Version != SnapshotVersion && s.Version != 2 {
 		return nil, fmt.Errorf("restore game: snapshot version %d, this build reads %d", s.Version, SnapshotVersion)
 	}
 	if s.ID == "" || s.Code == "" || s.HostID == "" {
@@ -131,13 +143,17 @@ func RestoreGame(b []byte) (*Game, error) {
 		hostConnected: s.HostConnected, hostGoneAt: s.HostGoneAt, paused: s.Paused, pausedAt: s.PausedAt,
 		remaining: s.Remaining, arrival: s.Arrival, secret: s.Secret, tokenN: s.TokenN, seq: s.Seq,
 		finishedAt: s.FinishedAt, final: s.Final, chat: s.Chat,
+		opts: DefaultOptions(), prepared: s.Prepared, finalTeams: s.FinalTeams,
+	}
+	if s.Options != nil {
+		g.opts = *s.Options
 	}
 	if len(g.secret) == 0 {
 		return nil, fmt.Errorf("restore game: snapshot lacks the token secret")
 	}
 	for _, ps := range s.Players {
 		p := &player{info: ps.Info, score: ps.Score, boardScore: ps.BoardScore, reached: ps.Reached, connected: ps.Connected,
-			left: ps.Left, disconnectedAt: ps.DisconnectedAt, token: ps.Token, base: ps.Base}
+			left: ps.Left, disconnectedAt: ps.DisconnectedAt, token: ps.Token, base: ps.Base, streak: ps.Streak, team: ps.Team}
 		g.players[p.info.ID] = p
 		g.order = append(g.order, p)
 		if p.token != "" {
@@ -153,10 +169,8 @@ func RestoreGame(b []byte) (*Game, error) {
 			if qs.Index < 0 || qs.Index >= len(g.quiz.Questions) {
 				return nil, fmt.Errorf("restore game: question %d is not in the quiz", qs.Index)
 			}
-			oq := &openQuestion{index: qs.Index, q: g.quiz.Questions[qs.Index], answers: make(map[string]*answerRec, len(qs.Answers)),
-				progressSent: qs.ProgressSent, lastProgress: qs.LastProgress, pending: qs.Pending}
-			for id, a := range qs.Answers {
-				oq.answers[id] = &answerRec{answer: a.Answer, correct: a.Correct, elapsed: a.Elapsed, arrival: a.Arrival}
+			oq := g.restoreQuestion(qs)
+			for id := range qs.Answers {
 				if p := g.players[id]; p != nil && p.token != "" {
 					oq.answeredAwaited++
 				}
@@ -165,7 +179,33 @@ func RestoreGame(b []byte) (*Game, error) {
 		}
 		g.round = r
 	}
+	for _, qs := range s.History {
+		if qs.Index < 0 || qs.Index >= len(g.quiz.Questions) {
+			return nil, fmt.Errorf("restore game: question %d is not in the quiz", qs.Index)
+		}
+		g.history = append(g.history, g.restoreQuestion(qs))
+	}
 	return g, nil
+}
+
+func snapQuestion(oq *openQuestion) openQuestionSnap {
+	qs := openQuestionSnap{Index: oq.index, Answers: make(map[string]answerSnap, len(oq.answers)),
+		ProgressSent: oq.progressSent, LastProgress: oq.lastProgress, Pending: oq.pending}
+	for id, a := range oq.answers {
+		qs.Answers[id] = answerSnap{Answer: a.answer, Correct: a.correct, Elapsed: a.elapsed, Arrival: a.arrival,
+			Points: a.points, Bonus: a.bonus, Streak: a.streak}
+	}
+	return qs
+}
+
+func (g *Game) restoreQuestion(qs openQuestionSnap) *openQuestion {
+	oq := &openQuestion{index: qs.Index, q: g.quiz.Questions[qs.Index], answers: make(map[string]*answerRec, len(qs.Answers)),
+		progressSent: qs.ProgressSent, lastProgress: qs.LastProgress, pending: qs.Pending}
+	for id, a := range qs.Answers {
+		oq.answers[id] = &answerRec{answer: a.Answer, correct: a.Correct, elapsed: a.Elapsed, arrival: a.Arrival,
+			points: a.Points, bonus: a.Bonus, streak: a.Streak}
+	}
+	return oq
 }
 
 // Connected lists the participants (the host included) whose connection the game counts as open.

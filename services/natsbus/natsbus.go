@@ -267,18 +267,11 @@ func (b *Bus) deadLetter(ctx context.Context, consumer string, m services.Messag
 	msg.Data = m.Data
 	msg.Header.Set("Trivium-Subject", m.Subject)
 	msg.Header.Set("Trivium-Msg-Id", m.ID)
-	msg.Header.Set("Trivium-Error", truncate(cause.Error(), 1000))
+	msg.Header.Set("Trivium-Error", services.Truncate(cause.Error(), 1000))
 	msg.Header.Set("Trivium-Attempts", strconv.Itoa(m.Delivered))
 	msg.Header.Set(jetstream.MsgIDHeader, "dlq:"+consumer+":"+m.ID)
 	_, err := b.js.PublishMsg(ctx, msg)
 	return err
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
 }
 
 // DeadLetters lists parked messages, oldest first.

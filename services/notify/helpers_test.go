@@ -2,22 +2,16 @@ package notify_test
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"fmt"
-	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib"
-	_ "modernc.org/sqlite"
-
 	"github.com/trivium-game/trivium/services"
 	"github.com/trivium-game/trivium/services/notify"
+	"github.com/trivium-game/trivium/services/sqlstore"
+	"github.com/trivium-game/trivium/services/sqlstore/sqltest"
 	"github.com/trivium-game/trivium/services/webpush"
 	"github.com/trivium-game/trivium/services/webpush/pushtest"
 )
@@ -42,72 +36,10 @@ func (c *clock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// openSQLite opens a fresh SQLite database with the pragmas the server uses.
-func openSQLite(t *testing.T) *sql.DB {
+// newStore returns the notification store on a fresh database of driver d with clock now.
+func newStore(t *testing.T, d sqlstore.Dialect, now func() time.Time) *sqlstore.NotifyStore {
 	t.Helper()
-	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(10000)"} {
-		q.Add("_pragma", p)
-	}
-	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "notify.db")+"?"+q.Encode())
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.SetMaxOpenConns(8)
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
-// openPostgres opens TRIVIUM_TEST_POSTGRES inside a schema of its own, dropped afterwards.
-func openPostgres(t *testing.T) *sql.DB {
-	t.Helper()
-	dsn := os.Getenv("TRIVIUM_TEST_POSTGRES")
-	if dsn == "" {
-		dsn = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	}
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := admin.PingContext(ctx); err != nil {
-		t.Fatalf("postgres at %s is unreachable (set TRIVIUM_TEST_POSTGRES): %v", dsn, err)
-	}
-	schema := fmt.Sprintf("notify_test_%d_%d", os.Getpid(), time.Now().UnixNano())
-	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
-	db, err := sql.Open("pgx", dsn+sep+"search_path="+schema)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
-func newStore(t *testing.T, db *sql.DB, now func() time.Time) *notify.Store {
-	t.Helper()
-	s := notify.NewStore(db, now)
-	if err := s.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	// Twice: Migrate runs on every start.
-	if err := s.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return sqltest.Open(t, d, now).NotifyStore()
 }
 
 // waitFor polls cond until it holds or the deadline passes.
@@ -126,7 +58,7 @@ func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool)
 type rig struct {
 	t      *testing.T
 	clock  *clock
-	store  *notify.Store
+	store  *sqlstore.NotifyStore
 	push   *pushtest.Server
 	sender *webpush.Sender
 	cfg    notify.Config
@@ -144,7 +76,7 @@ type mirrored struct {
 func newRig(t *testing.T, mutate ...func(*webpush.Config, *notify.Config)) *rig {
 	t.Helper()
 	r := &rig{t: t, clock: newClock(), push: pushtest.New(t)}
-	r.store = newStore(t, openSQLite(t), r.clock.Now)
+	r.store = newStore(t, sqlstore.SQLite, r.clock.Now)
 	keys, err := webpush.GenerateVAPIDKeys()
 	if err != nil {
 		t.Fatal(err)
@@ -152,7 +84,7 @@ func newRig(t *testing.T, mutate ...func(*webpush.Config, *notify.Config)) *rig 
 	r.push.SetVAPIDKey(t, keys.Public)
 	wcfg := webpush.Config{Keys: keys, Subscriber: "mailto:ops@trivium.example", AllowPrivate: true, Timeout: 5 * time.Second}
 	r.cfg = notify.Config{
-		Store: r.store, Workers: 4, SweepInterval: 5 * time.Millisecond, BackoffBase: time.Second, BackoffMax: time.Minute,
+		Store: r.store, Now: r.clock.Now, Workers: 4, SweepInterval: 5 * time.Millisecond, BackoffBase: time.Second, BackoffMax: time.Minute,
 		Jitter: func() float64 { return 0.5 }, // exactly the nominal backoff
 		Mirror: func(playerID string, frame []byte) int {
 			r.mu.Lock()
@@ -215,7 +147,7 @@ func (r *rig) subscribe(playerID string) pushtest.Subscription {
 }
 
 func avatarEvent(playerID, uploadID, status, reason string) services.Message {
-	data, _ := json.Marshal(services.AvatarProcessed{UploadID: uploadID, PlayerID: playerID, Status: status, Reason: reason,
+	data, _ := json.Marshal(services.AvatarProcessed{UploadID: uploadID, PlayerID: playerID, Status: services.UploadStatus(status), Reason: reason,
 		ThumbnailURL: "https://cdn.trivium.example/avatars/" + uploadID + "-64.jpg"})
 	return services.Message{Subject: services.SubjectAvatarProcessed, ID: "avatar.processed:" + uploadID, Data: data, Delivered: 1}
 }

@@ -48,8 +48,10 @@ var _ Sender = (*webpush.Sender)(nil)
 
 // Config configures a Notifier. Store and Sender are required.
 type Config struct {
-	Store  *Store
+	Store  DeliveryStore
 	Sender Sender
+	// Now is the clock deliveries come due by; default time.Now. Give it the store's clock.
+	Now func() time.Time
 	// Mirror sends a frame to the player's open WebSockets without blocking (gateway.Server's
 	// SendToPlayer); nil when no gateway runs in this process.
 	Mirror func(playerID string, frame []byte) int
@@ -82,7 +84,7 @@ type Config struct {
 // Notifier turns notifiable events into inbox entries, in-band frames and Web Push deliveries.
 type Notifier struct {
 	cfg      Config
-	store    *Store
+	store    DeliveryStore
 	log      *slog.Logger
 	builders map[string]Builder
 	kick     chan struct{}
@@ -125,6 +127,9 @@ func New(cfg Config) (*Notifier, error) {
 	}
 	if cfg.Retention <= 0 {
 		cfg.Retention = DefaultRetention
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	if cfg.Jitter == nil {
 		cfg.Jitter = rand.Float64
@@ -181,7 +186,7 @@ func (n *Notifier) Handle(ctx context.Context, m services.Message) error {
 		ttl = DefaultTTL
 	}
 	nt := &Notification{
-		PlayerID: d.PlayerID, Topic: d.Topic, Title: truncate(d.Title, maxTitle), Body: truncate(d.Body, maxBody),
+		PlayerID: d.PlayerID, Topic: d.Topic, Title: services.Truncate(d.Title, maxTitle), Body: services.Truncate(d.Body, maxBody),
 		Data: data, TTL: ttl, Urgency: d.Urgency, PushTopic: d.PushTopic,
 	}
 	source := m.ID
@@ -281,7 +286,7 @@ func (n *Notifier) sweep(ctx context.Context, jobs chan<- DeliveryKey) {
 				return
 			}
 		}
-		if now := n.store.now(); now.Sub(pruned) > time.Hour {
+		if now := n.cfg.Now(); now.Sub(pruned) > time.Hour {
 			pruned = now
 			if _, err := n.store.PruneDeliveries(ctx, now.Add(-n.cfg.Retention)); err != nil && ctx.Err() == nil {
 				n.log.Warn("notify: prune deliveries", "err", err)
@@ -337,7 +342,7 @@ func (n *Notifier) send(ctx context.Context, d *Delivery) error {
 		ttl = DefaultTTL
 	}
 	// A retried push keeps only what is left of its TTL: an outcome is not worth showing a day late.
-	left := nt.CreatedAt.Add(ttl).Sub(n.store.now())
+	left := nt.CreatedAt.Add(ttl).Sub(n.cfg.Now())
 	if left < time.Second {
 		return n.store.DropUnsent(ctx, d.DeliveryKey, "expired before it could be delivered")
 	}
@@ -363,7 +368,7 @@ func (n *Notifier) send(ctx context.Context, d *Delivery) error {
 		if wait <= 0 {
 			wait = n.backoff(attempt)
 		}
-		return n.store.RetryDelivery(ctx, d.DeliveryKey, n.store.now().Add(wait), res.Status, reason)
+		return n.store.RetryDelivery(ctx, d.DeliveryKey, n.cfg.Now().Add(wait), res.Status, reason)
 	default:
 		n.log.Warn("notify: push refused, dropped", "notification", nt.ID, "status", res.Status, "err", res.Err)
 		return n.store.FinishDelivery(ctx, d.DeliveryKey, StatusDropped, res.Status, reason)
@@ -391,7 +396,7 @@ func pushPayload(nt *Notification) []byte {
 	}
 	p.Data = json.RawMessage("{}")
 	for b = marshal(p); len(b) > webpush.MaxPayload && p.Body != ""; b = marshal(p) {
-		p.Body = truncate(p.Body, len(p.Body)/2)
+		p.Body = services.Truncate(p.Body, len(p.Body)/2)
 	}
 	return b
 }

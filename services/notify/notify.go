@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
-	"unicode/utf8"
 
 	"github.com/trivium-game/trivium/services"
 	"github.com/trivium-game/trivium/services/webpush"
@@ -85,7 +84,8 @@ type Builder func(m services.Message) (*Draft, error)
 // line here and one builder function.
 func DefaultBuilders() map[string]Builder {
 	return map[string]Builder{
-		services.SubjectAvatarProcessed: AvatarProcessed,
+		services.SubjectAvatarProcessed:  AvatarProcessed,
+		services.SubjectModerationAction: ModerationAction,
 	}
 }
 
@@ -110,38 +110,61 @@ func AvatarProcessed(m services.Message) (*Draft, error) {
 		PlayerID: e.PlayerID, Topic: TopicAvatar, TTL: 24 * time.Hour,
 		Urgency: webpush.UrgencyNormal, PushTopic: TopicAvatar,
 	}
-	reason := truncate(e.Reason, maxReason)
+	reason := services.Truncate(e.Reason, maxReason)
 	switch e.Status {
-	case "accepted":
+	case services.UploadAccepted:
 		d.Title, d.Body = "Your new avatar is live", "It passed moderation and now shows on your profile."
-	case "in_review":
+	case services.UploadInReview:
 		d.Title, d.Body = "Your avatar is being reviewed", "A moderator will look at it soon. Keep playing: we will tell you the outcome."
-	case "rejected":
+	case services.UploadRejected:
 		d.Title, d.Body = "Your avatar was not accepted", "Please choose another image."
 		if reason != "" {
 			d.Body = "Reason: " + reason + ". Please choose another image."
 		}
-	case "failed":
+	case services.UploadFailed:
 		d.Title, d.Body = "We could not process your avatar", "Please try again, or upload a different image."
 	default:
-		d.Title, d.Body = "Your avatar was updated", "Its status is now "+truncate(e.Status, 40)+"."
+		d.Title, d.Body = "Your avatar was updated", "Its status is now "+services.Truncate(string(e.Status), 40)+"."
 	}
 	thumb := e.ThumbnailURL
 	if len(thumb) > maxURL {
 		thumb = "" // a cut URL is worse than none: the client falls back to the status endpoint
 	}
-	d.Data = map[string]string{"uploadId": truncate(e.UploadID, 128), "status": truncate(e.Status, 40), "reason": reason, "thumbnailUrl": thumb}
+	d.Data = map[string]string{"uploadId": services.Truncate(e.UploadID, 128), "status": services.Truncate(string(e.Status), 40), "reason": reason, "thumbnailUrl": thumb}
 	return d, nil
 }
 
-// truncate cuts s to at most n bytes on a rune boundary.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
+// TopicModeration is the topic of moderator actions on a player's content or account.
+const TopicModeration = "moderation"
+
+// ModerationAction tells a player what a moderator did about their content, and why.
+func ModerationAction(m services.Message) (*Draft, error) {
+	var e services.ModerationAction
+	if err := json.Unmarshal(m.Data, &e); err != nil {
+		return nil, fmt.Errorf("notify.moderation: %w", err)
 	}
-	s = s[:n]
-	for len(s) > 0 && !utf8.ValidString(s) {
-		s = s[:len(s)-1]
+	if e.PlayerID == "" {
+		return nil, fmt.Errorf("notify.moderation %s has no playerId", e.CaseID)
 	}
-	return s
+	d := &Draft{PlayerID: e.PlayerID, Topic: TopicModeration, TTL: 7 * 24 * time.Hour, Urgency: webpush.UrgencyNormal,
+		PushTopic: TopicModeration}
+	switch e.Action {
+	case "hide_quiz":
+		d.Title, d.Body = "A moderator hid your quiz", "It no longer shows in listings and cannot be hosted or played."
+	case "reset_name":
+		d.Title, d.Body = "A moderator reset your display name", "You can choose a new one in your profile."
+	case "reset_avatar":
+		d.Title, d.Body = "A moderator removed your avatar", "Please choose another image."
+	case "suspend":
+		d.Title, d.Body = "Your account is suspended", "You cannot sign in until "+services.Truncate(e.Until, 40)+"."
+	default:
+		d.Title, d.Body = "A moderator acted on your content", "Action: "+services.Truncate(e.Action, 40)+"."
+	}
+	reason := services.Truncate(e.Reason, maxReason)
+	if reason != "" {
+		d.Body += " Reason: " + reason
+	}
+	d.Data = map[string]string{"caseId": services.Truncate(e.CaseID, 128), "action": services.Truncate(e.Action, 40),
+		"kind": services.Truncate(e.ContentKind, 40), "targetId": services.Truncate(e.TargetID, 256), "reason": reason, "until": services.Truncate(e.Until, 40)}
+	return d, nil
 }

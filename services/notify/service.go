@@ -22,7 +22,7 @@ const validateTimeout = 5 * time.Second
 
 // ServiceConfig configures a Service; Store is required.
 type ServiceConfig struct {
-	Store *Store
+	Store Inbox
 	// VAPIDPublicKey is served to browsers as applicationServerKey.
 	VAPIDPublicKey string
 	// AllowPrivate accepts http and loopback/private endpoints (TRIVIUM_PUSH_ALLOW_PRIVATE, tests only).

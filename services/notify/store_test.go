@@ -2,24 +2,25 @@ package notify_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/trivium-game/trivium/services"
 	"github.com/trivium-game/trivium/services/notify"
+	"github.com/trivium-game/trivium/services/sqlstore"
+	"github.com/trivium-game/trivium/services/sqlstore/sqltest"
 	"github.com/trivium-game/trivium/services/webpush"
 	"github.com/trivium-game/trivium/services/webpush/pushtest"
 )
 
 // TestStore runs the same behaviours on SQLite and PostgreSQL: the SQL is meant to be portable.
 func TestStore(t *testing.T) {
-	for name, open := range map[string]func(*testing.T) *sql.DB{"sqlite": openSQLite, "postgres": openPostgres} {
-		t.Run(name, func(t *testing.T) {
+	for _, d := range sqltest.Drivers {
+		t.Run(string(d), func(t *testing.T) {
 			for _, c := range []struct {
 				name string
-				test func(*testing.T, *notify.Store, *clock, *pushtest.Server)
+				test func(*testing.T, *sqlstore.NotifyStore, *clock, *pushtest.Server)
 			}{
 				{"SubscriptionMovesToTheLatestPlayer", testSubscriptionMoves},
 				{"CapDropsTheOldestSubscriptions", testSubscriptionCap},
@@ -31,14 +32,14 @@ func TestStore(t *testing.T) {
 			} {
 				t.Run(c.name, func(t *testing.T) {
 					clk := newClock()
-					c.test(t, newStore(t, open(t), clk.Now), clk, pushtest.New(t))
+					c.test(t, newStore(t, d, clk.Now), clk, pushtest.New(t))
 				})
 			}
 		})
 	}
 }
 
-func endpoints(t *testing.T, s *notify.Store, playerID string) []string {
+func endpoints(t *testing.T, s *sqlstore.NotifyStore, playerID string) []string {
 	t.Helper()
 	subs, err := s.Subscriptions(context.Background(), playerID)
 	if err != nil {
@@ -51,7 +52,7 @@ func endpoints(t *testing.T, s *notify.Store, playerID string) []string {
 	return out
 }
 
-func testSubscriptionMoves(t *testing.T, s *notify.Store, clk *clock, push *pushtest.Server) {
+func testSubscriptionMoves(t *testing.T, s *sqlstore.NotifyStore, clk *clock, push *pushtest.Server) {
 	ctx := context.Background()
 	sub := webpush.Subscription(push.NewSubscription())
 	if err := s.SaveSubscription(ctx, "alice", "sa", sub, 10); err != nil {
@@ -92,7 +93,7 @@ func testSubscriptionMoves(t *testing.T, s *notify.Store, clk *clock, push *push
 	}
 }
 
-func testSubscriptionCap(t *testing.T, s *notify.Store, clk *clock, push *pushtest.Server) {
+func testSubscriptionCap(t *testing.T, s *sqlstore.NotifyStore, clk *clock, push *pushtest.Server) {
 	ctx := context.Background()
 	var all []string
 	for range 12 {
@@ -132,7 +133,7 @@ func testSubscriptionCap(t *testing.T, s *notify.Store, clk *clock, push *pushte
 	}
 }
 
-func testSessionSubscriptions(t *testing.T, s *notify.Store, clk *clock, push *pushtest.Server) {
+func testSessionSubscriptions(t *testing.T, s *sqlstore.NotifyStore, clk *clock, push *pushtest.Server) {
 	ctx := context.Background()
 	a1, a2 := webpush.Subscription(push.NewSubscription()), webpush.Subscription(push.NewSubscription())
 	for _, x := range []struct {
@@ -152,7 +153,7 @@ func testSessionSubscriptions(t *testing.T, s *notify.Store, clk *clock, push *p
 	}
 }
 
-func testNotificationIdempotent(t *testing.T, s *notify.Store, clk *clock, push *pushtest.Server) {
+func testNotificationIdempotent(t *testing.T, s *sqlstore.NotifyStore, clk *clock, push *pushtest.Server) {
 	ctx := context.Background()
 	for range 3 {
 		if err := s.SaveSubscription(ctx, "alice", "sa", webpush.Subscription(push.NewSubscription()), 10); err != nil {
@@ -191,7 +192,7 @@ func testNotificationIdempotent(t *testing.T, s *notify.Store, clk *clock, push 
 	}
 }
 
-func testInboxPaging(t *testing.T, s *notify.Store, clk *clock, push *pushtest.Server) {
+func testInboxPaging(t *testing.T, s *sqlstore.NotifyStore, clk *clock, push *pushtest.Server) {
 	ctx := context.Background()
 	var ids []string
 	for i := range 5 {
@@ -265,7 +266,7 @@ func testInboxPaging(t *testing.T, s *notify.Store, clk *clock, push *pushtest.S
 	}
 }
 
-func addWithDelivery(t *testing.T, s *notify.Store, push *pushtest.Server, playerID, source string) (notify.DeliveryKey, webpush.Subscription) {
+func addWithDelivery(t *testing.T, s *sqlstore.NotifyStore, push *pushtest.Server, playerID, source string) (notify.DeliveryKey, webpush.Subscription) {
 	t.Helper()
 	ctx := context.Background()
 	sub := webpush.Subscription(push.NewSubscription())
@@ -279,7 +280,7 @@ func addWithDelivery(t *testing.T, s *notify.Store, push *pushtest.Server, playe
 	return notify.DeliveryKey{NotificationID: n.ID, Endpoint: sub.Endpoint}, sub
 }
 
-func testClaimLease(t *testing.T, s *notify.Store, clk *clock, push *pushtest.Server) {
+func testClaimLease(t *testing.T, s *sqlstore.NotifyStore, clk *clock, push *pushtest.Server) {
 	ctx := context.Background()
 	k, sub := addWithDelivery(t, s, push, "alice", "src")
 	due, err := s.DueDeliveries(ctx, 10)
@@ -334,7 +335,7 @@ func testClaimLease(t *testing.T, s *notify.Store, clk *clock, push *pushtest.Se
 	}
 }
 
-func testMovedEndpointDelivery(t *testing.T, s *notify.Store, clk *clock, push *pushtest.Server) {
+func testMovedEndpointDelivery(t *testing.T, s *sqlstore.NotifyStore, clk *clock, push *pushtest.Server) {
 	ctx := context.Background()
 	k, sub := addWithDelivery(t, s, push, "alice", "src")
 	if err := s.SaveSubscription(ctx, "bob", "sb", sub, 10); err != nil {

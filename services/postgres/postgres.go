@@ -13,6 +13,21 @@ import (
 
 // Open connects to dsn (postgres://…), checks it answers and applies migrations.
 func Open(ctx context.Context, dsn string, now func() time.Time) (*sqlstore.DB, error) {
+	db, err := OpenPool(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	s := sqlstore.New(db, sqlstore.Postgres, now)
+	if err := s.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// OpenPool connects to dsn and checks it answers, applying no migrations: Open does, and upgrade
+// tests start from what an older release left.
+func OpenPool(ctx context.Context, dsn string) (*sql.DB, error) {
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
@@ -22,10 +37,5 @@ func Open(ctx context.Context, dsn string, now func() time.Time) (*sqlstore.DB, 
 		db.Close()
 		return nil, fmt.Errorf("connect postgres: %w", err)
 	}
-	s := sqlstore.New(db, sqlstore.Postgres, now)
-	if err := s.Migrate(ctx); err != nil {
-		db.Close()
-		return nil, err
-	}
-	return s, nil
+	return db, nil
 }

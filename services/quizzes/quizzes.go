@@ -4,8 +4,11 @@ package quizzes
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
+	"github.com/trivium-game/trivium/moderation/textscreen"
 	"github.com/trivium-game/trivium/services"
 )
 
@@ -20,6 +23,75 @@ type Service struct {
 	Hosts interface {
 		RecordHost(ctx context.Context, gameID, hostID, quizID, licenceID string) error
 	}
+	// Images resolves question images to their public URLs; nil: a question with an imageId
+	// cannot be hosted or played.
+	Images QuestionImages
+	// Screen checks quiz text before it is stored; nil screens nothing.
+	Screen Screen
+}
+
+// QuestionImages resolves a question image upload to its public, immutable URL. It returns
+// services.Invalid(map[string]string{"questions[i].imageId": …}) — keyed as the caller asks,
+// see ImageField — when the upload is not ownerID's or not accepted.
+type QuestionImages interface {
+	ImageURL(ctx context.Context, ownerID, uploadID string) (string, error)
+}
+
+// resolveImage sets the ImageURL of question i of q from its ImageID.
+func (s *Service) resolveImage(ctx context.Context, q *services.Quiz, i int) error {
+	qq := &q.Questions[i]
+	qq.ImageURL = ""
+	if qq.ImageID == "" {
+		return nil
+	}
+	field := fmt.Sprintf("questions[%d].imageId", i)
+	if s.Images == nil {
+		return services.Invalid(map[string]string{field: "question images are not available on this server"})
+	}
+	url, err := s.Images.ImageURL(ctx, q.OwnerID, qq.ImageID)
+	if err != nil {
+		if services.ErrorCode(err) == services.EInvalid || services.ErrorCode(err) == services.ENotFound {
+			// Whatever key the port used, the problem is this question's image.
+			return services.Invalid(map[string]string{field: services.ErrorMessage(err)})
+		}
+		return err
+	}
+	qq.ImageURL = url
+	return nil
+}
+
+// presented is question i of q as the player of play sees it: an order question's items in
+// the play's own shuffled order.
+func presented(q *services.Quiz, playID string, i int) services.Question {
+	qq := q.Questions[i]
+	if qq.Kind == services.KindOrder {
+		qq = qq.Presented(services.OrderPermutation([]byte(playID), fmt.Sprintf("order/%d", i), len(qq.Choices)))
+	}
+	return qq
+}
+
+// Screen is the text screen as quiz authoring uses it (moderation.TextGuard implements it).
+type Screen interface {
+	// ScreenQuiz returns EInvalid naming each refused field, or the fields to flag.
+	ScreenQuiz(q *services.Quiz) ([]textscreen.FieldHit, error)
+	// FlagQuiz opens a moderation case on a stored quiz with flagged fields.
+	FlagQuiz(ctx context.Context, q *services.Quiz, hits []textscreen.FieldHit) error
+}
+
+// screen refuses or returns what to flag; flag opens the case once the quiz is stored (the
+// quiz stays: a flag only asks a moderator to look).
+func (s *Service) screen(q *services.Quiz) ([]textscreen.FieldHit, error) {
+	if s.Screen == nil {
+		return nil, nil
+	}
+	return s.Screen.ScreenQuiz(q)
+}
+
+func (s *Service) flag(ctx context.Context, q *services.Quiz, hits []textscreen.FieldHit) error {
+	if len(hits) == 0 {
+		return nil
+	}
+	return s.Screen.FlagQuiz(ctx, q, hits)
 }
 
 // Licences is the part of the marketplace's store that hosting needs.
@@ -38,11 +110,16 @@ func (s *Service) Create(ctx context.Context, owner *services.Player, q services
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
+	hits, err := s.screen(&q)
+	if err != nil {
+		return nil, err
+	}
 	q.ID, q.OwnerID = "", owner.ID
+	clearImageURLs(&q)
 	if err := s.Quizzes.CreateQuiz(ctx, &q); err != nil {
 		return nil, err
 	}
-	return &q, nil
+	return &q, s.flag(ctx, &q, hits)
 }
 
 // Get returns a quiz if the viewer may see it; ownerView says whether answers may be shown. A
@@ -52,7 +129,7 @@ func (s *Service) Get(ctx context.Context, viewer *services.Player, id string) (
 	if err == nil {
 		return q, owner, nil
 	}
-	if viewer == nil || s.Licences == nil || services.ErrorCode(err) != services.ENotFound || q == nil {
+	if viewer == nil || s.Licences == nil || services.ErrorCode(err) != services.ENotFound || q == nil || q.HiddenReason != "" {
 		return nil, false, err
 	}
 	licensed, lerr := s.Licences.HasLicence(ctx, viewer.ID, q.ID)
@@ -73,7 +150,7 @@ func (s *Service) get(ctx context.Context, viewer *services.Player, id string) (
 		return nil, false, err
 	}
 	owner := viewer != nil && viewer.ID == q.OwnerID
-	if !q.Public && !owner {
+	if (!q.Public || q.HiddenReason != "") && !owner {
 		return q, false, services.Errorf(services.ENotFound, "quiz not found")
 	}
 	return q, owner, nil
@@ -86,19 +163,56 @@ func (s *Service) Playable(ctx context.Context, p *services.Player, id string) (
 	if err != nil {
 		return nil, err
 	}
+	if q.HiddenReason != "" {
+		return nil, hidden(q)
+	}
 	return q, nil
+}
+
+func clearImageURLs(q *services.Quiz) {
+	for i := range q.Questions {
+		q.Questions[i].ImageURL = "" // resolved when hosted or played, never stored
+	}
+}
+
+// hidden is the refusal to play or host a quiz a moderator hid, for its owner too.
+func hidden(q *services.Quiz) error {
+	return services.Errorf(services.EForbidden, "a moderator hid this quiz (%s): it cannot be played or hosted", q.HiddenReason)
 }
 
 // Host returns a quiz p may host as a game: public ones, their own, and private ones they bought
 // a licence for, which spends one play of it (licenceID says which; ELicenceExhausted when none
-// is left). Give the play back with Unhost if the game cannot be created.
+// is left). Give the play back with Unhost if the game cannot be created. Every question image
+// is resolved to its URL (422 questions[i].imageId when one cannot be).
 func (s *Service) Host(ctx context.Context, p *services.Player, id string) (q *services.Quiz, licenceID string, err error) {
+	q, licenceID, err = s.host(ctx, p, id)
+	if err != nil {
+		return nil, "", err
+	}
+	for i := range q.Questions {
+		if err := s.resolveImage(ctx, q, i); err != nil {
+			if uerr := s.Unhost(ctx, licenceID); uerr != nil {
+				return nil, "", errors.Join(err, uerr)
+			}
+			return nil, "", err
+		}
+	}
+	return q, licenceID, nil
+}
+
+func (s *Service) host(ctx context.Context, p *services.Player, id string) (q *services.Quiz, licenceID string, err error) {
 	q, _, err = s.get(ctx, p, id)
+	if err == nil && q.HiddenReason != "" {
+		return nil, "", hidden(q)
+	}
 	if err == nil {
 		return q, "", nil
 	}
 	if services.ErrorCode(err) != services.ENotFound || q == nil || s.Licences == nil {
 		return nil, "", err
+	}
+	if q.HiddenReason != "" {
+		return nil, "", hidden(q)
 	}
 	licenceID, err = s.Licences.UseLicence(ctx, p.ID, q.ID)
 	if err != nil {
@@ -144,11 +258,16 @@ func (s *Service) Update(ctx context.Context, p *services.Player, id string, q s
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
-	q.ID, q.OwnerID, q.CreatedAt = old.ID, old.OwnerID, old.CreatedAt
+	hits, err := s.screen(&q)
+	if err != nil {
+		return nil, err
+	}
+	q.ID, q.OwnerID, q.CreatedAt, q.HiddenReason = old.ID, old.OwnerID, old.CreatedAt, old.HiddenReason
+	clearImageURLs(&q)
 	if err := s.Quizzes.UpdateQuiz(ctx, &q); err != nil {
 		return nil, err
 	}
-	return &q, nil
+	return &q, s.flag(ctx, &q, hits)
 }
 
 // Delete removes a quiz (owner only).
@@ -170,16 +289,19 @@ func (s *Service) StartPlay(ctx context.Context, p *services.Player, quizID stri
 	if err != nil {
 		return nil, services.PublicQuestion{}, err
 	}
+	if err := s.resolveImage(ctx, q, 0); err != nil {
+		return nil, services.PublicQuestion{}, err
+	}
 	now := s.Now()
 	play := &services.Play{QuizID: q.ID, PlayerID: p.ID, AskedAt: now}
 	if err := s.Plays.CreatePlay(ctx, play); err != nil {
 		return nil, services.PublicQuestion{}, err
 	}
-	return play, publicAt(q, 0, now), nil
+	return play, publicAt(q, play.ID, 0, now), nil
 }
 
-func publicAt(q *services.Quiz, i int, askedAt time.Time) services.PublicQuestion {
-	qq := q.Questions[i]
+func publicAt(q *services.Quiz, playID string, i int, askedAt time.Time) services.PublicQuestion {
+	qq := presented(q, playID, i)
 	return qq.Public(i, askedAt.Add(qq.TimeLimit()), qq.TimeLimit())
 }
 
@@ -217,12 +339,9 @@ func (s *Service) Answer(ctx context.Context, p *services.Player, playID string,
 	if index >= len(q.Questions) {
 		return nil, services.Errorf(services.EConflict, "the quiz changed; start a new play")
 	}
-	qq := q.Questions[index]
-	if qq.Kind == services.KindChoice && (a.IsText || !a.Set || a.Index < 0 || a.Index >= len(qq.Choices)) {
-		return nil, services.Invalid(map[string]string{"answer": "must be a choice index"})
-	}
-	if qq.Kind == services.KindOpen && (!a.IsText || len(a.Text) > 200) {
-		return nil, services.Invalid(map[string]string{"answer": "must be a text of at most 200 characters"})
+	qq := presented(q, play.ID, index)
+	if msg := qq.CheckAnswer(a); msg != "" {
+		return nil, services.Invalid(map[string]string{"answer": msg})
 	}
 	now := s.Now()
 	elapsed := now.Sub(play.AskedAt)
@@ -242,12 +361,19 @@ func (s *Service) Answer(ctx context.Context, p *services.Player, playID string,
 			QuizPublic: q.Public, QuizOwnerID: q.OwnerID, PlayerID: p.ID,
 			DisplayName: p.DisplayName, Guest: p.Guest, Score: play.Score, At: now.UTC()}
 	}
+	if !play.Finished {
+		// Before the answer is stored: a next question whose image cannot be shown fails the
+		// answer (422) rather than losing the run.
+		if err := s.resolveImage(ctx, q, play.Index); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.Plays.AdvancePlay(ctx, play, from, done); err != nil {
 		return nil, err
 	}
 	res.Score, res.Finished = play.Score, play.Finished
 	if !play.Finished {
-		nq := publicAt(q, play.Index, now)
+		nq := publicAt(q, play.ID, play.Index, now)
 		res.Next = &nq
 	}
 	return res, nil

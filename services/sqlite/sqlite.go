@@ -15,6 +15,21 @@ import (
 
 // Open opens (creating if needed) the SQLite file at path, applies pragmas and migrations.
 func Open(ctx context.Context, path string, now func() time.Time) (*sqlstore.DB, error) {
+	db, err := OpenPool(path)
+	if err != nil {
+		return nil, err
+	}
+	s := sqlstore.New(db, sqlstore.SQLite, now)
+	if err := s.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// OpenPool opens the file at path with the server's pragmas (WAL, foreign keys on) and applies
+// no migrations: Open does, and upgrade tests start from what an older release left.
+func OpenPool(path string) (*sql.DB, error) {
 	q := url.Values{}
 	for _, p := range []string{"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(10000)", "foreign_keys(ON)"} {
 		q.Add("_pragma", p)
@@ -26,10 +41,5 @@ func Open(ctx context.Context, path string, now func() time.Time) (*sqlstore.DB,
 	}
 	// One writer at a time is SQLite's model; a small pool keeps readers concurrent under WAL.
 	db.SetMaxOpenConns(8)
-	s := sqlstore.New(db, sqlstore.SQLite, now)
-	if err := s.Migrate(ctx); err != nil {
-		db.Close()
-		return nil, err
-	}
-	return s, nil
+	return db, nil
 }

@@ -5,9 +5,7 @@ package sqlstore
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -51,13 +49,6 @@ func (d *DB) Close() error { return d.db.Close() }
 
 // Ping checks the database answers.
 func (d *DB) Ping(ctx context.Context) error { return d.db.PingContext(ctx) }
-
-// NewID returns a random 128-bit id, base32-ish url-safe.
-func NewID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return strings.ToLower(base64.RawURLEncoding.EncodeToString(b[:]))
-}
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
 

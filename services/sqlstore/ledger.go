@@ -56,7 +56,7 @@ func move(ctx context.Context, tx querier, m services.Movement, now time.Time) (
 			return to, false, fmt.Errorf("open account %s: %w", acct, err)
 		}
 	}
-	id := NewID()
+	id := services.NewID()
 	res, err := tx.ExecContext(ctx, `INSERT INTO wallet_movements (id, idem_key, kind, debit, credit, amount, reason, ref, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (idem_key) DO NOTHING`,
 		id, m.Key, m.Kind, m.From, m.To, m.Amount, m.Reason, m.Ref, at)

@@ -31,7 +31,7 @@ func scanListing(row interface{ Scan(...any) error }) (*services.Listing, error)
 
 // CreateListing lists a quiz; one active listing per quiz.
 func (d *DB) CreateListing(ctx context.Context, l *services.Listing) error {
-	l.ID, l.CreatedAt = NewID(), d.now().UTC()
+	l.ID, l.CreatedAt = services.NewID(), d.now().UTC()
 	_, err := d.db.ExecContext(ctx, `INSERT INTO market_listings (id, quiz_id, seller_id, price, plays, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6)`, l.ID, l.QuizID, l.SellerID, l.Price, l.Plays, ms(l.CreatedAt))
 	if isUnique(err) {
@@ -91,12 +91,7 @@ func (d *DB) ListListings(ctx context.Context, f services.ListingFilter) ([]serv
 	if err := rows.Err(); err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if len(items) > f.Limit {
-		items = items[:f.Limit]
-		last := items[len(items)-1]
-		next = EncodeCursor(ms(last.CreatedAt), last.ID)
-	}
+	items, next := page(items, f.Limit, func(l services.Listing) (time.Time, string) { return l.CreatedAt, l.ID })
 	return items, next, nil
 }
 
@@ -122,7 +117,7 @@ func scanPurchase(row interface{ Scan(...any) error }) (*services.Purchase, erro
 // CreatePurchase stores a new purchase and its purchase.requested event in one transaction, or
 // returns the buyer's purchase with the same key.
 func (d *DB) CreatePurchase(ctx context.Context, p *services.Purchase) (*services.Purchase, bool, error) {
-	p.ID = NewID()
+	p.ID = services.NewID()
 	now := d.now().UTC()
 	p.CreatedAt, p.UpdatedAt = now, now
 	created := false
@@ -218,7 +213,7 @@ func (t marketTx) ListingByID(ctx context.Context, id string) (*services.Listing
 
 func (t marketTx) GrantLicence(ctx context.Context, l *services.Licence) error {
 	if l.ID == "" {
-		l.ID = NewID()
+		l.ID = services.NewID()
 	}
 	l.CreatedAt = t.now
 	_, err := t.tx.ExecContext(ctx, `INSERT INTO licences (id, purchase_id, buyer_id, quiz_id, listing_id, plays, created_at)

@@ -7,7 +7,9 @@ import (
 	"strings"
 )
 
-// migrations are applied in order, once each. {{pk}} differs by dialect.
+// migrations are applied in order, once each, by every start of serve and by `trivium migrate`;
+// statements are separated by semicolons and {{pk}} differs by dialect. Append, never edit: a
+// database records the versions (index + 1) it has applied. Every table of every store is here.
 var migrations = []string{
 	`CREATE TABLE players (
 		id TEXT PRIMARY KEY,
@@ -224,7 +226,90 @@ var migrations = []string{
 	ALTER TABLE players ADD COLUMN suspended_until BIGINT NOT NULL DEFAULT 0;
 	ALTER TABLE players ADD COLUMN muted_until BIGINT NOT NULL DEFAULT 0;
 	ALTER TABLE quizzes ADD COLUMN hidden_reason TEXT NOT NULL DEFAULT '';`,
+	// Notifications, push subscriptions and deliveries (services/notify). IF NOT EXISTS: databases
+	// made before this list held them already have these tables, made by notify's own Migrate.
+	`CREATE TABLE IF NOT EXISTS notifications (
+		id TEXT PRIMARY KEY,
+		source TEXT NOT NULL UNIQUE,
+		player_id TEXT NOT NULL,
+		topic TEXT NOT NULL,
+		title TEXT NOT NULL,
+		body TEXT NOT NULL,
+		data TEXT NOT NULL,
+		ttl_ms BIGINT NOT NULL,
+		urgency TEXT NOT NULL,
+		push_topic TEXT NOT NULL,
+		created_at BIGINT NOT NULL,
+		read_at BIGINT NOT NULL DEFAULT 0
+	);
+	CREATE INDEX IF NOT EXISTS notifications_player ON notifications (player_id, created_at, id);
+	CREATE TABLE IF NOT EXISTS push_subscriptions (
+		endpoint TEXT PRIMARY KEY,
+		player_id TEXT NOT NULL,
+		session_id TEXT NOT NULL,
+		p256dh TEXT NOT NULL,
+		auth TEXT NOT NULL,
+		created_at BIGINT NOT NULL
+	);
+	CREATE INDEX IF NOT EXISTS push_subscriptions_player ON push_subscriptions (player_id, created_at);
+	CREATE INDEX IF NOT EXISTS push_subscriptions_session ON push_subscriptions (session_id);
+	CREATE TABLE IF NOT EXISTS push_deliveries (
+		notification_id TEXT NOT NULL,
+		endpoint TEXT NOT NULL,
+		status TEXT NOT NULL,
+		attempts INTEGER NOT NULL DEFAULT 0,
+		next_attempt_at BIGINT NOT NULL,
+		claimed_until BIGINT NOT NULL DEFAULT 0,
+		last_status INTEGER NOT NULL DEFAULT 0,
+		last_error TEXT NOT NULL DEFAULT '',
+		updated_at BIGINT NOT NULL,
+		PRIMARY KEY (notification_id, endpoint)
+	);
+	CREATE INDEX IF NOT EXISTS push_deliveries_due ON push_deliveries (status, next_attempt_at);`,
+	// The leaderboard's score log (leaderboard.Log), replayed in (at_ms, key) order. A log made
+	// by leaderboard's own Migrate before scores carried their quiz's visibility lacks the quiz_
+	// columns: its rows stay private (on quiz boards, off global and weekly), as no record says
+	// whether they were earned on a public quiz.
+	`CREATE TABLE IF NOT EXISTS leaderboard_scores (
+		source        TEXT    NOT NULL,
+		source_id     TEXT    NOT NULL,
+		player_id     TEXT    NOT NULL,
+		quiz_id       TEXT    NOT NULL,
+		quiz_public   INTEGER NOT NULL DEFAULT 0,
+		quiz_owner_id TEXT    NOT NULL DEFAULT '',
+		display_name  TEXT    NOT NULL,
+		score         BIGINT  NOT NULL,
+		at_ms         BIGINT  NOT NULL,
+		logged_ms     BIGINT  NOT NULL,
+		PRIMARY KEY (source, source_id, player_id)
+	);
+	ALTER TABLE leaderboard_scores ADD COLUMN IF NOT EXISTS quiz_public INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE leaderboard_scores ADD COLUMN IF NOT EXISTS quiz_owner_id TEXT NOT NULL DEFAULT '';
+	CREATE INDEX IF NOT EXISTS leaderboard_scores_replay ON leaderboard_scores (at_ms, source, source_id, player_id);`,
+	// Uploads whose bytes arrived (avatars and question images). Before this list held it, the
+	// table was created by serve alone (with an announced flag, now unused), hence IF NOT EXISTS
+	// and the added column.
+	`CREATE TABLE IF NOT EXISTS avatar_uploads (
+		id TEXT PRIMARY KEY,
+		player_id TEXT NOT NULL,
+		object_key TEXT NOT NULL,
+		content_type TEXT NOT NULL,
+		content_length BIGINT NOT NULL,
+		status TEXT NOT NULL,
+		reason TEXT NOT NULL DEFAULT '',
+		avatar_key TEXT NOT NULL DEFAULT '',
+		thumb_key TEXT NOT NULL DEFAULT '',
+		created_at BIGINT NOT NULL,
+		expires_at BIGINT NOT NULL,
+		updated_at BIGINT NOT NULL
+	);
+	ALTER TABLE avatar_uploads ADD COLUMN purpose TEXT NOT NULL DEFAULT 'avatar';
+	DROP INDEX IF EXISTS avatar_uploads_unannounced;`,
 }
+
+// addColumnIfMissing is PostgreSQL's spelling; SQLite has no IF NOT EXISTS for columns, so there
+// the statement runs without it and "duplicate column" means the column is there already.
+const addColumnIfMissing = "ADD COLUMN IF NOT EXISTS"
 
 func (d *DB) expand(s string) string {
 	pk := "INTEGER PRIMARY KEY AUTOINCREMENT"
@@ -234,10 +319,25 @@ func (d *DB) expand(s string) string {
 	return strings.ReplaceAll(s, "{{pk}}", pk)
 }
 
+// exec runs one migration statement in the dialect's spelling.
+func (d *DB) exec(ctx context.Context, tx *sql.Tx, stmt string) error {
+	if d.dialect != SQLite || !strings.Contains(stmt, addColumnIfMissing) {
+		_, err := tx.ExecContext(ctx, stmt)
+		return err
+	}
+	_, err := tx.ExecContext(ctx, strings.Replace(stmt, addColumnIfMissing, "ADD COLUMN", 1))
+	if err != nil && strings.Contains(err.Error(), "duplicate column name") {
+		return nil
+	}
+	return err
+}
+
 // Migrate applies every migration not yet applied, all in one transaction. It is safe to run on
 // every start and from several replicas at once: PostgreSQL serialises them with an advisory
 // lock, SQLite with its write lock.
-func (d *DB) Migrate(ctx context.Context) error {
+func (d *DB) Migrate(ctx context.Context) error { return d.migrate(ctx, migrations) }
+
+func (d *DB) migrate(ctx context.Context, migrations []string) error {
 	err := d.tx(ctx, func(tx *sql.Tx) error {
 		if d.dialect == Postgres {
 			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7281946)`); err != nil {
@@ -260,7 +360,7 @@ func (d *DB) Migrate(ctx context.Context) error {
 				if strings.TrimSpace(stmt) == "" {
 					continue
 				}
-				if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				if err := d.exec(ctx, tx, stmt); err != nil {
 					return fmt.Errorf("migration %d: %w", v, err)
 				}
 			}

@@ -11,17 +11,17 @@ import (
 
 var _ services.PlayerStore = (*DB)(nil)
 
-const playerCols = `id, COALESCE(username, ''), display_name, guest, role, password_hash, avatar_key, avatar_thumb_key, created_at`
+const playerCols = `id, COALESCE(username, ''), display_name, guest, role, password_hash, avatar_key, avatar_thumb_key, created_at, suspended_until`
 
 func scanPlayer(row interface{ Scan(...any) error }) (*services.Player, error) {
 	var p services.Player
 	var guest int
-	var created int64
+	var created, suspended int64
 	if err := row.Scan(&p.ID, &p.Username, &p.DisplayName, &guest, &p.Role, &p.PasswordHash,
-		&p.Avatar.Key, &p.Avatar.ThumbKey, &created); err != nil {
+		&p.Avatar.Key, &p.Avatar.ThumbKey, &created, &suspended); err != nil {
 		return nil, err
 	}
-	p.Guest, p.CreatedAt = guest == 1, fromMS(created)
+	p.Guest, p.CreatedAt, p.SuspendedUntil = guest == 1, fromMS(created), fromMS(suspended)
 	p.Avatar.Status = services.AvatarNone
 	if p.Avatar.Key != "" {
 		p.Avatar.Status = services.AvatarAccepted
@@ -32,7 +32,7 @@ func scanPlayer(row interface{ Scan(...any) error }) (*services.Player, error) {
 // CreatePlayer inserts p; EConflict when the username is taken.
 func (d *DB) CreatePlayer(ctx context.Context, p *services.Player) error {
 	if p.ID == "" {
-		p.ID = NewID()
+		p.ID = services.NewID()
 	}
 	if p.CreatedAt.IsZero() {
 		p.CreatedAt = d.now().UTC()

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/trivium-game/trivium/services"
 )
@@ -21,12 +22,14 @@ var (
 
 const quizCols = `id, owner_id, title, description, mode, scoring, public, questions, created_at, updated_at`
 
+const quizReadCols = quizCols + `, hidden_reason`
+
 func scanQuiz(row interface{ Scan(...any) error }) (*services.Quiz, error) {
 	var q services.Quiz
 	var public int
 	var questions string
 	var created, updated int64
-	if err := row.Scan(&q.ID, &q.OwnerID, &q.Title, &q.Description, &q.Mode, &q.Scoring, &public, &questions, &created, &updated); err != nil {
+	if err := row.Scan(&q.ID, &q.OwnerID, &q.Title, &q.Description, &q.Mode, &q.Scoring, &public, &questions, &created, &updated, &q.HiddenReason); err != nil {
 		return nil, err
 	}
 	q.Public, q.CreatedAt, q.UpdatedAt = public == 1, fromMS(created), fromMS(updated)
@@ -39,7 +42,7 @@ func scanQuiz(row interface{ Scan(...any) error }) (*services.Quiz, error) {
 // CreateQuiz inserts a quiz.
 func (d *DB) CreateQuiz(ctx context.Context, q *services.Quiz) error {
 	if q.ID == "" {
-		q.ID = NewID()
+		q.ID = services.NewID()
 	}
 	now := d.now().UTC()
 	q.CreatedAt, q.UpdatedAt = now, now
@@ -57,7 +60,7 @@ func (d *DB) CreateQuiz(ctx context.Context, q *services.Quiz) error {
 
 // QuizByID loads a quiz.
 func (d *DB) QuizByID(ctx context.Context, id string) (*services.Quiz, error) {
-	q, err := scanQuiz(d.db.QueryRowContext(ctx, `SELECT `+quizCols+` FROM quizzes WHERE id = $1`, id))
+	q, err := scanQuiz(d.db.QueryRowContext(ctx, `SELECT `+quizReadCols+` FROM quizzes WHERE id = $1`, id))
 	return q, notFound(err, "quiz")
 }
 
@@ -82,7 +85,7 @@ func (d *DB) ListQuizzes(ctx context.Context, f services.QuizFilter) ([]services
 	if f.Limit <= 0 || f.Limit > 100 {
 		f.Limit = 20
 	}
-	where, args := "public = 1", []any{}
+	where, args := "public = 1 AND hidden_reason = ''", []any{}
 	if f.OwnerID != "" {
 		where, args = "owner_id = $1", append(args, f.OwnerID)
 	}
@@ -96,7 +99,7 @@ func (d *DB) ListQuizzes(ctx context.Context, f services.QuizFilter) ([]services
 		args = append(args, at, id)
 	}
 	args = append(args, f.Limit+1)
-	rows, err := d.db.QueryContext(ctx, `SELECT `+quizCols+` FROM quizzes WHERE `+where+
+	rows, err := d.db.QueryContext(ctx, `SELECT `+quizReadCols+` FROM quizzes WHERE `+where+
 		fmt.Sprintf(` ORDER BY created_at DESC, id DESC LIMIT $%d`, len(args)), args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("list quizzes: %w", err)
@@ -113,13 +116,19 @@ func (d *DB) ListQuizzes(ctx context.Context, f services.QuizFilter) ([]services
 	if err := rows.Err(); err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if len(items) > f.Limit {
-		items = items[:f.Limit]
-		last := items[len(items)-1]
-		next = EncodeCursor(ms(last.CreatedAt), last.ID)
-	}
+	items, next := page(items, f.Limit, func(q services.Quiz) (time.Time, string) { return q.CreatedAt, q.ID })
 	return items, next, nil
+}
+
+// page cuts a keyset page read with LIMIT limit+1 to limit items and, when there was one more,
+// returns the cursor after the last item kept ("" on the last page).
+func page[T any](items []T, limit int, key func(T) (time.Time, string)) ([]T, string) {
+	if len(items) <= limit {
+		return items, ""
+	}
+	items = items[:limit]
+	at, id := key(items[len(items)-1])
+	return items, EncodeCursor(ms(at), id)
 }
 
 // EncodeCursor is an opaque keyset cursor: the (time, id) of the last item of a page, so rows
@@ -146,7 +155,7 @@ func DecodeCursor(c string) (int64, string, error) {
 // CreatePlay starts a single-player run.
 func (d *DB) CreatePlay(ctx context.Context, p *services.Play) error {
 	if p.ID == "" {
-		p.ID = NewID()
+		p.ID = services.NewID()
 	}
 	p.CreatedAt = d.now().UTC()
 	_, err := d.db.ExecContext(ctx, `INSERT INTO plays (id, quiz_id, player_id, idx, score, asked_at, finished, created_at)

@@ -86,6 +86,14 @@ export function choice(text, choices, answer, extra = {}) {
   return { text, kind: 'choice', choices, answer, timeLimitSec: 60, ...extra };
 }
 
+/** A guest joins a game through the join page and waits in the lobby. */
+export async function joinAsGuest(p, code, nickname) {
+  await p.page.goto(`${BASE}/join/${code}`);
+  await p.page.fill('input[name=nickname]', nickname);
+  await p.page.click('button:has-text("Join as guest")');
+  await p.page.waitForSelector('.lobby');
+}
+
 /** Creates a quiz owned by acc through the API. */
 export function createQuiz(acc, quiz) {
   return call('POST', 'quizzes', { description: '', scoring: 'flat', public: false, ...quiz }, acc.token);

@@ -95,10 +95,12 @@ test('a host and three players play a full casual game', { timeout: 120000 }, as
   await answer(ann, 1, 1);
   await answer(bob, 1, 1);
   await answer(cat, 1, 1, { last: true });
-  await bob.page.waitForSelector('.result-right:has-text("+1000")');
+  // A second right answer in a row earns the streak bonus: +10% (docs/API.md).
+  await bob.page.waitForSelector('.result-right:has-text("+1100")');
+  await bob.page.waitForSelector('.streak:has-text("Streak: 2 in a row (+100 streak bonus)")');
   await host.page.click('button[data-action="scoreboard"]');
   await bob.page.waitForSelector('.scoreboard');
-  assert.match(await bob.page.textContent('.my-score'), /2000/);
+  assert.match(await bob.page.textContent('.my-score'), /2100/);
 
   // Question 3: only Ann is right.
   await host.page.click('button[data-action="next"]');
@@ -114,12 +116,12 @@ test('a host and three players play a full casual game', { timeout: 120000 }, as
   const podium = await host.page.$$eval('.podium .step', (els) => els.map((e) => ({ rank: e.dataset.rank, name: e.querySelector('.name').textContent, score: e.querySelector('.score').textContent })));
   const byRank = Object.fromEntries(podium.map((s) => [s.rank, s]));
   assert.equal(byRank['1'].name, 'Ann');
-  assert.equal(byRank['1'].score, '3000 pts');
+  assert.equal(byRank['1'].score, '3300 pts'); // 1000 + 1100 + 1200: three in a row
   assert.equal(byRank['2'].name, 'Bob');
-  assert.equal(byRank['2'].score, '2000 pts');
+  assert.equal(byRank['2'].score, '2100 pts');
   assert.equal(byRank['3'].name, 'Cat');
   assert.equal(byRank['3'].score, '1000 pts');
-  assert.match(await bob.page.textContent('.my-rank'), /#2 with 2000/);
+  assert.match(await bob.page.textContent('.my-rank'), /#2 with 2100/);
   await screenshot(ann.page, 'podium');
   await screenshot(host.page, 'host-podium');
 

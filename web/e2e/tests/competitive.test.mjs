@@ -40,7 +40,7 @@ test('a competitive game asks and reveals whole groups, with open answers', { ti
   assert.equal(await pl.page.textContent('.reveal[data-index="1"] .correct-answer'), 'Bern');
   await host.page.waitForSelector('.reveal[data-index="1"]');
   await host.page.click('button[data-action="scoreboard"]');
-  await pl.page.waitForSelector('.scoreboard .board-row.me .score:has-text("2000")');
+  await pl.page.waitForSelector('.scoreboard .board-row.me .score:has-text("2100")'); // the second right answer in a row has the streak bonus
 
   await host.page.click('button[data-action="next"]');
   await pl.page.waitForSelector('.question-card[data-index="2"]');
@@ -50,6 +50,6 @@ test('a competitive game asks and reveals whole groups, with open answers', { ti
   await host.page.click('button[data-action="end"]');
   await host.page.click('dialog.confirm button[data-confirm="yes"]');
   await pl.page.waitForSelector('.podium');
-  assert.match(await pl.page.textContent('.my-rank'), /#1 with 2000/);
+  assert.match(await pl.page.textContent('.my-rank'), /#1 with 2100/);
   assertClean(host, pl);
 });

@@ -16,6 +16,7 @@ import * as moderation from './views/moderation.js';
 import * as inbox from './views/inbox.js';
 import * as wallet from './views/wallet.js';
 import * as market from './views/market.js';
+import * as gamesView from './views/history.js';
 
 const routes = [
   [/^\/$/, home, {}],
@@ -23,6 +24,7 @@ const routes = [
   [/^\/join(?:\/([A-Za-z0-9]{4,8}))?$/, play, { join: true }],
   [/^\/play(?:\/([A-Za-z0-9]{4,8}))?$/, play, {}],
   [/^\/host(?:\/([A-Za-z0-9]{4,8}))?$/, host, { account: true }],
+  [/^\/games$/, gamesView, { account: true }],
   [/^\/author(?:\/([^/]+))?$/, author, { account: true }],
   [/^\/solo(?:\/([^/]+))?$/, solo, { signedIn: true }],
   [/^\/profile$/, profile, { account: true }],

@@ -43,6 +43,8 @@ export class GameModel extends EventTarget {
     this.entries = []; // last scoreboard
     this.rankBefore = new Map(); // playerId → rank on the scoreboard before the last one
     this.final = [];
+    this.options = {}; // game options: shuffleQuestions, shuffleChoices, lockLobby, lateJoin, teams {mode, count}
+    this.teams = []; // [{id, name, members: [playerId], score}], ranked on the scoreboard and once finished
     this.chat = [];
     this.you = { playerId: '', host: false, score: 0 };
     this.paused = false;
@@ -160,12 +162,22 @@ export class GameModel extends EventTarget {
         this.phase = 'buzz';
         this.emit('all');
         return true;
+      case 'options':
+        this.options = d.options && typeof d.options === 'object' ? d.options : d;
+        this.emit('options');
+        return true;
+      case 'teams':
+        this.setTeams(Array.isArray(d) ? d : d.teams);
+        this.emit('teams');
+        return true;
       case 'scoreboard':
+        if (Array.isArray(d.teams)) this.setTeams(d.teams);
         this.setEntries(d.entries || []);
         if (this.phase !== 'buzz') this.phase = 'scoreboard';
         this.emit('all');
         return true;
       case 'finished':
+        if (Array.isArray(d.teams)) this.setTeams(d.teams);
         this.final = d.entries || [];
         this.setEntries(this.final);
         this.phase = 'finished';
@@ -202,6 +214,8 @@ export class GameModel extends EventTarget {
     this.names = null;
     this.you = { playerId: you.playerId, host: !!you.host, score: you.score || 0 };
     this.paused = !!s.paused;
+    if (s.options && typeof s.options === 'object') this.options = s.options;
+    if (Array.isArray(s.teams)) this.setTeams(s.teams);
     const open = (s.questions && s.questions.length) ? s.questions : (s.question ? [s.question] : []);
     const now = Date.now();
     if (s.phase === 'question' || open.length) {
@@ -245,6 +259,27 @@ export class GameModel extends EventTarget {
     } else if (s.phase === 'scoreboard' && !this.entries.length) {
       this.setEntries(this.standingsFromPlayers());
     }
+  }
+
+  setTeams(teams) {
+    if (!Array.isArray(teams)) return;
+    this.teams = teams.filter((t) => t && t.id !== undefined).map((t) => ({ ...t, members: Array.isArray(t.members) ? t.members : [] }));
+  }
+
+  /** The team a player is in (from the teams' members, or the player's or entry's `team`), or null. */
+  teamOf(playerId) {
+    const byMember = this.teams.find((t) => t.members.includes(playerId));
+    if (byMember) return byMember;
+    const p = this.players.get(playerId);
+    const e = this.entries.find((x) => x.playerId === playerId);
+    const id = (e && e.team) || (p && p.team);
+    return id !== undefined && id !== null && id !== '' ? this.teams.find((t) => t.id === id) || null : null;
+  }
+
+  /** Whether teams are on in this game. */
+  get teamsOn() {
+    const t = this.options && this.options.teams;
+    return !!(t && (t.mode === 'auto' || t.mode === 'choose')) || this.teams.length > 0;
   }
 
   /** Standings worked out from the players' scores, for a scoreboard the state did not carry. */

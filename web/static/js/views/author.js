@@ -6,8 +6,43 @@ import { api, listAll } from '../api.js';
 const MODES = [['casual', 'Casual: host asks, reveals, scoreboard after every question'], ['competitive', 'Competitive: rounds (groups) of questions'],
   ['live', 'Live: first right answer wins the question'], ['single', 'Single player: play alone at your own pace']];
 
+const KINDS = [['choice', 'Multiple choice (one right answer)'], ['multi', 'Several right answers'], ['truefalse', 'True or false'],
+  ['open', 'Open answer (typed)'], ['number', 'Number (a slider)'], ['order', 'Put in order'], ['poll', 'Poll (no right answer, no points)']];
+// How many choices each kind takes: [min, max].
+const CHOICE_LIMITS = { choice: [2, 4], multi: [2, 10], poll: [2, 10], order: [2, 6] };
+
 function blankQuestion(kind = 'choice') {
-  return { text: '', kind, choices: kind === 'choice' ? ['', ''] : [], answer: kind === 'choice' ? 0 : '', alternatives: [], group: 1, timeLimitSec: 20 };
+  const q = { text: '', kind, choices: [], answer: '', alternatives: [], group: 1, timeLimitSec: 20 };
+  return { ...q, ...kindDefaults(kind, q) };
+}
+
+/** The fields a question gets when it becomes kind (choice texts are kept between choice kinds). */
+function kindDefaults(kind, old = {}) {
+  const texts = (old.choices || []).filter((c) => typeof c === 'string');
+  const lim = CHOICE_LIMITS[kind];
+  const choices = lim ? texts.slice(0, lim[1]) : [];
+  while (lim && choices.length < Math.max(lim[0], kind === 'choice' || kind === 'poll' ? 2 : 3)) choices.push('');
+  switch (kind) {
+    case 'choice': return { choices, answer: 0, alternatives: [] };
+    case 'multi': return { choices, answer: [0], alternatives: [] };
+    case 'poll': return { choices, answer: undefined, alternatives: [] };
+    case 'order': return { choices, answer: undefined, alternatives: [] };
+    case 'truefalse': return { choices: [], answer: true, alternatives: [] };
+    case 'number': return { choices: [], answer: 0, tolerance: 0, min: 0, max: 100, step: 1, alternatives: [] };
+    default: return { choices: [], answer: '', alternatives: old.alternatives || [] };
+  }
+}
+
+/** A question as the server gives it, made editable (a true/false answer may come as an index). */
+function fromServer(x) {
+  const q = { ...blankQuestion(x.kind), ...x, choices: x.choices || [], alternatives: x.alternatives || [], group: x.group || 1 };
+  if (q.kind === 'truefalse') { q.answer = x.answer === true || x.answer === 0; q.choices = []; }
+  if (q.kind === 'multi' && !Array.isArray(q.answer)) q.answer = typeof q.answer === 'number' ? [q.answer] : [];
+  if (q.kind === 'number') {
+    for (const k of ['answer', 'tolerance', 'min', 'max', 'step']) if (x[k] !== undefined && x[k] !== null) q[k] = x[k];
+    if (x.number && typeof x.number === 'object') Object.assign(q, { min: x.number.min ?? q.min, max: x.number.max ?? q.max, step: x.number.step ?? q.step });
+  }
+  return q;
 }
 
 export function render(root, params, ctx) {
@@ -51,7 +86,7 @@ function list(root, ctx) {
 
 function editor(holder, quiz, ctx) {
   const q = quiz ? structuredClone(quiz) : { title: '', description: '', mode: 'casual', scoring: 'speed', public: false, questions: [blankQuestion()] };
-  q.questions = (q.questions || []).map((x) => ({ ...blankQuestion(x.kind), ...x, choices: x.choices || [], alternatives: x.alternatives || [], group: x.group || 1 }));
+  q.questions = (q.questions || []).map(fromServer);
   const errorsBox = h('div', { class: 'error-summary', role: 'alert', tabindex: '-1', 'aria-labelledby': 'errors-h', hidden: true });
   const form = h('form', { class: 'author', novalidate: true });
   const qBox = h('div', { class: 'questions' });
@@ -77,12 +112,13 @@ function editor(holder, quiz, ctx) {
     const text = field(`Question ${i + 1}`, h('textarea', { name: `${p}.text`, rows: 2, maxlength: 500 }), { key: `${p}.text` });
     text.input.value = qq.text;
     text.input.addEventListener('input', () => { qq.text = text.input.value; });
-    const kind = field('Kind', h('select', { name: `${p}.kind` }, h('option', { value: 'choice', text: 'Multiple choice' }), h('option', { value: 'open', text: 'Open answer' })), { key: `${p}.kind` });
+    const kind = field('Kind', h('select', { name: `${p}.kind` }, KINDS.map(([v, l]) => h('option', { value: v, text: l }))), { key: `${p}.kind` });
     kind.input.value = qq.kind;
     kind.input.addEventListener('change', () => {
-      qq.kind = kind.input.value;
-      if (qq.kind === 'choice') { if (qq.choices.length < 2) qq.choices = ['', '']; qq.answer = 0; qq.alternatives = []; } else { qq.choices = []; qq.answer = ''; }
+      Object.assign(qq, kindDefaults(kind.input.value, qq), { kind: kind.input.value });
       drawQuestions();
+      const again = qBox.querySelector(`[name="${CSS.escape(`${p}.kind`)}"]`);
+      if (again) again.focus();
     });
     const time = field('Time limit (seconds)', h('input', { type: 'number', name: `${p}.timeLimitSec`, min: 5, max: 120, value: qq.timeLimitSec, inputmode: 'numeric' }), { key: `${p}.timeLimitSec` });
     time.input.addEventListener('input', () => { qq.timeLimitSec = Number(time.input.value) || 0; });
@@ -91,42 +127,90 @@ function editor(holder, quiz, ctx) {
       group = field('Round (group)', h('input', { type: 'number', name: `${p}.group`, min: 1, value: qq.group, inputmode: 'numeric' }), { key: `${p}.group` });
       group.input.addEventListener('input', () => { qq.group = Number(group.input.value) || 0; });
     }
-    let kindBody;
-    if (qq.kind === 'choice') {
-      const choicesErr = h('p', { class: 'field-error', role: 'alert', hidden: true, dataset: { errorFor: `${p}.choices` } });
-      const answerErr = h('p', { class: 'field-error', role: 'alert', hidden: true, dataset: { errorFor: `${p}.answer` } });
-      const rows = qq.choices.map((c, j) => {
-        const input = h('input', { name: `${p}.choices[${j}]`, value: c, maxlength: 200, 'aria-label': `Choice ${j + 1} of question ${i + 1}` });
-        const err = h('p', { class: 'field-error', role: 'alert', hidden: true, id: `${input.name}-err`, dataset: { errorFor: `${p}.choices[${j}]` } });
-        input.id = input.name;
-        input.setAttribute('aria-describedby', err.id);
-        input.addEventListener('input', () => { qq.choices[j] = input.value; });
-        const radio = h('input', { type: 'radio', name: `${p}.answer`, id: `${p}.answer-${j}`, value: String(j), checked: qq.answer === j, 'aria-label': `Choice ${j + 1} is the right answer` });
-        radio.addEventListener('change', () => { qq.answer = j; });
-        const remove = qq.choices.length > 2 ? h('button', { type: 'button', class: 'link', 'aria-label': `Remove choice ${j + 1}`, text: 'Remove', onclick: () => {
-          qq.choices.splice(j, 1);
-          if (qq.answer >= qq.choices.length) qq.answer = 0;
-          else if (qq.answer > j) qq.answer--;
-          drawQuestions();
-        } }) : null;
-        return h('li', { class: 'choice-row' }, h('label', { class: 'right-pick' }, radio, h('span', { class: 'sr-only', text: 'Right answer' })), input, remove, err);
+    const kindBody = kindEditor(qq, i, p);
+    const picture = qq.imageId ? h('p', { class: 'row q-picture' }, h('span', { class: 'muted', text: 'This question has a picture.' }),
+      h('button', { type: 'button', class: 'link', 'aria-label': `Remove the picture of question ${i + 1}`, text: 'Remove picture', onclick: () => { delete qq.imageId; drawQuestions(); } }),
+      h('span', { class: 'field-error', role: 'alert', hidden: true, dataset: { errorFor: `${p}.imageId` } })) : null;
+    const tools = h('div', { class: 'row' },
+      i > 0 ? h('button', { type: 'button', text: 'Move up', 'aria-label': `Move up question ${i + 1}`, onclick: () => { q.questions.splice(i - 1, 0, q.questions.splice(i, 1)[0]); drawQuestions(); } }) : null,
+      q.questions.length > 1 ? h('button', { type: 'button', class: 'danger', text: 'Remove question', 'aria-label': `Remove question ${i + 1}`, onclick: () => { q.questions.splice(i, 1); drawQuestions(); } }) : null);
+    return h('fieldset', { class: 'card question-edit', dataset: { index: String(i) } }, h('legend', { text: `Question ${i + 1}` }),
+      text.wrap, h('div', { class: 'grid3' }, kind.wrap, time.wrap, group && group.wrap), picture, kindBody, tools);
+  }
+
+  // The fields of one kind: choices (with the right one(s) ticked, or in the right order),
+  // true/false, the typed answer and its alternatives, or the number, its tolerance and range.
+  function kindEditor(qq, i, p) {
+    const errFor = (key) => h('p', { class: 'field-error', role: 'alert', hidden: true, dataset: { errorFor: key } });
+    if (qq.kind === 'truefalse') {
+      const radios = [true, false].map((v) => {
+        const r = h('input', { type: 'radio', name: `${p}.answer`, id: `${p}.answer-${v}`, value: String(v), checked: qq.answer === v });
+        r.addEventListener('change', () => { qq.answer = v; });
+        return h('div', { class: 'field check' }, r, h('label', { for: r.id, text: v ? 'True' : 'False' }));
       });
-      kindBody = h('fieldset', { class: 'choices-edit' }, h('legend', { text: 'Choices (pick the right one)' }), h('ol', {}, rows),
-        qq.choices.length < 4 ? h('button', { type: 'button', text: 'Add choice', onclick: () => { qq.choices.push(''); drawQuestions(); } }) : null,
-        choicesErr, answerErr);
-    } else {
+      return h('fieldset', { class: 'choices-edit' }, h('legend', { text: 'The statement is' }), radios, errFor(`${p}.answer`));
+    }
+    if (qq.kind === 'number') {
+      const num = (label, k, hint, opts = {}) => {
+        const f = field(label, h('input', { type: 'number', name: `${p}.${k}`, value: qq[k] ?? '', step: 'any', inputmode: 'decimal', ...opts }), { key: `${p}.${k}`, hint });
+        f.input.addEventListener('input', () => { qq[k] = f.input.value === '' ? undefined : Number(f.input.value); });
+        return f.wrap;
+      };
+      return h('fieldset', { class: 'choices-edit' }, h('legend', { text: 'The number' }),
+        h('div', { class: 'grid3' }, num('Right answer', 'answer'), num('Tolerance (±)', 'tolerance', 'Answers this close also count as right.', { min: 0 }),
+          num('Slider minimum', 'min'), num('Slider maximum', 'max'), num('Slider step', 'step', 'Optional: how far one slider notch moves.', { min: 0 })),
+        errFor(`${p}.number`));
+    }
+    if (!CHOICE_LIMITS[qq.kind]) {
       const ans = field('Right answer', h('input', { name: `${p}.answer`, value: typeof qq.answer === 'string' ? qq.answer : '', maxlength: 200 }), { key: `${p}.answer` });
       ans.input.addEventListener('input', () => { qq.answer = ans.input.value; });
       const alts = field('Also accept (one per line)', h('textarea', { name: `${p}.alternatives`, rows: 2 }), { key: `${p}.alternatives`, hint: 'Matching ignores case, accents and extra spaces.' });
       alts.input.value = qq.alternatives.join('\n');
       alts.input.addEventListener('input', () => { qq.alternatives = alts.input.value.split('\n').map((s) => s.trim()).filter(Boolean); });
-      kindBody = h('div', {}, ans.wrap, alts.wrap);
+      return h('div', {}, ans.wrap, alts.wrap);
     }
-    const tools = h('div', { class: 'row' },
-      i > 0 ? h('button', { type: 'button', text: 'Move up', 'aria-label': `Move question ${i + 1} up`, onclick: () => { q.questions.splice(i - 1, 0, q.questions.splice(i, 1)[0]); drawQuestions(); } }) : null,
-      q.questions.length > 1 ? h('button', { type: 'button', class: 'danger', text: 'Remove question', 'aria-label': `Remove question ${i + 1}`, onclick: () => { q.questions.splice(i, 1); drawQuestions(); } }) : null);
-    return h('fieldset', { class: 'card question-edit', dataset: { index: String(i) } }, h('legend', { text: `Question ${i + 1}` }),
-      text.wrap, h('div', { class: 'grid3' }, kind.wrap, time.wrap, group && group.wrap), kindBody, tools);
+    const [minC, maxC] = CHOICE_LIMITS[qq.kind];
+    const rows = qq.choices.map((c, j) => {
+      const input = h('input', { name: `${p}.choices[${j}]`, value: c, maxlength: 200, 'aria-label': `${qq.kind === 'order' ? 'Item' : 'Choice'} ${j + 1} of question ${i + 1}` });
+      const err = h('p', { class: 'field-error', role: 'alert', hidden: true, id: `${input.name}-err`, dataset: { errorFor: `${p}.choices[${j}]` } });
+      input.id = input.name;
+      input.setAttribute('aria-describedby', err.id);
+      input.addEventListener('input', () => { qq.choices[j] = input.value; });
+      let pick = null;
+      if (qq.kind === 'choice') {
+        const radio = h('input', { type: 'radio', name: `${p}.answer`, id: `${p}.answer-${j}`, value: String(j), checked: qq.answer === j, 'aria-label': `Choice ${j + 1} is the right answer` });
+        radio.addEventListener('change', () => { qq.answer = j; });
+        pick = h('label', { class: 'right-pick' }, radio, h('span', { class: 'sr-only', text: 'Right answer' }));
+      } else if (qq.kind === 'multi') {
+        const box = h('input', { type: 'checkbox', name: `${p}.answer`, id: `${p}.answer-${j}`, value: String(j), checked: qq.answer.includes(j), 'aria-label': `Choice ${j + 1} is a right answer` });
+        box.addEventListener('change', () => { qq.answer = box.checked ? [...new Set([...qq.answer, j])].sort((a, b) => a - b) : qq.answer.filter((x) => x !== j); });
+        pick = h('label', { class: 'right-pick' }, box, h('span', { class: 'sr-only', text: 'Right answer' }));
+      } else if (qq.kind === 'order') {
+        pick = h('span', { class: 'order-pos', 'aria-hidden': 'true', text: String(j + 1) });
+      } else {
+        pick = h('span', { 'aria-hidden': 'true' });
+      }
+      const moveItem = (to) => {
+        qq.choices.splice(to, 0, qq.choices.splice(j, 1)[0]);
+        drawQuestions();
+        const again = qBox.querySelector(`[name="${CSS.escape(`${p}.choices[${to}]`)}"]`);
+        if (again) again.focus();
+      };
+      const remove = qq.choices.length > minC ? h('button', { type: 'button', class: 'link', 'aria-label': `Remove ${qq.kind === 'order' ? 'item' : 'choice'} ${j + 1}`, text: 'Remove', onclick: () => {
+        qq.choices.splice(j, 1);
+        if (qq.kind === 'choice') { if (qq.answer >= qq.choices.length) qq.answer = 0; else if (qq.answer > j) qq.answer--; }
+        if (qq.kind === 'multi') qq.answer = qq.answer.filter((x) => x !== j).map((x) => (x > j ? x - 1 : x));
+        drawQuestions();
+      } }) : null;
+      const tools = qq.kind === 'order' ? h('span', { class: 'row' },
+        j > 0 ? h('button', { type: 'button', class: 'link', 'aria-label': `Move item ${j + 1} up`, text: 'Up', onclick: () => moveItem(j - 1) }) : null,
+        j < qq.choices.length - 1 ? h('button', { type: 'button', class: 'link', 'aria-label': `Move item ${j + 1} down`, text: 'Down', onclick: () => moveItem(j + 1) }) : null, remove) : remove;
+      return h('li', { class: 'choice-row' }, pick, input, tools, err);
+    });
+    const legend = { choice: 'Choices (pick the right one)', multi: 'Choices (tick every right one)', poll: 'Choices (a poll has no right answer)', order: 'Items, in the right order (players see them shuffled)' }[qq.kind];
+    return h('fieldset', { class: 'choices-edit' }, h('legend', { text: legend }), h('ol', {}, rows),
+      qq.choices.length < maxC ? h('button', { type: 'button', text: qq.kind === 'order' ? 'Add item' : 'Add choice', onclick: () => { qq.choices.push(''); drawQuestions(); } }) : null,
+      errFor(`${p}.choices`), qq.kind === 'choice' || qq.kind === 'multi' ? errFor(`${p}.answer`) : null);
   }
 
   function drawQuestions() {
@@ -147,7 +231,12 @@ function editor(holder, quiz, ctx) {
       title: q.title, description: q.description, mode: q.mode, scoring: q.scoring, public: q.public,
       questions: q.questions.map((x) => {
         const out = { text: x.text, kind: x.kind, timeLimitSec: x.timeLimitSec };
-        if (x.kind === 'choice') { out.choices = x.choices; out.answer = x.answer; } else { out.answer = x.answer; if (x.alternatives.length) out.alternatives = x.alternatives; }
+        if (x.kind === 'choice' || x.kind === 'multi') { out.choices = x.choices; out.answer = x.answer; } else if (x.kind === 'poll' || x.kind === 'order') out.choices = x.choices;
+        else if (x.kind === 'truefalse') out.answer = x.answer;
+        else if (x.kind === 'number') {
+          for (const k of ['answer', 'tolerance', 'min', 'max', 'step']) if (typeof x[k] === 'number' && Number.isFinite(x[k])) out[k] = x[k];
+        } else { out.answer = x.answer; if (x.alternatives.length) out.alternatives = x.alternatives; }
+        if (x.imageId) out.imageId = x.imageId;
         if (q.mode === 'competitive') out.group = x.group;
         return out;
       }),

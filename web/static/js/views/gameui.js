@@ -1,5 +1,6 @@
 // UI pieces shared by the player and host screens.
-import { h, mount, avatar, answerText, toast, confirmDialog } from '../dom.js';
+import { h, mount, avatar, toast, confirmDialog } from '../dom.js';
+import { correctText, statsChart, questionImage } from './kinds.js';
 import { api, session } from '../api.js';
 import { socket } from '../socket.js';
 
@@ -62,39 +63,65 @@ export function timer(deadline, limitMs, paused = false) {
  * rather than showing a bare index. mine is the player's own answer as this tab knows it.
  */
 export function revealBlock(q, r, { you = true, mine = null } = {}) {
-  const right = q || typeof r.correctAnswer !== 'number' ? answerText(q, r.correctAnswer) : '';
-  let counts = null;
-  if (Array.isArray(r.counts) && q && q.choices) {
-    const total = r.counts.reduce((a, b) => a + b, 0) || 1;
-    counts = h('ul', { class: 'counts', 'aria-label': 'How everybody answered' }, q.choices.map((c, i) => {
-      const bar = h('span', { class: 'count-bar' });
-      bar.style.width = `${((r.counts[i] || 0) / total) * 100}%`;
-      return h('li', { class: `count c${i}${i === r.correctAnswer ? ' count-right' : ''}` },
-        h('span', { class: 'count-label', text: c }), bar, h('span', { class: 'count-n', text: String(r.counts[i] || 0) }));
-    }));
-  } else if (r.counts && typeof r.counts === 'object' && !Array.isArray(r.counts) && typeof r.counts.correct === 'number') {
-    counts = h('p', { class: 'muted', text: `${r.counts.correct} right · ${r.counts.wrong || 0} wrong · ${r.counts.none || 0} no answer` });
-  }
+  const kind = r.kind || (q && q.kind);
+  const right = correctText(q, r);
+  const chart = statsChart(q, r);
   let result = null;
+  let streak = null;
   if (you && r.you) {
     const late = r.you.late || (!r.you.answered && mine && mine.status === 'late');
-    if (r.you.correct) result = h('p', { class: 'result result-right', text: `Correct! +${r.you.points} points` });
+    if (kind === 'poll') result = h('p', { class: 'result result-poll', text: r.you.answered ? 'Thanks for voting!' : 'You did not vote.' });
+    else if (r.you.correct) result = h('p', { class: 'result result-right', text: `Correct! +${r.you.points} points` });
     else if (late) result = h('p', { class: 'result result-late', text: 'Too late: your answer arrived after the time was up. 0 points' });
     else if (r.you.answered) result = h('p', { class: 'result result-wrong', text: 'Not this time: 0 points' });
     else result = h('p', { class: 'result result-none', text: 'No answer: 0 points' });
+    if (typeof r.you.streak === 'number' && kind !== 'poll') {
+      const n = r.you.streak;
+      const bonus = r.you.streakBonus ? ` (+${r.you.streakBonus} streak bonus)` : '';
+      streak = n > 0
+        ? h('p', { class: 'streak', dataset: { streak: String(n) }, text: `🔥 Streak: ${n} in a row${bonus}` })
+        : h('p', { class: 'streak streak-none', dataset: { streak: '0' }, text: 'Streak: 0' });
+    }
   }
   const yours = you && mine && mine.answer !== null && mine.answer !== undefined && mine.answer !== ''
-    ? h('p', { class: 'your-answer', text: `Your answer: ${mine.answer}` }) : null;
-  return h('div', { class: 'reveal', dataset: { index: String(r.index) } },
+    ? h('p', { class: 'your-answer', text: `Your ${kind === 'poll' ? 'vote' : 'answer'}: ${mine.answer}` }) : null;
+  return h('div', { class: 'reveal', dataset: { index: String(r.index), kind: kind || '' } },
     q ? h('h2', { class: 'reveal-q', text: q.text }) : h('h2', { class: 'reveal-q', text: `Question ${r.index + 1}` }),
+    questionImage(q),
     right ? h('p', { class: 'reveal-answer' }, 'Answer: ', h('strong', { class: 'correct-answer', text: right })) : null,
-    result, yours, counts);
+    kind === 'poll' ? h('p', { class: 'reveal-answer', text: 'A poll: no right answer, no points.' }) : null,
+    result, streak, yours, chart);
 }
 
-/** The scoreboard with points gained and rank changes. */
+/** A small label with the team a player is in (nothing without teams). */
+export function teamTag(model, playerId) {
+  const t = model.teamOf(playerId);
+  return t ? h('span', { class: `team-tag team-${teamIndex(model, t)}`, dataset: { team: String(t.id) }, text: t.name }) : null;
+}
+
+function teamIndex(model, t) {
+  const i = model.teams.findIndex((x) => x.id === t.id);
+  return (i < 0 ? 0 : i) % 8;
+}
+
+/** The teams ranked by score (mean of their members' scores, as the server computes it). */
+export function teamBoard(model, { title = 'Teams' } = {}) {
+  if (!model.teams.length) return null;
+  const ranked = [...model.teams].sort((a, b) => (a.rank && b.rank ? a.rank - b.rank : (b.score || 0) - (a.score || 0)));
+  return h('section', { class: 'team-standings', 'aria-labelledby': 'tb-h' },
+    h('h2', { id: 'tb-h', text: title }),
+    h('ol', { class: 'board team-board' }, ranked.map((t, i) => h('li', { class: `board-row team-row${model.teamOf(model.you.playerId) === t ? ' me' : ''}`, dataset: { team: String(t.id) } },
+      h('span', { class: 'rank', text: String(t.rank || i + 1) }),
+      h('span', { class: `team-swatch team-${teamIndex(model, t)}`, 'aria-hidden': 'true' }),
+      h('span', { class: 'name', text: t.name }),
+      h('span', { class: 'muted team-size', text: `${t.members.length} player${t.members.length === 1 ? '' : 's'}` }),
+      h('span', { class: 'score', text: String(t.score || 0) })))));
+}
+
+/** The scoreboard with points gained and rank changes (and the teams, when there are teams). */
 export function scoreboard(model, { title = 'Scoreboard' } = {}) {
-  return h('section', { class: 'scoreboard', 'aria-labelledby': 'sb-h' },
-    h('h2', { id: 'sb-h', text: title }),
+  return h('div', { class: 'boards' }, teamBoard(model), h('section', { class: 'scoreboard', 'aria-labelledby': 'sb-h' },
+    h('h2', { id: 'sb-h', text: model.teams.length ? 'Players' : title }),
     h('ol', { class: 'board' }, model.entries.map((e) => {
       const ch = model.rankChange(e);
       const move = ch > 0 ? h('span', { class: 'move up', 'aria-label': `up ${ch}`, text: `▲${ch}` })
@@ -102,10 +129,10 @@ export function scoreboard(model, { title = 'Scoreboard' } = {}) {
           : h('span', { class: 'move same', 'aria-label': 'no change', text: '–' });
       return h('li', { class: `board-row${e.playerId === model.you.playerId ? ' me' : ''}`, dataset: { player: e.playerId } },
         h('span', { class: 'rank', text: String(e.rank) }), avatar(e.thumbnailUrl, e.displayName),
-        h('span', { class: 'name', text: model.nameOf(e.playerId, e.displayName) }),
+        h('span', { class: 'name' }, h('span', { text: model.nameOf(e.playerId, e.displayName) }), teamTag(model, e.playerId)),
         e.delta ? h('span', { class: 'delta', text: `+${e.delta}` }) : h('span', { class: 'delta' }),
         h('span', { class: 'score', text: String(e.score) }), move);
-    })));
+    }))));
 }
 
 /** The final podium (top three) and the full standings. */
@@ -117,13 +144,23 @@ export function podium(model) {
     h('h2', { id: 'final-h', text: 'Final results' }),
     h('ol', { class: 'podium', 'aria-label': 'Podium' }, order.map((e) => h('li', { class: `step step-${e.rank}`, dataset: { rank: String(e.rank) } },
       avatar(e.thumbnailUrl, e.displayName, 'md'),
-      h('span', { class: 'name', text: model.nameOf(e.playerId, e.displayName) }),
+      h('span', { class: 'name', text: model.nameOf(e.playerId, e.displayName) }), teamTag(model, e.playerId),
       h('span', { class: 'score', text: `${e.score} pts` }),
       h('span', { class: 'place', text: ['', '1st', '2nd', '3rd'][e.rank] || `#${e.rank}` })))),
     me ? h('p', { class: 'my-rank', text: `You finished #${me.rank} with ${me.score} points.` }) : null,
+    myTeamLine(model),
+    teamBoard(model, { title: 'Final team standings' }),
     model.final.length > 3 ? h('ol', { class: 'board', start: 4 }, model.final.slice(3).map((e) => h('li', { class: 'board-row' },
-      h('span', { class: 'rank', text: String(e.rank) }), h('span', { class: 'name', text: model.nameOf(e.playerId, e.displayName) }), h('span', { class: 'score', text: String(e.score) })))) : null,
+      h('span', { class: 'rank', text: String(e.rank) }), h('span', { class: 'name' }, h('span', { text: model.nameOf(e.playerId, e.displayName) }), teamTag(model, e.playerId)), h('span', { class: 'score', text: String(e.score) })))) : null,
     model.quizId && session.isAccount ? h('p', {}, h('a', { href: `/leaderboards/quiz:${encodeURIComponent(model.quizId)}`, 'data-link': '', class: 'quiz-board-link', text: 'See the leaderboard for this quiz' })) : null);
+}
+
+function myTeamLine(model) {
+  const t = model.teamOf(model.you.playerId);
+  if (!t || model.you.host) return null;
+  const ranked = [...model.teams].sort((a, b) => (a.rank && b.rank ? a.rank - b.rank : (b.score || 0) - (a.score || 0)));
+  const rank = t.rank || ranked.indexOf(t) + 1;
+  return h('p', { class: 'my-team', text: `Your team ${t.name} finished #${rank} with ${t.score || 0} points.` });
 }
 
 /** The players in the game. */
@@ -132,7 +169,7 @@ export function playerList(model) {
   return h('section', { class: 'players', 'aria-labelledby': 'pl-h' },
     h('h2', { id: 'pl-h', text: `Players (${ps.length})` }),
     h('ul', { class: 'player-list' }, ps.map((p) => h('li', { class: p.connected === false ? 'away' : '', dataset: { player: p.id } },
-      avatar(p.thumbnailUrl, p.displayName), h('span', { class: 'name', text: model.nameOf(p.id, p.displayName) }),
+      avatar(p.thumbnailUrl, p.displayName), h('span', { class: 'name', text: model.nameOf(p.id, p.displayName) }), teamTag(model, p.id),
       p.connected === false ? h('span', { class: 'muted', text: ' (away)' }) : null,
       // Guests cannot report (the API needs an account), and nobody reports their own image.
       p.thumbnailUrl && session.isAccount && p.id !== model.you.playerId

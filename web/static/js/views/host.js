@@ -6,6 +6,14 @@ import { socket } from '../socket.js';
 import { GameModel } from '../game.js';
 import { qrCanvas } from '../qr.js';
 import { startTicker, timer, revealBlock, scoreboard, podium, playerList, chatPanel, phaseLabel } from './gameui.js';
+import { hostQuestionBody, questionImage, kindName } from './kinds.js';
+import { optionsForm, changedOptions, normalOptions } from './options.js';
+import { reportButtons } from './history.js';
+
+/** Options as sent to the server: every field, `teams: null` when off (a patch; null turns teams off). */
+function wireOptions(o) {
+  return normalOptions(o);
+}
 
 export function render(root, params, ctx) {
   const code = (params[0] || '').toUpperCase();
@@ -15,8 +23,9 @@ export function render(root, params, ctx) {
 
 function picker(root, ctx) {
   const list = h('div', { class: 'quiz-list', 'aria-live': 'polite' }, h('p', { class: 'muted', text: 'Loading quizzes…' }));
-  add(root, h('h1', { text: 'Host a game' }),
-    h('p', { class: 'lead', text: 'Pick a quiz. Players join on their phones with the code shown on the next screen.' }), list);
+  const opts = optionsForm({}, { idPrefix: 'new', legend: 'Options for the game' });
+  add(root, h('div', { class: 'row' }, h('h1', { text: 'Host a game' }), h('a', { href: '/games', 'data-link': '', class: 'button', text: 'Your past games and reports' })),
+    h('p', { class: 'lead', text: 'Pick a quiz. Players join on their phones with the code shown on the next screen.' }), opts.el, list);
   const ctl = new AbortController();
   (async () => {
     try {
@@ -35,7 +44,8 @@ function picker(root, ctx) {
         h('button', { type: 'button', class: 'primary', 'aria-label': `Host this quiz: ${q.title}`, text: 'Host this quiz', onclick: async (ev) => {
           ev.target.disabled = true;
           try {
-            const g = await api('POST', 'games', { quizId: q.id });
+            const o = opts.get();
+            const g = await api('POST', 'games', changedOptions(o) ? { quizId: q.id, options: wireOptions(o) } : { quizId: q.id });
             ctx.go(`/host/${g.code}`);
           } catch (e) {
             ev.target.disabled = false;
@@ -64,6 +74,24 @@ function screen(root, code, ctx) {
     h('h2', { id: 'jb-h', class: 'sr-only', text: 'How to join' }),
     h('p', { class: 'join-how' }, 'Join at ', h('strong', { class: 'join-url', text: `${location.host}/join` }), ' with code'),
     h('p', { class: 'join-code', 'aria-label': `Game code ${code.split('').join(' ')}`, text: code }), qr);
+  // The lobby's options: every change is sent at once; the server's `options` broadcast is the truth.
+  const lobbyOpts = optionsForm({}, { idPrefix: 'lobby', legend: 'Game options', onChange: async (o) => {
+    try {
+      await socket.request('options', wireOptions(o));
+    } catch (e) {
+      toast('Options not changed', e.message || '', 'error');
+      lobbyOpts.set(model.options);
+    }
+  } });
+  const teamsBox = h('section', { class: 'lobby-teams', 'aria-labelledby': 'lt-h' });
+  const drawTeams = () => {
+    if (!model.teams.length) { mount(teamsBox); teamsBox.hidden = true; return; }
+    teamsBox.hidden = false;
+    mount(teamsBox, h('h2', { id: 'lt-h', text: 'Teams' }), h('ul', { class: 'team-list' }, model.teams.map((t, i) => h('li', { class: `team-card team-${i % 8}`, dataset: { team: String(t.id) } },
+      h('strong', { text: `${t.name} (${t.members.length})` }),
+      h('span', { class: 'team-members', text: t.members.map((id) => model.nameOf(id, '?')).join(', ') || 'nobody yet' })))));
+  };
+  const lobbyBox = h('div', { class: 'lobby-host' }, joinBox, lobbyOpts.el, teamsBox);
   root.classList.add('projector');
   add(root, h('div', { class: 'game-head' }, h('h1', {}, 'Hosting ', h('span', { class: 'code', text: code })), status, controls),
     h('div', { class: 'game-layout' }, h('div', {}, stage, progress), side), announce);
@@ -112,13 +140,11 @@ function screen(root, code, ctx) {
     drawProgress();
     const p = model.phase;
     if (p === 'connecting') mount(stage, h('p', { class: 'muted', text: 'Connecting…' }));
-    else if (p === 'lobby') mount(stage, joinBox);
+    else if (p === 'lobby') { lobbyOpts.set(model.options); drawTeams(); if (!stage.contains(lobbyBox)) mount(stage, lobbyBox); }
     else if (p === 'question') {
       mount(stage, model.questions.map((q) => h('article', { class: 'question-card', dataset: { index: String(q.index) } },
-        h('p', { class: 'q-meta', text: `Question ${q.index + 1}` }), h('h2', { class: 'q-text', text: q.text }),
-        timer(model.deadlineOf(q.index), q.timeLimitMs, model.paused),
-        q.kind === 'choice' ? h('ol', { class: 'choices host-choices' }, q.choices.map((c, i) => h('li', { class: `choice c${i}` },
-          h('span', { class: 'key', text: String(i + 1) }), h('span', { class: 'choice-text', text: c })))) : h('p', { class: 'muted', text: 'Players type their answer.' }))));
+        h('p', { class: 'q-meta', text: `Question ${q.index + 1}${q.kind && q.kind !== 'choice' && q.kind !== 'open' ? ` · ${kindName(q.kind)}` : ''}` }), h('h2', { class: 'q-text', text: q.text }),
+        questionImage(q), timer(model.deadlineOf(q.index), q.timeLimitMs, model.paused), hostQuestionBody(q))));
     } else if (p === 'reveal') {
       const rs = [...model.reveals.values()].sort((a, b) => a.index - b.index);
       mount(stage, rs.length ? rs.map((r) => revealBlock(model.questions.find((q) => q.index === r.index) || null, r, { you: false }))
@@ -130,7 +156,12 @@ function screen(root, code, ctx) {
         h('p', { class: 'reveal-answer' }, 'Answer: ', h('strong', { class: 'correct-answer', text: answerText(q, bz.correctAnswer) }))),
       model.entries.length ? scoreboard(model) : null);
     } else if (p === 'scoreboard') mount(stage, scoreboard(model));
-    else if (p === 'finished') mount(stage, podium(model));
+    else if (p === 'finished') {
+      mount(stage, podium(model), model.gameId ? h('section', { class: 'card report', 'aria-labelledby': 'rep-h' },
+        h('h2', { id: 'rep-h', text: 'Game report' }),
+        h('p', { class: 'muted', text: 'Every player’s answer, time, points, streak and team for every question, and each question’s statistics.' }),
+        reportButtons(model.gameId, { name: code }), h('p', {}, h('a', { href: '/games', 'data-link': '', text: 'All your games' }))) : null);
+    }
   }
 
   const chat = chatPanel(model);
@@ -144,8 +175,11 @@ function screen(root, code, ctx) {
     model.apply(f);
   };
   const onChange = (ev) => {
-    if (ev.detail === 'players') { drawSide(); drawProgress(); if (model.phase === 'lobby') status.textContent = `Lobby: ${model.players.size} joined`; } else if (ev.detail === 'progress') drawProgress();
-    else if (ev.detail === 'all') { draw(); drawSide(); }
+    if (ev.detail === 'players') { drawSide(); drawProgress(); if (model.phase === 'lobby') drawTeams(); if (model.phase === 'lobby') status.textContent = `Lobby: ${model.players.size} joined`; } else if (ev.detail === 'progress') drawProgress();
+    else if (ev.detail === 'all') { draw(); drawSide(); } else if (ev.detail === 'options' || ev.detail === 'teams') {
+      if (model.phase === 'lobby') { lobbyOpts.set(model.options); drawTeams(); }
+      drawSide();
+    }
   };
   const onJoinFailed = (ev) => {
     socket.game = null;

@@ -1,5 +1,6 @@
 // The player's game screen: lobby, questions with a countdown, reveal, scoreboard, podium, chat.
 import { h, add, mount, toast, answerText } from '../dom.js';
+import { answerControls, questionImage, kindName, TAP_KINDS } from './kinds.js';
 import { api, session } from '../api.js';
 import { socket } from '../socket.js';
 import { GameModel } from '../game.js';
@@ -69,6 +70,7 @@ export function render(root, params, ctx) {
   }
 
   const model = new GameModel(code);
+  const drafts = new Map(); // question index → what the player is composing (ticks, slider, order)
   const announce = h('p', { class: 'sr-only', 'aria-live': 'polite', id: 'announce' });
   const status = h('p', { class: 'phase', 'aria-live': 'polite' });
   const scoreEl = h('p', { class: 'my-score', 'aria-live': 'off' });
@@ -104,18 +106,8 @@ export function render(root, params, ctx) {
     const deadline = model.deadlineOf(q.index);
     const over = deadline && Date.now() >= deadline;
     const locked = !!a || over || model.paused;
-    let body;
-    if (q.kind === 'choice') {
-      body = h('div', { class: 'choices', role: 'group', 'aria-label': 'Answers' }, q.choices.map((c, i) => h('button', {
-        type: 'button', class: `choice c${i}${a && a.answer === c ? ' chosen' : ''}`, disabled: locked,
-        'aria-keyshortcuts': String(i + 1), dataset: { choice: String(i) },
-        onclick: () => answer(q, i, c),
-      }, h('span', { class: 'key', 'aria-hidden': 'true', text: String(i + 1) }), h('span', { class: 'choice-text', text: c }))));
-    } else {
-      const input = h('input', { name: 'answer', class: 'open-input', autocomplete: 'off', maxlength: 200, disabled: locked, 'aria-label': 'Your answer' });
-      body = h('form', { class: 'open-form', onsubmit: (ev) => { ev.preventDefault(); if (input.value.trim()) answer(q, input.value, input.value); } },
-        input, h('button', { type: 'submit', class: 'primary big', disabled: locked, text: 'Submit' }));
-    }
+    if (!drafts.has(q.index)) drafts.set(q.index, {});
+    const body = answerControls(q, { locked, chosen: a && a.answer, draft: drafts.get(q.index), announce, onAnswer: (value, label) => answer(q, value, label) });
     let note = null;
     if (a) {
       const what = a.answer ? `: ${a.answer}` : '';
@@ -129,9 +121,29 @@ export function render(root, params, ctx) {
       note = h('p', { class: 'locked', role: 'status', text: 'Time is up.' });
     }
     return h('article', { class: 'question-card', dataset: { index: String(q.index) }, 'aria-labelledby': `q${q.index}` },
-      h('p', { class: 'q-meta', text: `Question ${q.index + 1}${model.mode === 'competitive' && q.group ? ` · round ${q.group}` : ''}` }),
-      h('h2', { id: `q${q.index}`, class: 'q-text', text: q.text }),
+      h('p', { class: 'q-meta', text: `Question ${q.index + 1}${model.mode === 'competitive' && q.group ? ` · round ${q.group}` : ''}${q.kind && q.kind !== 'choice' && q.kind !== 'open' ? ` · ${kindName(q.kind)}` : ''}` }),
+      h('h2', { id: `q${q.index}`, class: 'q-text', text: q.text }), questionImage(q),
       timer(deadline, q.timeLimitMs, model.paused), body, note);
+  }
+
+  // Teams chosen by the players: one button per team in the lobby; the server answers with `teams`.
+  function teamPicker() {
+    const t = model.options && model.options.teams;
+    if (!model.teams.length && !(t && t.mode)) return null;
+    const mine = model.teamOf(model.you.playerId);
+    const choose = t && t.mode === 'choose';
+    if (!choose) {
+      return h('p', { class: 'my-team', role: 'status', text: mine ? `You are in team ${mine.name}.` : 'Teams are made when the game starts.' });
+    }
+    return h('section', { class: 'team-pick', 'aria-labelledby': 'tp-h' },
+      h('h2', { id: 'tp-h', text: 'Pick your team' }),
+      h('div', { class: 'team-buttons', role: 'group', 'aria-label': 'Teams' }, model.teams.map((tm, i) => h('button', {
+        type: 'button', class: `big team-button team-${i % 8}${mine === tm ? ' chosen' : ''}`, 'aria-pressed': mine === tm ? 'true' : 'false', dataset: { team: String(tm.id) },
+        onclick: async () => {
+          try { await socket.request('team', { team: tm.id }); } catch (e) { toast('Team not changed', e.message || '', 'error'); }
+        },
+      }, h('span', { text: tm.name }), h('span', { class: 'team-count', text: `${tm.members.length}` }), h('span', { class: 'sr-only', text: ` player${tm.members.length === 1 ? '' : 's'}` })))),
+      h('p', { class: 'my-team', role: 'status', text: mine ? `You are in team ${mine.name}.` : 'You are not in a team yet.' }));
   }
 
   function draw() {
@@ -141,10 +153,10 @@ export function render(root, params, ctx) {
     if (p === 'connecting') {
       mount(stage, h('p', { class: 'muted', text: 'Connecting to the game…' }));
     } else if (p === 'lobby') {
-      mount(stage, h('div', { class: 'lobby' }, h('h2', { text: "You're in!" }), h('p', { text: 'The game starts when the host is ready. Watch the big screen.' })));
+      mount(stage, h('div', { class: 'lobby' }, h('h2', { text: "You're in!" }), h('p', { text: 'The game starts when the host is ready. Watch the big screen.' }), teamPicker()));
     } else if (p === 'question') {
       mount(stage, model.questions.map(questionCard));
-      const first = stage.querySelector('button.choice:not([disabled]), input.open-input:not([disabled])');
+      const first = stage.querySelector('button.choice:not([disabled]), input.open-input:not([disabled]), .multi-choice input:not([disabled]), input.number-slider:not([disabled]), .order-move:not([disabled])');
       if (first && !stage.contains(document.activeElement)) first.focus({ preventScroll: true });
     } else if (p === 'reveal') {
       const rs = [...model.reveals.values()].sort((a, b) => a.index - b.index);
@@ -182,18 +194,20 @@ export function render(root, params, ctx) {
     socket.game = null;
     // The game is gone (ended and forgotten, or never existed): a plain page, not a game screen.
     if (e.code === 'not_found') { gameNotFound(root, code, { ended: true }); return; }
-    mount(stage, h('div', { class: 'card' }, h('p', { class: 'field-error', role: 'alert', text: e.message || 'Could not join.' }), joinForm(ctx)));
+    const msg = e.code === 'locked' ? 'This game is not letting new players in: the host locked it, or it has started and takes no late joiners.' : e.message || 'Could not join.';
+    mount(stage, h('div', { class: 'card' }, h('p', { class: 'field-error join-refused', role: 'alert', dataset: { code: e.code || '' }, text: msg }), joinForm(ctx)));
   };
   const onChange = (ev) => {
     if (ev.detail === 'players') drawSide();
+    else if (ev.detail === 'teams' || ev.detail === 'options') { drawSide(); if (model.phase === 'lobby') draw(); }
     else if (ev.detail === 'all') draw();
   };
   const onKey = (ev) => {
     if (model.phase !== 'question' || ev.altKey || ev.ctrlKey || ev.metaKey) return;
     if (ev.target && (ev.target.tagName === 'INPUT' || ev.target.tagName === 'TEXTAREA')) return;
     const n = Number(ev.key);
-    if (!(n >= 1 && n <= 4)) return;
-    const q = model.questions.find((x) => x.kind === 'choice' && !model.answered.has(x.index));
+    if (!(n >= 1 && n <= 9)) return;
+    const q = model.questions.find((x) => TAP_KINDS.has(x.kind) && Array.isArray(x.choices) && !model.answered.has(x.index));
     if (q && q.choices[n - 1] !== undefined && Date.now() < model.deadlineOf(q.index)) {
       ev.preventDefault();
       answer(q, n - 1, q.choices[n - 1]);

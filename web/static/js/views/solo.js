@@ -1,7 +1,17 @@
 // Single player over HTTP: POST /quizzes/{id}/plays, then POST /plays/{id}/answers per question.
-import { h, add, mount, toast, answerText } from '../dom.js';
+import { h, add, mount, toast } from '../dom.js';
 import { api, listAll } from '../api.js';
 import { startTicker, timer } from './gameui.js';
+import { answerControls, questionImage, correctText, kindName, numberRange, TAP_KINDS } from './kinds.js';
+
+/** A well-formed answer for a question whose time ran out (it scores 0; it moves the run on). */
+function timeUpAnswer(q) {
+  if (TAP_KINDS.has(q.kind)) return 0;
+  if (q.kind === 'multi') return [0];
+  if (q.kind === 'number') return numberRange(q).min;
+  if (q.kind === 'order') return (q.choices || []).map((_, i) => i);
+  return '';
+}
 
 export function render(root, params, ctx) {
   const id = params[0];
@@ -32,19 +42,11 @@ export function render(root, params, ctx) {
   function ask(q) {
     current = { q, deadline: Date.now() + q.timeLimitMs };
     scoreEl.textContent = `Score: ${score}`;
-    let body;
-    if (q.kind === 'choice') {
-      body = h('div', { class: 'choices', role: 'group', 'aria-label': 'Answers' }, q.choices.map((c, i) => h('button', {
-        type: 'button', class: `choice c${i}`, dataset: { choice: String(i) }, 'aria-keyshortcuts': String(i + 1), onclick: () => submit(i),
-      }, h('span', { class: 'key', 'aria-hidden': 'true', text: String(i + 1) }), h('span', { class: 'choice-text', text: c }))));
-    } else {
-      const input = h('input', { name: 'answer', class: 'open-input', maxlength: 200, autocomplete: 'off', 'aria-label': 'Your answer' });
-      body = h('form', { class: 'open-form', onsubmit: (ev) => { ev.preventDefault(); submit(input.value); } }, input, h('button', { type: 'submit', class: 'primary big', text: 'Submit' }));
-    }
+    const body = answerControls(q, { locked: false, draft: {}, announce, onAnswer: (value) => submit(value) });
     mount(stage, h('article', { class: 'question-card', dataset: { index: String(q.index) } },
-      h('p', { class: 'q-meta', text: `Question ${q.index + 1}` }), h('h2', { class: 'q-text', text: q.text }),
-      timer(current.deadline, q.timeLimitMs), body));
-    const first = stage.querySelector('button.choice, input.open-input');
+      h('p', { class: 'q-meta', text: `Question ${q.index + 1}${q.kind && q.kind !== 'choice' && q.kind !== 'open' ? ` · ${kindName(q.kind)}` : ''}` }), h('h2', { class: 'q-text', text: q.text }),
+      questionImage(q), timer(current.deadline, q.timeLimitMs), body));
+    const first = stage.querySelector('button.choice, input.open-input, .multi-choice input, input.number-slider, .order-move:not([disabled])');
     if (first) first.focus();
   }
 
@@ -65,7 +67,8 @@ export function render(root, params, ctx) {
       announce.textContent = verdict;
       mount(stage, h('div', { class: 'reveal' }, h('h2', { class: 'reveal-q', text: q.text }),
         h('p', { class: `result ${r.correct ? 'result-right' : 'result-wrong'}`, text: verdict }),
-        h('p', { class: 'reveal-answer' }, 'Answer: ', h('strong', { class: 'correct-answer', text: answerText(q, r.correctAnswer) })), next));
+        q.kind === 'poll' ? null : h('p', { class: 'reveal-answer' }, 'Answer: ', h('strong', { class: 'correct-answer', text: correctText(q, { ...r, kind: q.kind }) })),
+        typeof r.streak === 'number' && r.streak > 0 ? h('p', { class: 'streak', text: `🔥 Streak: ${r.streak} in a row` }) : null, next));
       next.focus();
     } catch (e) {
       toast('Answer not sent', e.message, 'error');
@@ -84,13 +87,14 @@ export function render(root, params, ctx) {
   // When time runs out the answer is still sent (it scores 0) so the run moves on.
   const onTimeUp = () => {
     if (!current) return;
-    submit(current.q.kind === 'choice' ? 0 : '');
+    submit(timeUpAnswer(current.q));
   };
   stage.addEventListener('timeup', onTimeUp);
   const onKey = (ev) => {
-    if (!current || current.q.kind !== 'choice' || ev.altKey || ev.ctrlKey || ev.metaKey) return;
+    if (!current || !TAP_KINDS.has(current.q.kind) || !Array.isArray(current.q.choices) || ev.altKey || ev.ctrlKey || ev.metaKey) return;
+    if (ev.target && (ev.target.tagName === 'INPUT' || ev.target.tagName === 'TEXTAREA')) return;
     const n = Number(ev.key);
-    if (n >= 1 && n <= current.q.choices.length) { ev.preventDefault(); submit(n - 1); }
+    if (n >= 1 && n <= Math.min(9, current.q.choices.length)) { ev.preventDefault(); submit(n - 1); }
   };
   document.addEventListener('keydown', onKey);
 

@@ -45,7 +45,7 @@ for i in 1 2 3; do /usr/bin/time -f "trivium validate+thumbnail: %e s, peak RSS 
 for i in 1 2 3; do /usr/bin/time -f "vipsthumbnail: %e s, peak RSS %M KB" vipsthumbnail "$img" -s 256x256 --smartcrop centre -o "${img%.jpg}-v.jpg[Q=85,strip]"; done
 rm -f "$img" "${img%.jpg}-v.jpg"
 echo "== local image classifier (infra/classifier: nsfwjs MobileNetV2 on TensorFlow.js wasm), 600×400 JPEG"
-go test -run '^$' -bench NSFWClassifierService -benchtime ${cls}x ./moderation/ | grep -E 'Benchmark|loaded|Vm'
+go test -v -run '^$' -bench NSFWClassifierService -benchtime ${cls}x ./moderation/ | grep -E 'Benchmark|loaded|Vm'
 echo "== avatar upload → push decrypted"
 go test -run '^$' -bench AvatarUploadToPush -benchtime ${push}x ./cmd/trivium | grep Benchmark
 echo "== leaderboards: embedded vs Redis engine vs raw Redis ($lbn players)"

@@ -32,7 +32,13 @@ const sampleQuizzes = `[
  {"title":"Solo Warm-up","description":"Play alone at your own pace.","mode":"single","scoring":"speed","public":true,"questions":[
   {"text":"2 + 2 × 2 = ?","kind":"choice","choices":["6","8"],"answer":0,"timeLimitSec":10},
   {"text":"Largest ocean?","kind":"choice","choices":["Atlantic","Pacific","Indian"],"answer":1,"timeLimitSec":10},
-  {"text":"Name the red planet.","kind":"open","answer":"Mars","timeLimitSec":15}]}
+  {"text":"Name the red planet.","kind":"open","answer":"Mars","timeLimitSec":15}]},
+ {"title":"Mixed Bag","description":"Every kind of question: true or false, several answers, a number, an order and a poll.","mode":"casual","scoring":"speed","public":true,"questions":[
+  {"text":"The Great Wall of China is visible from the Moon with the naked eye.","kind":"truefalse","answer":false,"timeLimitSec":15},
+  {"text":"Which of these are primary colours of light?","kind":"multi","choices":["Red","Yellow","Green","Blue"],"answer":[0,2,3],"timeLimitSec":20},
+  {"text":"How tall is Mount Everest, in metres?","kind":"number","answer":8849,"tolerance":100,"min":5000,"max":12000,"step":1,"timeLimitSec":20},
+  {"text":"Put these in order, smallest first.","kind":"order","choices":["Atom","Cell","Mouse","Elephant"],"timeLimitSec":25},
+  {"text":"Which kind of question do you like best?","kind":"poll","choices":["Choice","Number","Order","True or false"],"timeLimitSec":15}]}
 ]`
 
 // seed loads the sample quizzes once: it does nothing when the seed owner already exists.

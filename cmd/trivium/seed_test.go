@@ -48,3 +48,26 @@ func TestSampleQuizDescriptionsStateTheirRealSize(t *testing.T) {
 		t.Fatal("no description states a count: the check checked nothing")
 	}
 }
+
+func TestSampleQuizzesAreValidAndUseEveryKind(t *testing.T) {
+	var qz []services.Quiz
+	if err := json.Unmarshal([]byte(sampleQuizzes), &qz); err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]bool{}
+	for _, q := range qz {
+		q.Normalize()
+		if err := q.Validate(); err != nil {
+			t.Fatalf("sample %q: %v %v", q.Title, err, services.ErrorFields(err))
+		}
+		for _, qq := range q.Questions {
+			kinds[qq.Kind] = true
+		}
+	}
+	for _, k := range []string{services.KindChoice, services.KindOpen, services.KindTrueFalse, services.KindMulti,
+		services.KindPoll, services.KindNumber, services.KindOrder} {
+		if !kinds[k] {
+			t.Errorf("no sample quiz has a %s question", k)
+		}
+	}
+}

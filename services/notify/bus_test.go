@@ -76,7 +76,7 @@ func TestNotifierConsumesAvatarOutcomesFromTheBus(t *testing.T) {
 			t.Fatalf("subscription got %d pushes, want one per outcome: 2", per[e])
 		}
 	}
-	if got := r.n.Subjects(); len(got) != 1 || got[0] != services.SubjectAvatarProcessed {
+	if got := r.n.Subjects(); len(got) != 2 || got[0] != services.SubjectAvatarProcessed || got[1] != services.SubjectModerationAction {
 		t.Fatalf("subjects %v", got)
 	}
 }

@@ -328,7 +328,7 @@ func TestEventsOfOtherSubjectsAndMalformedEventsAreNotRetried(t *testing.T) {
 	if !services.IsPermanent(err) {
 		t.Fatalf("malformed event: %v, want a permanent error", err)
 	}
-	if got := r.n.Subjects(); len(got) != 1 || got[0] != services.SubjectAvatarProcessed {
+	if got := r.n.Subjects(); len(got) != 2 || got[0] != services.SubjectAvatarProcessed || got[1] != services.SubjectModerationAction {
 		t.Fatalf("subjects %v", got)
 	}
 }

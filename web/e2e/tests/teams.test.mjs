@@ -35,7 +35,6 @@ async function download(page, selector) {
   return { name: dl.suggestedFilename(), text: await readFile(file, 'utf8') };
 }
 
-// todo until the server takes `options` in POST /games (games16 had not wired it at 15:50).
 test('options chosen when creating a game reach the lobby', { timeout: 60000 }, async (t) => {
   const hostAcc = await account('ohost');
   const quiz = await createQuiz(hostAcc, { title: 'Options quiz', mode: 'casual', questions: [choice('1 + 1?', ['2', '3'], 0)] });
@@ -147,7 +146,6 @@ test('teams chosen by players, a locked lobby, team standings and the report dow
   assertClean(host, ann, bob, cat, dan);
 });
 
-// todo until the server has GET /games/{id}/report and GET /me/games (not on games16 at 15:50).
 test('the host downloads the report from the podium (CSV) and from the game history (JSON)', { timeout: 120000 }, async (t) => {
   const hostAcc = await account('rhost');
   const quiz = await createQuiz(hostAcc, { title: 'Team quiz', mode: 'casual', scoring: 'flat', questions: [choice('2 + 2?', ['4', '5'], 0), choice('3 + 3?', ['6', '7'], 0)] });

@@ -4,13 +4,8 @@ import { api, session, refreshMe, events } from '../api.js';
 import { enablePush, unsubscribePush, pushState } from '../push.js';
 import { levelCard } from './level.js';
 
-// The upload limits come from the server (GET /api/v1/uploads/limits), never retyped here;
-// until they arrive the server's 422 is the check.
-let limits = null;
-const limitsReady = api('GET', 'uploads/limits').then((l) => { limits = l; return l; }).catch(() => null);
-const TYPE_NAMES = { 'image/jpeg': 'JPEG', 'image/png': 'PNG', 'image/webp': 'WebP' };
-const typeList = (l) => l.contentTypes.map((t) => TYPE_NAMES[t] || t).join(', ').replace(/, ([^,]*)$/, ' or $1');
-const mib = (n) => `${Math.round((n / 1048576) * 10) / 10} MiB`;
+const TYPES = ['image/jpeg', 'image/png', 'image/webp'];
+const MAX_BYTES = 5 * 1024 * 1024;
 const UPLOAD_KEY = 'trivium.avatarUpload';
 const STATUS_TEXT = {
   awaiting_upload: 'Waiting for the upload…', uploading: 'Uploading…', processing: 'Processing your image…',
@@ -96,17 +91,15 @@ export function render(root) {
     }
   }
 
-  file.addEventListener('change', async () => {
+  file.addEventListener('change', () => {
     setError(fileErr, '');
     mount(preview);
     chosen = null;
     upBtn.disabled = true;
     const f = file.files && file.files[0];
     if (!f) return;
-    await limitsReady;
-    if (f !== (file.files && file.files[0])) return; // another file was chosen meanwhile
-    if (limits && !limits.contentTypes.includes(f.type)) { setError(fileErr, `Choose a ${typeList(limits)} image.`); return; }
-    if (limits && f.size > limits.maxBytes) { setError(fileErr, `The image is ${(f.size / 1048576).toFixed(1)} MiB; the limit is ${mib(limits.maxBytes)}.`); return; }
+    if (!TYPES.includes(f.type)) { setError(fileErr, 'Choose a JPEG, PNG or WebP image.'); return; }
+    if (f.size > MAX_BYTES) { setError(fileErr, `The image is ${(f.size / 1048576).toFixed(1)} MiB; the limit is 5 MiB.`); return; }
     chosen = f;
     upBtn.disabled = false;
     const url = URL.createObjectURL(f);
@@ -133,8 +126,6 @@ export function render(root) {
     });
   }
 
-  const fileLabel = h('label', { for: 'avatar-file', text: 'Choose an image' });
-  limitsReady.then((l) => { if (l) fileLabel.textContent = `Choose an image (${typeList(l)}, up to ${mib(l.maxBytes)})`; });
   const avForm = h('form', { class: 'card', novalidate: true, 'aria-labelledby': 'av-h', onsubmit: async (ev) => {
     ev.preventDefault();
     if (!chosen) return;
@@ -163,7 +154,7 @@ export function render(root) {
       upBtn.disabled = false;
     }
   } }, h('h2', { id: 'av-h', text: 'Avatar' }), current,
-  h('div', { class: 'field' }, fileLabel, file, fileErr),
+  h('div', { class: 'field' }, h('label', { for: 'avatar-file', text: 'Choose an image (JPEG, PNG or WebP, up to 5 MiB)' }), file, fileErr),
   preview, bar, statusEl, upBtn);
 
   // Push.

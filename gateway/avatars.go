@@ -70,14 +70,10 @@ func handleUploadLimits(av *avatars.Service) http.Handler {
 func handleModerationCases(log *slog.Logger, wf *moderation.Workflow) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
-		limit := 0
-		if s := q.Get("limit"); s != "" {
-			n, err := strconv.Atoi(s)
-			if err != nil {
-				fail(log, w, r, services.Invalid(map[string]string{"limit": "must be a number"}))
-				return
-			}
-			limit = n
+		limit, err := pageLimit(q.Get("limit"))
+		if err != nil {
+			fail(log, w, r, err)
+			return
 		}
 		page, err := wf.Cases(r.Context(), q.Get("status"), q.Get("kind"), q.Get("cursor"), limit)
 		if err != nil {
@@ -156,14 +152,10 @@ func handleModerationAction(log *slog.Logger, wf *moderation.Workflow) http.Hand
 func handleModerationAudit(log *slog.Logger, wf *moderation.Workflow) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
-		limit := 0
-		if s := q.Get("limit"); s != "" {
-			n, err := strconv.Atoi(s)
-			if err != nil {
-				fail(log, w, r, services.Invalid(map[string]string{"limit": "must be a number"}))
-				return
-			}
-			limit = n
+		limit, err := pageLimit(q.Get("limit"))
+		if err != nil {
+			fail(log, w, r, err)
+			return
 		}
 		page, err := wf.Audit(r.Context(), q.Get("cursor"), limit)
 		if err != nil {
@@ -193,4 +185,17 @@ func handleReportCreate(log *slog.Logger, wf *moderation.Workflow) http.Handler 
 		}
 		encode(w, http.StatusAccepted, rep)
 	})
+}
+
+// pageLimit reads an optional limit for the moderation lists; 0 (absent) lets the workflow pick
+// its default, and the workflow clamps the rest.
+func pageLimit(s string) (int, error) {
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, services.Invalid(map[string]string{"limit": "must be a number"})
+	}
+	return n, nil
 }

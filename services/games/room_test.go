@@ -530,7 +530,8 @@ func TestRoomLiveConcurrentCorrectAnswersHaveExactlyOneWinner(t *testing.T) {
 
 func TestRoomRecordsResultExactlyOnceRetryingWithBackoff(t *testing.T) {
 	res := newResults(2)
-	e := newEnv(t, quiz(services.ModeCasual, choice(0, 20, 0)), res)
+	j := newMemJournal()
+	e := newEnvWith(t, quiz(services.ModeCasual, choice(0, 20, 0)), res, j)
 	p1 := e.player(t, "p1")
 	e.submit(t, e.host, info("host"), CmdStart, "s", nil)
 	p1.waitFrame(t, EventQuestion, "")
@@ -565,6 +566,14 @@ func TestRoomRecordsResultExactlyOnceRetryingWithBackoff(t *testing.T) {
 	if r := got[0]; r.GameID != e.room.ID() || r.QuizID != "quiz1" || len(r.Entries) != 1 || r.Entries[0].Score != 1000 || r.FinishedAt != t0 {
 		t.Fatalf("result = %+v", r)
 	}
+
+	// The writer closes the game log after the result is recorded; until then a lookup of a
+	// removed room would rightly read it back from the log.
+	waitFor(t, "game log closed", func() bool {
+		j.mu.Lock()
+		defer j.mu.Unlock()
+		return j.closed[e.room.Code()]
+	})
 
 	// The finished room lingers for late readers, then goes.
 	late := newClient("late")

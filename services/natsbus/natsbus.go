@@ -176,25 +176,10 @@ func (b *Bus) Consume(ctx context.Context, cfg services.ConsumerConfig, h servic
 	if cfg.Backoff == nil {
 		cfg.Backoff = DefaultBackoff
 	}
-	cc := jetstream.ConsumerConfig{Durable: cfg.Name, AckPolicy: jetstream.AckExplicitPolicy, AckWait: cfg.AckWait,
-		MaxAckPending: cfg.Workers * 16}
-	if len(cfg.Subjects) == 1 {
-		cc.FilterSubject = b.cfg.Prefix + cfg.Subjects[0]
-	} else {
-		for _, s := range cfg.Subjects {
-			cc.FilterSubjects = append(cc.FilterSubjects, b.cfg.Prefix+s)
-		}
-	}
-	cons, err := b.events.CreateOrUpdateConsumer(ctx, cc)
+	iters, err := b.consumers(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("consumer %s: %w", cfg.Name, err)
+		return err
 	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(cfg.Workers * 2))
-	if err != nil {
-		return fmt.Errorf("consume %s: %w", cfg.Name, err)
-	}
-	stop := context.AfterFunc(ctx, it.Stop)
-	defer stop()
 	work := make(chan jetstream.Msg)
 	var wg sync.WaitGroup
 	for range cfg.Workers {
@@ -206,18 +191,90 @@ func (b *Bus) Consume(ctx context.Context, cfg services.ConsumerConfig, h servic
 			}
 		}()
 	}
-	defer func() { close(work); wg.Wait() }()
-	for {
-		m, err := it.Next()
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-				return nil
+	var pumps sync.WaitGroup
+	for _, it := range iters {
+		stop := context.AfterFunc(ctx, it.Stop)
+		pumps.Add(1)
+		go func() {
+			defer pumps.Done()
+			defer stop()
+			for {
+				m, err := it.Next()
+				if err != nil {
+					if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+						return
+					}
+					b.log.Warn("bus: consumer next", "consumer", cfg.Name, "err", err)
+					continue
+				}
+				select {
+				case work <- m:
+				case <-ctx.Done():
+					_ = m.Nak()
+					return
+				}
 			}
-			b.log.Warn("bus: consumer next", "consumer", cfg.Name, "err", err)
+		}()
+	}
+	pumps.Wait()
+	close(work)
+	wg.Wait()
+	return nil
+}
+
+// consumers creates the durable consumer of cfg and opens its message iterator. A consumer of
+// several subjects is one consumer with several filters on NATS 2.10 and later; an older server
+// refuses that, and then each subject gets its own durable consumer, named after the subject.
+func (b *Bus) consumers(ctx context.Context, cfg services.ConsumerConfig) ([]jetstream.MessagesContext, error) {
+	base := jetstream.ConsumerConfig{Durable: cfg.Name, AckPolicy: jetstream.AckExplicitPolicy, AckWait: cfg.AckWait,
+		MaxAckPending: cfg.Workers * 16}
+	configs := []jetstream.ConsumerConfig{base}
+	if len(cfg.Subjects) == 1 {
+		configs[0].FilterSubject = b.cfg.Prefix + cfg.Subjects[0]
+	} else {
+		for _, s := range cfg.Subjects {
+			configs[0].FilterSubjects = append(configs[0].FilterSubjects, b.cfg.Prefix+s)
+		}
+	}
+	var iters []jetstream.MessagesContext
+	for i := 0; i < len(configs); i++ {
+		cc := configs[i]
+		cons, err := b.events.CreateOrUpdateConsumer(ctx, cc)
+		if errors.Is(err, jetstream.ErrConsumerMultipleFilterSubjectsNotSupported) && len(configs) == 1 {
+			b.log.Info("bus: this NATS server takes one filter per consumer; one consumer per subject", "consumer", cfg.Name)
+			configs = configs[:0]
+			for _, s := range cfg.Subjects {
+				one := base
+				one.Durable = cfg.Name + "_" + durableSuffix(s)
+				one.FilterSubject = b.cfg.Prefix + s
+				configs = append(configs, one)
+			}
+			i = -1
 			continue
 		}
-		work <- m
+		if err != nil {
+			stopAll(iters)
+			return nil, fmt.Errorf("consumer %s: %w", cc.Durable, err)
+		}
+		it, err := cons.Messages(jetstream.PullMaxMessages(cfg.Workers * 2))
+		if err != nil {
+			stopAll(iters)
+			return nil, fmt.Errorf("consume %s: %w", cc.Durable, err)
+		}
+		iters = append(iters, it)
 	}
+	return iters, nil
+}
+
+func stopAll(iters []jetstream.MessagesContext) {
+	for _, it := range iters {
+		it.Stop()
+	}
+}
+
+// durableSuffix turns a subject filter into characters a durable consumer name may hold.
+func durableSuffix(subject string) string {
+	return strings.NewReplacer(".", "_", "*", "any", ">", "all").Replace(subject)
 }
 
 func (b *Bus) handle(ctx context.Context, cfg services.ConsumerConfig, h services.Handler, m jetstream.Msg) {

@@ -175,3 +175,62 @@ func TestBackoffHasJitterAroundEachStep(t *testing.T) {
 		}
 	}
 }
+
+// A consumer of several subjects works on every server: NATS 2.10+ takes several filters on
+// one consumer, the machine's 2.9 does not (there each subject gets its own durable consumer).
+// Stopping and starting it again resumes where it was: nothing acknowledged comes back.
+func TestOneConsumerTakesSeveralSubjects(t *testing.T) {
+	for name, open := range buses(t) {
+		t.Run(name, func(t *testing.T) {
+			b := open(t)
+			ctx := context.Background()
+			var mu sync.Mutex
+			got := map[string]int{}
+			cfg := services.ConsumerConfig{Name: "several", Subjects: []string{services.SubjectGameFinished, services.SubjectAvatarProcessed}}
+			run := func() (stop func() error) {
+				cctx, cancel := context.WithCancel(ctx)
+				errc := make(chan error, 1)
+				go func() {
+					errc <- b.Consume(cctx, cfg, func(_ context.Context, m services.Message) error {
+						mu.Lock()
+						got[m.Subject+"/"+m.ID]++
+						mu.Unlock()
+						return nil
+					})
+				}()
+				return func() error { cancel(); return <-errc }
+			}
+			count := func() int { mu.Lock(); defer mu.Unlock(); return len(got) }
+			stop := run()
+			for _, p := range []struct{ subject, id string }{
+				{services.SubjectGameFinished, "g1"}, {services.SubjectAvatarProcessed, "a1"}, {services.SubjectScoreRecorded, "s1"},
+			} {
+				if err := b.Publish(ctx, p.subject, p.id, []byte(`{}`)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			waitFor(t, "both subjects", func() bool { return count() == 2 })
+			if err := stop(); err != nil {
+				t.Fatalf("consume: %v", err)
+			}
+			if err := b.Publish(ctx, services.SubjectAvatarProcessed, "a2", []byte(`{}`)); err != nil {
+				t.Fatal(err)
+			}
+			stop = run()
+			waitFor(t, "the message published while stopped", func() bool { return count() == 3 })
+			if err := stop(); err != nil {
+				t.Fatalf("consume again: %v", err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for k, n := range got {
+				if n != 1 {
+					t.Fatalf("%s delivered %d times: %v", k, n, got)
+				}
+			}
+			if got[services.SubjectScoreRecorded+"/s1"] != 0 {
+				t.Fatalf("a subject outside the consumer was delivered: %v", got)
+			}
+		})
+	}
+}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os/exec"
@@ -21,14 +23,23 @@ func buildBinary(t *testing.T) string {
 	return bin
 }
 
+// freePort picks a port for a process to listen on later. It comes from below the kernel's
+// ephemeral range (32768 and up here), never from it: an ephemeral port handed out by the
+// kernel is also the local port of the next outbound connection (to PostgreSQL, NATS, …), so
+// a process told to listen on one would find it taken now and then.
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range 200 {
+		port := 20000 + rand.IntN(12000)
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		return port
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	t.Fatal("no free port between 20000 and 32000")
+	return 0
 }
 
 // proc is one service running as a local process.

@@ -19,8 +19,8 @@ type Metrics struct {
 	busConsumed  *prometheus.CounterVec
 }
 
-// NewMetrics creates and registers the instruments. gamesActive reports live games.
-func NewMetrics(reg prometheus.Registerer, gamesActive func() int) *Metrics {
+// NewMetrics creates and registers the instruments.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		httpDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "trivium_http_request_duration_seconds",
 			Help: "HTTP request latency by route and status.", Buckets: prometheus.ExponentialBuckets(0.0005, 2.5, 12)},
@@ -35,10 +35,16 @@ func NewMetrics(reg prometheus.Registerer, gamesActive func() int) *Metrics {
 		busConsumed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trivium_bus_consumed_total",
 			Help: "Events handled by consumer and result."}, []string{"consumer", "result"}),
 	}
-	reg.MustRegister(m.httpDuration, m.wsConns, m.framesIn, m.framesOut, m.wsDropped, m.busPublished, m.busConsumed,
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "trivium_games_active", Help: "Games not yet finished."},
-			func() float64 { return float64(gamesActive()) }))
+	reg.MustRegister(m.httpDuration, m.wsConns, m.framesIn, m.framesOut, m.wsDropped, m.busPublished, m.busConsumed)
 	return m
+}
+
+// RegisterGamesActive registers the gauge of live games, which active reports. It stands apart
+// from NewMetrics because the games Manager is built after the instrumented bus (its results
+// leave through the outbox relay, which publishes on that bus).
+func RegisterGamesActive(reg prometheus.Registerer, active func() int) {
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "trivium_games_active", Help: "Games not yet finished."},
+		func() float64 { return float64(active()) }))
 }
 
 // InstrumentBus counts publishes and handled messages of a bus.

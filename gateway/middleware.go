@@ -220,6 +220,13 @@ func identity(r *http.Request) *accounts.Identity {
 	return id
 }
 
+func viewer(r *http.Request) *services.Player {
+	if id := identity(r); id != nil {
+		return id.Player
+	}
+	return nil
+}
+
 func requireAuth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if identity(r) == nil {

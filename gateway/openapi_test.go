@@ -30,7 +30,7 @@ func allRoutes(t *testing.T) (http.Handler, map[string]bool) {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	reg := prometheus.NewRegistry()
-	d := Deps{Logger: log, Registry: reg, Metrics: NewMetrics(reg, func() int { return 0 }), Avatars: &avatars.Service{}, Moderation: &moderation.Workflow{},
+	d := Deps{Logger: log, Registry: reg, Metrics: NewMetrics(reg), Avatars: &avatars.Service{}, Moderation: &moderation.Workflow{},
 		Notify: &notify.Service{}, Blob: http.NotFoundHandler(), PublicImages: http.NotFoundHandler(), Web: http.NotFoundHandler(),
 		// The handlers are never called here: non-nil values are enough to register their routes.
 		Progress: struct{ services.ProgressStore }{}, Market: &market.Service{}, MarketStore: struct{ services.MarketStore }{},

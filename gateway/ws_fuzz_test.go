@@ -97,7 +97,7 @@ func FuzzWSFrame(f *testing.F) {
 		// meets the same state: the fuzzer's findings then reproduce from the input alone.
 		gm := games.NewManager(games.ManagerConfig{})
 		srv := NewServer(Config{PublicURL: "http://fuzz.test"}, Deps{Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(),
-			Metrics: NewMetrics(prometheus.NewRegistry(), gm.Active), Accounts: acc, Games: gm,
+			Metrics: NewMetrics(prometheus.NewRegistry()), Accounts: acc, Games: gm,
 			Ready: func(context.Context) error { return nil }})
 		ts := httptest.NewServer(srv)
 		defer func() {

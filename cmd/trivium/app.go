@@ -12,10 +12,10 @@ import (
 	"syscall"
 	"time"
 
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	awsssm "github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/trivium-game/trivium/services"
+	"github.com/trivium-game/trivium/services/awsconfig"
 	"github.com/trivium-game/trivium/services/natsbus"
 	"github.com/trivium-game/trivium/services/postgres"
 	"github.com/trivium-game/trivium/services/secrets"
@@ -265,9 +265,9 @@ func openSecrets(ctx context.Context, s settings, data string) (secrets.Store, e
 		if err != nil {
 			return nil, fmt.Errorf("TRIVIUM_SECRETS: %w", err)
 		}
-		cfg, err := awsconfig.LoadDefaultConfig(ctx)
+		cfg, err := awsconfig.Load(ctx, awsconfig.Options{})
 		if err != nil {
-			return nil, fmt.Errorf("TRIVIUM_SECRETS: aws config: %w", err)
+			return nil, fmt.Errorf("TRIVIUM_SECRETS: %w", err)
 		}
 		return ssmstore.New(awsssm.NewFromConfig(cfg), ssmstore.Config{Prefix: u.Path, KMSKeyID: u.Query().Get("kms_key")})
 	default:

@@ -54,36 +54,23 @@ func nodeID(path string) (string, error) {
 	return id, nil
 }
 
-// managerJournal is l as the Manager's Journal: a nil *Log must become a nil interface.
-func managerJournal(l *gamelog.Log) games.Journal {
-	if l == nil {
-		return nil
+// openGames builds the games Manager from mcfg. With an external NATS server the gateway nodes
+// form a cluster that serves the same games; on the embedded bus (one process) the cluster is
+// nil: every game stays in this process and restarts restore it from the log.
+func openGames(ctx context.Context, cfg *Config, a *app, gl *gamelog.Log, mcfg games.ManagerConfig) (*gamecluster.Cluster, *games.Manager, error) {
+	if gl != nil {
+		mcfg.Journal = gl // a nil *Log must stay a nil interface
 	}
-	return l
-}
-
-// openGameCluster lets several gateway nodes serve the same games when the bus is an external
-// NATS server. On the embedded bus (one process) it returns nil: every game stays in this
-// process and restarts restore it from the log.
-func openGameCluster(ctx context.Context, cfg *Config, a *app, gl *gamelog.Log) (*gamecluster.Cluster, error) {
 	if !cfg.clustered() || !cfg.Roles.on("gateway") {
-		return nil, nil
+		return nil, games.NewManager(mcfg), nil
 	}
 	lease := cfg.GameLease
 	node, err := nodeID(filepath.Join(cfg.Data, "node-id"))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	return gamecluster.New(ctx, gamecluster.Config{Conn: a.bus.Conn(), Journal: gl, Logger: a.log, NodeID: node,
-		LeaseTTL: lease, RenewEvery: lease / 3, WatchEvery: min(time.Second, lease/5)})
-}
-
-// managerCluster is c as the Manager's Cluster: a nil *Cluster must become a nil interface.
-func managerCluster(c *gamecluster.Cluster) games.Cluster {
-	if c == nil {
-		return nil
-	}
-	return c
+		LeaseTTL: lease, RenewEvery: lease / 3, WatchEvery: min(time.Second, lease/5)}, mcfg)
 }
 
 // closeGameCluster hands this node's games to the other nodes before the rooms stop.

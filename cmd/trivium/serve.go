@@ -146,18 +146,17 @@ func build(ctx context.Context, cfg *Config, a *app, fds *gateway.FDGuard) (*gra
 	}
 	g.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	g.relay = outbox.New(a.db, a.bus, log)
+	metrics := gateway.NewMetrics(g.reg)
+	g.bus = metrics.InstrumentBus(a.bus)
+	g.relay = outbox.New(a.db, g.bus, log)
 	if g.journal, err = openGameLog(ctx, cfg, a); err != nil {
 		return nil, err
 	}
-	if g.cluster, err = openGameCluster(ctx, cfg, a, g.journal); err != nil {
+	if g.cluster, g.games, err = openGames(ctx, cfg, a, g.journal, games.ManagerConfig{Results: gameResults{store: a.db, relay: g.relay},
+		Logger: log, MaxGamesPerHost: cfg.MaxGamesPerHost}); err != nil {
 		return nil, err
 	}
-	g.games = games.NewManager(games.ManagerConfig{Results: gameResults{store: a.db, relay: g.relay}, Logger: log,
-		MaxGamesPerHost: cfg.MaxGamesPerHost, Cluster: managerCluster(g.cluster), Journal: managerJournal(g.journal)})
-	metrics := gateway.NewMetrics(g.reg, g.games.Active)
-	g.bus = metrics.InstrumentBus(a.bus)
-	g.relay.Bus = g.bus
+	gateway.RegisterGamesActive(g.reg, g.games.Active)
 
 	acc, err := accounts.New(accounts.Config{Store: a.db, TokenKey: tokenKey,
 		HashConcurrency: cfg.HashConcurrency, HashQueue: cfg.HashQueue, HashWait: cfg.HashWait})
@@ -231,7 +230,6 @@ func (g *graph) gamesComponent() component {
 	return component{name: "games",
 		start: func(ctx context.Context) error {
 			if g.cluster != nil {
-				g.cluster.Attach(g.games)
 				return nil
 			}
 			if g.journal == nil {

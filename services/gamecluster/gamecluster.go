@@ -8,7 +8,8 @@
 // from the log (the log's fencing refuses the old owner from then on), and the connections it
 // holds join again with their scores and every acknowledged answer intact.
 //
-// It implements games.Cluster; a games.Manager without one keeps every game local.
+// It implements games.Cluster; a games.Manager without one keeps every game local. New builds the
+// Manager whose rooms the cluster serves, so each has the other from the start.
 package gamecluster
 
 import (
@@ -70,7 +71,7 @@ type Cluster struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
-	m      atomic.Pointer[games.Manager]
+	m      *games.Manager
 	// closing suppresses the close frames remote clients would get while this node hands its
 	// games over: their sockets stay open on their own nodes and join the next owner.
 	closing atomic.Bool
@@ -127,11 +128,12 @@ func randomID() string {
 	return hex.EncodeToString(b)
 }
 
-// New creates the buckets if needed and starts listening for frames addressed to this node.
-// Attach the Manager before serving.
-func New(ctx context.Context, cfg Config) (*Cluster, error) {
+// New creates the buckets if needed, builds the Manager of this node's rooms from mcfg (its
+// Cluster is this cluster and its Journal cfg.Journal), and starts listening for frames
+// addressed to this node.
+func New(ctx context.Context, cfg Config, mcfg games.ManagerConfig) (*Cluster, *games.Manager, error) {
 	if cfg.Conn == nil || cfg.Journal == nil {
-		return nil, errors.New("gamecluster: Conn and Journal are required")
+		return nil, nil, errors.New("gamecluster: Conn and Journal are required")
 	}
 	if cfg.NodeID == "" {
 		cfg.NodeID = randomID()
@@ -153,12 +155,12 @@ func New(ctx context.Context, cfg Config) (*Cluster, error) {
 	}
 	js, err := jetstream.New(cfg.Conn)
 	if err != nil {
-		return nil, fmt.Errorf("gamecluster: jetstream: %w", err)
+		return nil, nil, fmt.Errorf("gamecluster: jetstream: %w", err)
 	}
 	bucket := strings.NewReplacer(".", "_", "*", "_", ">", "_").Replace(cfg.Prefix)
 	leases, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: bucket + LeaseBucket, TTL: cfg.LeaseTTL, History: 1})
 	if err != nil {
-		return nil, fmt.Errorf("gamecluster: lease bucket: %w", err)
+		return nil, nil, fmt.Errorf("gamecluster: lease bucket: %w", err)
 	}
 	cctx, cancel := context.WithCancel(context.Background())
 	inc := randomID()
@@ -166,24 +168,25 @@ func New(ctx context.Context, cfg Config) (*Cluster, error) {
 		inc: inc, lease: cfg.NodeID + "@" + inc,
 		ctx: cctx, cancel: cancel,
 		owned: map[string]*owned{}, links: map[string]*link{}, conns: map[string]games.Client{}, connIDs: map[games.Client]string{}}
+	mcfg.Cluster, mcfg.Journal = c, cfg.Journal
+	c.m = games.NewManager(mcfg)
+	fail := func(err error) (*Cluster, *games.Manager, error) {
+		cancel()
+		_ = c.m.Close(ctx)
+		return nil, nil, err
+	}
 	c.nodeSub, err = c.nc.Subscribe(c.subject("*", "node", cfg.NodeID), c.onFrames)
 	if err != nil {
-		cancel()
-		return nil, fmt.Errorf("gamecluster: subscribe: %w", err)
+		return fail(fmt.Errorf("gamecluster: subscribe: %w", err))
 	}
 	if _, err := c.leases.Put(ctx, nodeKeyPrefix+cfg.NodeID, []byte(time.Now().UTC().Format(time.RFC3339))); err != nil {
-		cancel()
 		_ = c.nodeSub.Unsubscribe()
-		return nil, fmt.Errorf("gamecluster: announce node: %w", err)
+		return fail(fmt.Errorf("gamecluster: announce node: %w", err))
 	}
 	c.wg.Add(1)
 	go c.renewLoop()
-	return c, nil
+	return c, c.m, nil
 }
-
-// Attach gives the cluster the Manager whose rooms it serves (games.ManagerConfig.Cluster is this
-// cluster). It must be called before the first game is created or looked up.
-func (c *Cluster) Attach(m *games.Manager) { c.m.Store(m) }
 
 // NodeID is this node's ID.
 func (c *Cluster) NodeID() string { return c.cfg.NodeID }
@@ -346,9 +349,7 @@ func (c *Cluster) lost(code, why string) {
 		c.stopOwnedLocked(o)
 	}
 	c.mu.Unlock()
-	if m := c.m.Load(); m != nil {
-		m.Drop(code, CloseOwnerLost, "game moved to another server")
-	}
+	c.m.Drop(code, CloseOwnerLost, "game moved to another server")
 }
 
 // renewLoop keeps this node's leases and presence alive.
@@ -408,7 +409,6 @@ func (c *Cluster) renew() {
 }
 
 func (c *Cluster) nodeGone(node string) {
-	m := c.m.Load()
 	c.mu.Lock()
 	var drops []*remoteClient
 	for _, o := range c.owned {
@@ -426,10 +426,8 @@ func (c *Cluster) nodeGone(node string) {
 	c.mu.Unlock()
 	for _, rc := range drops {
 		rc.dead.Store(true)
-		if m != nil {
-			if room, ok := m.Local(rc.code); ok {
-				room.Submit(games.Command{Type: games.CmdDisconnect, Client: rc})
-			}
+		if room, ok := c.m.Local(rc.code); ok {
+			room.Submit(games.Command{Type: games.CmdDisconnect, Client: rc})
 		}
 	}
 	if len(drops) > 0 {
@@ -443,11 +441,7 @@ func (c *Cluster) onCommand(o *owned, msg *nats.Msg) {
 	if err := json.Unmarshal(msg.Data, &in); err != nil || in.Node == "" {
 		return
 	}
-	m := c.m.Load()
-	if m == nil {
-		return
-	}
-	room, ok := m.Local(o.code)
+	room, ok := c.m.Local(o.code)
 	if in.Type == msgInfo {
 		if ok && msg.Reply != "" {
 			b, _ := json.Marshal(room.Info())

@@ -46,14 +46,12 @@ func startNode(t *testing.T, prefix string) *node {
 		nc.Close()
 		t.Fatal(err)
 	}
-	cl, err := New(context.Background(), Config{Conn: nc, Prefix: prefix, Journal: gl,
-		LeaseTTL: time.Second, RenewEvery: 200 * time.Millisecond, WatchEvery: 100 * time.Millisecond})
+	cl, gm, err := New(context.Background(), Config{Conn: nc, Prefix: prefix, Journal: gl,
+		LeaseTTL: time.Second, RenewEvery: 200 * time.Millisecond, WatchEvery: 100 * time.Millisecond}, games.ManagerConfig{})
 	if err != nil {
 		nc.Close()
 		t.Fatal(err)
 	}
-	gm := games.NewManager(games.ManagerConfig{Cluster: cl, Journal: gl})
-	cl.Attach(gm)
 	n := &node{nc: nc, cl: cl, gm: gm}
 	t.Cleanup(func() {
 		if !nc.IsClosed() {

@@ -116,10 +116,8 @@ func (l *link) Forward(cmd games.Command) bool {
 		l.rejoin(true, "")
 	}
 	if local {
-		if m := l.c.m.Load(); m != nil {
-			if room, ok := m.Local(l.code); ok {
-				return room.Submit(cmd)
-			}
+		if room, ok := l.c.m.Local(l.code); ok {
+			return room.Submit(cmd)
 		}
 		return false
 	}
@@ -265,11 +263,7 @@ func (l *link) takeBack(ctx context.Context, owner string, replay bool, stale je
 	if !took {
 		return false, owner, replay // another node was quicker; the next check finds it
 	}
-	m := l.c.m.Load()
-	if m == nil {
-		return false, owner, replay
-	}
-	if _, err := m.TakeOver(l.code); err != nil {
+	if _, err := l.c.m.TakeOver(l.code); err != nil {
 		l.c.log.Error("restore game", "code", l.code, "err", err)
 		l.c.lost(l.code, "restore failed")
 		return false, owner, replay
@@ -304,11 +298,7 @@ func (l *link) rejoin(local bool, owner string) {
 	sort.Slice(again, func(i, j int) bool { return again[i].n < again[j].n })
 	var room *games.Room
 	if local {
-		m := l.c.m.Load()
-		if m == nil {
-			return
-		}
-		r, ok := m.Local(l.code)
+		r, ok := l.c.m.Local(l.code)
 		if !ok {
 			l.mu.Lock()
 			l.replay = true

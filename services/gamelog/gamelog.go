@@ -25,6 +25,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/trivium-game/trivium/services"
 	"github.com/trivium-game/trivium/services/games"
 )
 
@@ -178,7 +179,7 @@ func (l *Log) Append(code string, after uint64, batch []byte, done func(uint64, 
 func (l *Log) appendOne(code string, after uint64, data []byte, id string) (uint64, error) {
 	subj := l.subject(code)
 	deadline := time.Now().Add(l.cfg.RetryFor)
-	wait := 20 * time.Millisecond
+	backoff := services.Backoff{Base: 20 * time.Millisecond, Max: time.Second}
 	for attempt := 1; ; attempt++ {
 		fut, err := l.js.PublishMsgAsync(&nats.Msg{Subject: subj, Data: data, Header: nats.Header{}},
 			jetstream.WithExpectLastSequencePerSubject(after), jetstream.WithMsgID(id))
@@ -197,16 +198,16 @@ func (l *Log) appendOne(code string, after uint64, data []byte, id string) (uint
 			}
 			return 0, games.ErrFenced
 		}
+		wait := backoff.Delay(attempt)
 		if time.Now().Add(wait).After(deadline) {
 			return 0, fmt.Errorf("gamelog: append to %s: %d attempts: %w", code, attempt, err)
 		}
 		l.log.Warn("game log append failed; retrying", "code", code, "attempt", attempt, "err", err)
 		select {
-		case <-time.After(wait/2 + rand.N(wait/2+1)):
+		case <-time.After(wait):
 		case <-l.ctx.Done():
 			return 0, fmt.Errorf("gamelog: append to %s: closed: %w", code, err)
 		}
-		wait = min(wait*2, time.Second)
 	}
 }
 

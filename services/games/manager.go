@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	mrand "math/rand/v2"
 	"strings"
 	"sync"
 	"time"
@@ -385,7 +384,7 @@ func (m *Manager) remove(r *Room) {
 // makes one last attempt at once instead of waiting.
 func (m *Manager) record(r *Room, res services.GameFinished) {
 	defer m.writers.Done()
-	wait := m.cfg.RetryMin
+	backoff := services.Backoff{Base: m.cfg.RetryMin, Max: m.cfg.RetryMax}
 	last := false
 	for attempt := 1; ; attempt++ {
 		err := m.cfg.Results.GameFinished(m.ctx, res)
@@ -397,17 +396,16 @@ func (m *Manager) record(r *Room, res services.GameFinished) {
 			r.log.Error("game result not recorded: manager closed", "attempts", attempt, "err", err)
 			return
 		}
+		wait := backoff.Delay(attempt)
 		r.log.Warn("record game result", "attempt", attempt, "retry_in", wait, "err", err)
 		fired := make(chan struct{})
-		// Jitter in [wait/2, wait] spreads the retries of games that finished together.
-		t := m.cfg.Clock.AfterFunc(wait/2+mrand.N(wait/2+1), func() { close(fired) })
+		t := m.cfg.Clock.AfterFunc(wait, func() { close(fired) })
 		select {
 		case <-fired:
 		case <-m.closing:
 			t.Stop()
 			last = true
 		}
-		wait = min(wait*2, m.cfg.RetryMax)
 	}
 }
 

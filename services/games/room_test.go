@@ -548,7 +548,7 @@ func TestRoomRecordsResultExactlyOnceRetryingWithBackoff(t *testing.T) {
 			if !e.clk.WaitForTimer(e.clk.Now().Add(DefaultRetryMax), waitLimit) {
 				t.Fatal("no retry armed")
 			}
-			e.clk.Advance(DefaultRetryMin << (calls - 1))
+			e.clk.Advance((DefaultRetryMin << (calls - 1)) * 6 / 5) // the nominal wait and its jitter
 		}
 	}
 	// Nothing more happens: no further retry, and ending again is refused.

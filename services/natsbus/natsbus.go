@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync"
@@ -307,16 +306,7 @@ func (b *Bus) handle(ctx context.Context, cfg services.ConsumerConfig, h service
 		_ = m.Term()
 		return
 	}
-	_ = m.NakWithDelay(Backoff(cfg.Backoff, msg.Delivered))
-}
-
-// Backoff returns the delay before attempt n+1 with ±20% jitter so retries of many messages spread out.
-func Backoff(steps []time.Duration, n int) time.Duration {
-	if len(steps) == 0 {
-		return time.Second
-	}
-	d := steps[min(max(n-1, 0), len(steps)-1)]
-	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+	_ = m.NakWithDelay(services.StepDelay(cfg.Backoff, msg.Delivered))
 }
 
 func (b *Bus) deadLetter(ctx context.Context, consumer string, m services.Message, cause error) error {

@@ -163,19 +163,6 @@ func TestEmbeddedBusKeepsUnackedMessagesAcrossRestart(t *testing.T) {
 	waitFor(t, "message from before the restart", func() bool { return got.Load() == 1 })
 }
 
-func TestBackoffHasJitterAroundEachStep(t *testing.T) {
-	steps := []time.Duration{time.Second, 10 * time.Second}
-	for n := 1; n <= 4; n++ {
-		base := steps[min(n-1, 1)]
-		for i := 0; i < 50; i++ {
-			d := natsbus.Backoff(steps, n)
-			if d < base*8/10 || d > base*12/10 {
-				t.Fatalf("attempt %d: %s outside ±20%% of %s", n, d, base)
-			}
-		}
-	}
-}
-
 // A consumer of several subjects works on every server: NATS 2.10+ takes several filters on
 // one consumer, the machine's 2.9 does not (there each subject gets its own durable consumer).
 // Stopping and starting it again resumes where it was: nothing acknowledged comes back.

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"slices"
 	"sync"
 	"time"
@@ -74,7 +73,7 @@ type Config struct {
 	ShutdownGrace time.Duration
 	// Retention is how long finished delivery records are kept. Default DefaultRetention.
 	Retention time.Duration
-	// Jitter returns a number in [0, 1); default math/rand/v2.Float64.
+	// Jitter is the backoff's services.Backoff.Rand (nil: math/rand/v2.Float64).
 	Jitter func() float64
 	// BeforeSend is a fault-injection hook for tests, called before a delivery is claimed; an
 	// error stops this notifier as a crash would: nothing more is claimed and Deliver returns it.
@@ -130,9 +129,6 @@ func New(cfg Config) (*Notifier, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
-	}
-	if cfg.Jitter == nil {
-		cfg.Jitter = rand.Float64
 	}
 	return &Notifier{cfg: cfg, store: cfg.Store, log: cfg.Logger, builders: cfg.Builders,
 		kick: make(chan struct{}, 1), queued: map[DeliveryKey]bool{}}, nil
@@ -366,23 +362,13 @@ func (n *Notifier) send(ctx context.Context, d *Delivery) error {
 		}
 		wait := res.RetryAfter
 		if wait <= 0 {
-			wait = n.backoff(attempt)
+			wait = services.Backoff{Base: n.cfg.BackoffBase, Max: n.cfg.BackoffMax, Rand: n.cfg.Jitter}.Delay(attempt)
 		}
 		return n.store.RetryDelivery(ctx, d.DeliveryKey, n.cfg.Now().Add(wait), res.Status, reason)
 	default:
 		n.log.Warn("notify: push refused, dropped", "notification", nt.ID, "status", res.Status, "err", res.Err)
 		return n.store.FinishDelivery(ctx, d.DeliveryKey, StatusDropped, res.Status, reason)
 	}
-}
-
-// backoff is the wait after the attempt-th failure: BackoffBase doubling up to BackoffMax, ±20%.
-func (n *Notifier) backoff(attempt int) time.Duration {
-	d := n.cfg.BackoffBase
-	for i := 1; i < attempt && d < n.cfg.BackoffMax; i++ {
-		d *= 2
-	}
-	d = min(d, n.cfg.BackoffMax)
-	return time.Duration(float64(d) * (0.8 + 0.4*n.cfg.Jitter()))
 }
 
 // pushPayload is the JSON a push carries. Builders keep it small; should an event still push it

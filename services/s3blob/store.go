@@ -20,13 +20,12 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/trivium-game/trivium/services"
+	"github.com/trivium-game/trivium/services/awsconfig"
 )
 
 // DefaultRegion is used when Config.Region is empty; S3-compatible servers accept any region.
@@ -54,7 +53,7 @@ type Config struct {
 	// to get URLs that have already expired.
 	Now func() time.Time
 	// HTTPClient carries the SDK's requests; the SDK default when nil.
-	HTTPClient *http.Client
+	HTTPClient aws.HTTPClient
 }
 
 // Store is a services.BlobStore on one S3 bucket.
@@ -119,25 +118,16 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.Bucket == "" {
 		return nil, errors.New("s3blob: Bucket is required")
 	}
-	if (cfg.AccessKey == "") != (cfg.SecretKey == "") {
-		return nil, errors.New("s3blob: set both AccessKey and SecretKey, or neither to use the AWS credential chain")
-	}
 	if cfg.Region == "" {
 		cfg.Region = DefaultRegion
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	opts := []func(*config.LoadOptions) error{config.WithRegion(cfg.Region)}
-	if cfg.AccessKey != "" {
-		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(cfg.AccessKey, cfg.SecretKey, "")))
-	}
-	if cfg.HTTPClient != nil {
-		opts = append(opts, config.WithHTTPClient(cfg.HTTPClient))
-	}
-	awsCfg, err := config.LoadDefaultConfig(ctx, opts...)
+	awsCfg, err := awsconfig.Load(ctx, awsconfig.Options{Region: cfg.Region, AccessKey: cfg.AccessKey, SecretKey: cfg.SecretKey,
+		HTTPClient: cfg.HTTPClient})
 	if err != nil {
-		return nil, fmt.Errorf("s3blob: load AWS config: %w", err)
+		return nil, fmt.Errorf("s3blob: %w", err)
 	}
 	clientFor := func(endpoint string) *s3.Client {
 		return s3.NewFromConfig(awsCfg, func(o *s3.Options) {

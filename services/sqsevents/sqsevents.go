@@ -18,11 +18,12 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/trivium-game/trivium/services"
+	"github.com/trivium-game/trivium/services/awsconfig"
 )
 
 // Defaults for Config.
@@ -42,7 +43,7 @@ const (
 	// DefaultCallTimeout bounds every SQS call except the long poll (WaitTime + CallTimeout).
 	DefaultCallTimeout = 10 * time.Second
 	// DefaultReceiveBackoff is the first pause after a receive failed with a transient error the
-	// SDK's own retries did not get past; it doubles up to maxReceiveBackoff.
+	// SDK's own retries did not get past; it doubles up to maxReceiveBackoff (services.Backoff).
 	DefaultReceiveBackoff = time.Second
 	// DefaultDeleteAttempts is how often entries of a DeleteMessageBatch that failed on the
 	// server's side are tried (a message not deleted is handled again: at-least-once).
@@ -179,15 +180,12 @@ func Open(ctx context.Context, rawURL string, base Config) (*Consumer, error) {
 // 5xx retried with jittered exponential back-off) or its adaptive one (Config.AdaptiveRetry),
 // credentials from the chain unless keys are given. It does not contact SQS.
 func NewClient(ctx context.Context, cfg Config) (*sqs.Client, error) {
-	if (cfg.AccessKey == "") != (cfg.SecretKey == "") {
-		return nil, errors.New("sqsevents: set both access_key and secret_key, or neither to use the AWS credential chain")
-	}
 	region := cfg.Region
 	if region == "" {
 		region = regionOf(cfg.QueueURL)
 	}
-	opts := []func(*config.LoadOptions) error{
-		config.WithRetryer(func() aws.Retryer {
+	awsCfg, err := awsconfig.Load(ctx, awsconfig.Options{Region: region, AccessKey: cfg.AccessKey, SecretKey: cfg.SecretKey,
+		HTTPClient: cfg.HTTPClient, Retryer: func() aws.Retryer {
 			r := aws.Retryer(retry.NewStandard())
 			if cfg.AdaptiveRetry {
 				r = retry.NewAdaptiveMode()
@@ -196,20 +194,9 @@ func NewClient(ctx context.Context, cfg Config) (*sqs.Client, error) {
 				r = retry.AddWithMaxBackoffDelay(r, cfg.RetryMaxBackoff)
 			}
 			return r
-		}),
-	}
-	if region != "" {
-		opts = append(opts, config.WithRegion(region))
-	}
-	if cfg.AccessKey != "" {
-		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(cfg.AccessKey, cfg.SecretKey, "")))
-	}
-	if cfg.HTTPClient != nil {
-		opts = append(opts, config.WithHTTPClient(cfg.HTTPClient))
-	}
-	awsCfg, err := config.LoadDefaultConfig(ctx, opts...)
+		}})
 	if err != nil {
-		return nil, fmt.Errorf("sqsevents: load AWS config: %w", err)
+		return nil, fmt.Errorf("sqsevents: %w", err)
 	}
 	if awsCfg.Region == "" {
 		return nil, errors.New("sqsevents: no region: add region=… to the URL or set AWS_REGION")
@@ -288,7 +275,8 @@ func (c *Consumer) Run(ctx context.Context, h Handler) error {
 	slots := make(chan struct{}, c.cfg.Workers)
 	var batches sync.WaitGroup
 	defer batches.Wait()
-	backoff := c.cfg.ReceiveBackoff
+	backoff := services.Backoff{Base: c.cfg.ReceiveBackoff, Max: max(c.cfg.ReceiveBackoff, maxReceiveBackoff)}
+	failures := 0
 	for {
 		// Ask for no more messages than there are free workers: a message received but not
 		// worked on would sit invisible, its timeout running, for nothing.
@@ -320,16 +308,17 @@ func (c *Consumer) Run(ctx context.Context, h Handler) error {
 				batches.Wait()
 				return err
 			}
-			c.log.Warn("sqs receive failed; backing off", "err", err, "backoff", backoff)
+			failures++
+			wait := backoff.Delay(failures)
+			c.log.Warn("sqs receive failed; backing off", "err", err, "backoff", wait)
 			select {
-			case <-time.After(backoff):
+			case <-time.After(wait):
 			case <-run.Done():
 				return c.stopped(run)
 			}
-			backoff = min(2*backoff, maxReceiveBackoff)
 			continue
 		}
-		backoff = c.cfg.ReceiveBackoff
+		failures = 0
 		if len(msgs) == 0 {
 			continue
 		}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"image"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -23,12 +24,11 @@ import (
 	"github.com/trivium-game/trivium/services/avatars"
 	"github.com/trivium-game/trivium/services/localblob"
 	"github.com/trivium-game/trivium/services/natsbus"
+	"github.com/trivium-game/trivium/services/outbox"
 	"github.com/trivium-game/trivium/services/s3blob"
 	"github.com/trivium-game/trivium/services/sqlite"
 	"github.com/trivium-game/trivium/services/sqlstore"
 )
-
-const cdn = "https://cdn.example"
 
 // fixture is the workflow on real engines: SQLite, a real blob store (local, or S3 through
 // newFixtureOn), embedded JetStream.
@@ -38,6 +38,7 @@ type fixture struct {
 	blob    services.BlobStore
 	bus     *natsbus.Bus
 	uploads *sqlstore.DB
+	relay   *outbox.Relay // carries the workflow's events to the bus, as in serve
 	wf      *moderation.Workflow
 	player  *services.Player
 	// fault, when set, is consulted at every step point; it returns an error to crash there.
@@ -89,7 +90,12 @@ func newFixtureOn(t testing.TB, driver string, mutate func(*moderation.Config)) 
 	}
 	t.Cleanup(func() { f.bus.Close() })
 	f.uploads = f.db
-	cfg := moderation.Config{DB: f.db.SQL(), Blob: f.blob, Bus: f.bus, Players: f.db, Uploads: f.uploads, Cases: f.db, CDNURL: cdn,
+	f.relay = outbox.New(f.db, f.bus, slog.New(slog.DiscardHandler))
+	relayCtx, stopRelay := context.WithCancel(context.Background())
+	relayDone := make(chan struct{})
+	go func() { defer close(relayDone); f.relay.Run(relayCtx) }()
+	t.Cleanup(func() { stopRelay(); <-relayDone })
+	cfg := moderation.Config{Jobs: f.db, Blob: f.blob, Bus: f.bus, Players: f.db, Uploads: f.uploads, Cases: f.db, Kick: f.relay.Kick,
 		AfterStep: func(step string, recorded bool) error {
 			if fn := f.fault.Load(); fn != nil {
 				return (*fn)(step, recorded)
@@ -100,9 +106,6 @@ func newFixtureOn(t testing.TB, driver string, mutate func(*moderation.Config)) 
 		mutate(&cfg)
 	}
 	if f.wf, err = moderation.NewWorkflow(cfg); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.wf.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
 	f.player = f.newPlayer("ada")
@@ -160,10 +163,14 @@ func (f *fixture) status(id string) *services.Upload {
 	return u
 }
 
-// processed reads every avatar.processed message in the stream, in order.
+// processed reads every avatar.processed message in the stream, in order, once the outbox has
+// relayed what the workflow committed.
 func (f *fixture) processed() []services.AvatarProcessed {
 	f.t.Helper()
 	ctx := context.Background()
+	if err := f.relay.Flush(ctx); err != nil {
+		f.t.Fatal(err)
+	}
 	js, err := jetstream.New(f.bus.Conn())
 	if err != nil {
 		f.t.Fatal(err)

@@ -76,7 +76,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if cfg.Roles.on("moderation") {
 		parts = append(parts, worker(log, "moderation", g.avatars.workflow.Run))
 		if cfg.UploadEvents != "" {
-			parts = append(parts, worker(log, "upload-events", func(ctx context.Context) error { return runUploadEvents(ctx, a, g.avatars.uploads) }))
+			parts = append(parts, worker(log, "upload-events", func(ctx context.Context) error { return runUploadEvents(ctx, a, cfg.UploadEvents, g.avatars.uploads) }))
 		}
 	}
 	parts = append(parts, g.gamesComponent(), httpServer(g.http, ln, failed))
@@ -178,10 +178,10 @@ func build(ctx context.Context, cfg *Config, a *app, fds *gateway.FDGuard) (*gra
 	if g.boards, err = openLeaderboard(ctx, a, cfg.Leaderboard, cdn); err != nil {
 		return nil, err
 	}
-	if g.push, err = openNotify(ctx, cfg, a, gateway.SendToPlayerEverywhere(g.pubsub, log)); err != nil {
+	if g.push, err = openNotify(ctx, cfg, a, cdn, gateway.SendToPlayerEverywhere(g.pubsub, log)); err != nil {
 		return nil, err
 	}
-	if g.avatars, err = openAvatars(ctx, a, g.bus, g.publicURL, cdn, gateway.AnnounceSuspension(g.pubsub, log), g.relay.Kick); err != nil {
+	if g.avatars, err = openAvatars(ctx, cfg, a, g.bus, g.publicURL, cdn, gateway.AnnounceSuspension(g.pubsub, log), g.relay.Kick); err != nil {
 		return nil, err
 	}
 	if g.market, err = market.New(market.Config{Store: a.db, Quizzes: a.db, Bus: g.bus, Ledger: a.db, Players: a.db, Logger: log,

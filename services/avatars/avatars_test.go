@@ -76,21 +76,20 @@ func newFixture(t *testing.T, onPut bool) *fixture {
 	var handler atomic.Pointer[http.Handler]
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*handler.Load()).ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)
-	var svc atomic.Pointer[avatars.Service]
 	cfg := localblob.Config{Dir: filepath.Join(dir, "blobs"), BaseURL: srv.URL, Secret: bytes.Repeat([]byte("s"), 32), Now: now}
-	if onPut {
-		cfg.OnPut = func(ctx context.Context, key string, info services.BlobInfo) { svc.Load().OnPut(ctx, key, info) }
-	}
 	if f.blob, err = localblob.New(cfg); err != nil {
 		t.Fatal(err)
 	}
-	h := f.blob.Handler()
-	handler.Store(&h)
 	if f.svc, err = avatars.New(avatars.Config{Store: db, Blob: f.blob, Secret: secret, CDNURL: "https://cdn.example", Now: now,
 		Kick: func() { f.kicks.Add(1) }}); err != nil {
 		t.Fatal(err)
 	}
-	svc.Store(f.svc)
+	var cb localblob.OnPut
+	if onPut {
+		cb = f.svc.OnPut
+	}
+	h := f.blob.Handler(cb)
+	handler.Store(&h)
 	return f
 }
 

@@ -82,7 +82,7 @@ func mustJSON(t *testing.T, v any) string {
 func TestEveryAvatarStatusHasItsOwnMessage(t *testing.T) {
 	seen := map[string]string{}
 	for _, status := range []string{"accepted", "in_review", "rejected", "failed", "something_new"} {
-		d, err := notify.AvatarProcessed(avatarEvent("alice", "u", status, ""))
+		d, err := notify.AvatarProcessed(testCDN)(avatarEvent("alice", "u", status, ""))
 		if err != nil || d == nil {
 			t.Fatalf("%s: %v", status, err)
 		}
@@ -94,11 +94,11 @@ func TestEveryAvatarStatusHasItsOwnMessage(t *testing.T) {
 		}
 		seen[d.Title] = status
 	}
-	d, _ := notify.AvatarProcessed(avatarEvent("alice", "u", "rejected", "nudity"))
+	d, _ := notify.AvatarProcessed(testCDN)(avatarEvent("alice", "u", "rejected", "nudity"))
 	if d.Body != "Reason: nudity. Please choose another image." {
 		t.Fatalf("rejection body %q does not give the reason", d.Body)
 	}
-	if _, err := notify.AvatarProcessed(services.Message{Data: []byte(`{"uploadId":"u"}`)}); err == nil {
+	if _, err := notify.AvatarProcessed(testCDN)(services.Message{Data: []byte(`{"uploadId":"u"}`)}); err == nil {
 		t.Fatal("an event without a player was accepted")
 	}
 }

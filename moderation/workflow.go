@@ -30,15 +30,15 @@ import (
 //
 // A question image goes the same way; its profiled step changes nothing (no profile shows it).
 const (
-	StepReceived    = "received"    // the job exists
-	StepValidated   = "validated"   // the bytes are an acceptable image (or the outcome is rejected)
-	StepModerated   = "moderated"   // the detector and the policy decided
-	StepCaseOpened  = "case_opened" // a review case waits for a moderator; the workflow stops here
-	StepDecided     = "decided"     // a moderator decided; the workflow resumes
-	StepPublished   = "published"   // the images are derived once and stored under content-hashed public keys
-	StepProfiled    = "profiled"    // the player's avatar points at them (avatars only)
-	StepCleaned     = "cleaned"     // the private original is deleted
-	StepEmitted     = "emitted"     // the upload's status is final and avatar.processed is on the bus
+	StepReceived   = "received"    // the job exists
+	StepValidated  = "validated"   // the bytes are an acceptable image (or the outcome is rejected)
+	StepModerated  = "moderated"   // the detector and the policy decided
+	StepCaseOpened = "case_opened" // a review case waits for a moderator; the workflow stops here
+	StepDecided    = "decided"     // a moderator decided; the workflow resumes
+	StepPublished  = "published"   // the images are derived once and stored under content-hashed public keys
+	StepProfiled   = "profiled"    // the player's avatar points at them (avatars only)
+	StepCleaned    = "cleaned"     // the private original is deleted
+	StepEmitted    = "emitted"     // the upload's status is final and avatar.processed is on the bus
 )
 
 // Defaults for Config.

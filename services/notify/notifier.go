@@ -59,7 +59,7 @@ type Config struct {
 	Builders map[string]Builder
 	// CDNURL is the base URL events' image keys resolve under (for the default builders).
 	CDNURL string
-	Logger   *slog.Logger
+	Logger *slog.Logger
 	// Workers bounds concurrent pushes. Default DefaultWorkers.
 	Workers int
 	// MaxAttempts is how many times a delivery is tried before it is dropped. Default DefaultMaxAttempts.

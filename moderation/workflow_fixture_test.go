@@ -127,8 +127,14 @@ func (f *fixture) clearFault()                                        { f.fault.
 // once the bytes arrived, and returns the avatar.uploaded delivery.
 func (f *fixture) upload(p *services.Player, data []byte, contentType string) services.Message {
 	f.t.Helper()
+	return f.uploadFor(services.PurposeAvatar, p, data, contentType)
+}
+
+// uploadFor is upload for an upload of purpose (an avatar or a question image).
+func (f *fixture) uploadFor(purpose string, p *services.Player, data []byte, contentType string) services.Message {
+	f.t.Helper()
 	ctx := context.Background()
-	u := &services.Upload{ID: newUploadID(), PlayerID: p.ID, Purpose: services.PurposeAvatar, ContentType: contentType,
+	u := &services.Upload{ID: newUploadID(), PlayerID: p.ID, Purpose: purpose, ContentType: contentType,
 		ContentLength: int64(len(data)), Status: services.UploadProcessing, ExpiresAt: time.Now().Add(time.Minute)}
 	u.Key = avatars.ObjectKey(p.ID, u.ID)
 	if err := f.blob.Put(ctx, u.Key, bytes.NewReader(data), int64(len(data)), contentType, ""); err != nil {
@@ -137,7 +143,7 @@ func (f *fixture) upload(p *services.Player, data []byte, contentType string) se
 	if _, err := f.uploads.RecordArrival(ctx, u, nil); err != nil {
 		f.t.Fatal(err)
 	}
-	b, _ := json.Marshal(services.AvatarUploaded{UploadID: u.ID, PlayerID: p.ID, Key: u.Key, ContentType: contentType,
+	b, _ := json.Marshal(services.AvatarUploaded{UploadID: u.ID, PlayerID: p.ID, Purpose: purpose, Key: u.Key, ContentType: contentType,
 		Size: int64(len(data))})
 	return services.Message{Subject: services.SubjectAvatarUploaded, ID: "avatar.uploaded:" + u.ID, Data: b, Delivered: 1}
 }

@@ -169,7 +169,11 @@ func build(ctx context.Context, cfg *Config, a *app, fds *gateway.FDGuard) (*gra
 		return nil, fmt.Errorf("TRIVIUM_TEXT_SCREEN_FILE: %w", err)
 	}
 	text := &moderation.TextGuard{Screen: screen, Cases: a.db}
-	qs := &quizzes.Service{Quizzes: a.db, Plays: &kickingPlays{a.db, g.relay}, Now: time.Now, Licences: a.db, Hosts: a.db, Screen: text}
+	if g.avatars, err = openAvatars(ctx, cfg, a, g.bus, g.publicURL, cdn, gateway.AnnounceSuspension(g.pubsub, log), g.relay.Kick); err != nil {
+		return nil, err
+	}
+	qs := &quizzes.Service{Quizzes: a.db, Plays: &kickingPlays{a.db, g.relay}, Now: time.Now, Licences: a.db, Hosts: a.db, Screen: text,
+		Images: g.avatars.uploads}
 	if cfg.Seed {
 		if err := seed(ctx, a.db, qs); err != nil {
 			return nil, fmt.Errorf("seed: %w", err)
@@ -179,9 +183,6 @@ func build(ctx context.Context, cfg *Config, a *app, fds *gateway.FDGuard) (*gra
 		return nil, err
 	}
 	if g.push, err = openNotify(ctx, cfg, a, cdn, gateway.SendToPlayerEverywhere(g.pubsub, log)); err != nil {
-		return nil, err
-	}
-	if g.avatars, err = openAvatars(ctx, cfg, a, g.bus, g.publicURL, cdn, gateway.AnnounceSuspension(g.pubsub, log), g.relay.Kick); err != nil {
 		return nil, err
 	}
 	if g.market, err = market.New(market.Config{Store: a.db, Quizzes: a.db, Bus: g.bus, Ledger: a.db, Players: a.db, Logger: log,

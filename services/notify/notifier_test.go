@@ -444,3 +444,21 @@ func TestStopLetsInFlightPushesFinishAndRecordsThem(t *testing.T) {
 		}
 	}
 }
+
+// A question image's outcome is told as such, under its own topic, with the reason of a
+// rejection; the event's key is resolved under the CDN here, at the edge.
+func TestQuestionImageOutcomesAreToldToTheAuthor(t *testing.T) {
+	data, _ := json.Marshal(services.AvatarProcessed{UploadID: "q1", PlayerID: "alice", Purpose: services.PurposeQuestionImage,
+		Status: services.UploadRejected, Reason: "violence"})
+	d, err := notify.AvatarProcessed(testCDN)(services.Message{Subject: services.SubjectAvatarProcessed, ID: "m", Data: data})
+	if err != nil || d.PlayerID != "alice" || d.Topic != notify.TopicQuestionImage || d.PushTopic != notify.TopicQuestionImage ||
+		d.Title != "Your question image was not accepted" || !strings.Contains(d.Body, "Reason: violence") {
+		t.Fatalf("draft %+v %v", d, err)
+	}
+	data, _ = json.Marshal(services.AvatarProcessed{UploadID: "q2", PlayerID: "alice", Purpose: services.PurposeQuestionImage,
+		Status: services.UploadAccepted, ImageKey: "public/questions/a.jpg", ThumbKey: "public/questions/b.jpg"})
+	d, err = notify.AvatarProcessed(testCDN)(services.Message{Subject: services.SubjectAvatarProcessed, ID: "m2", Data: data})
+	if err != nil || d.Title != "Your question image is ready" || d.Data.(map[string]string)["thumbnailUrl"] != testCDN+"/questions/b.jpg" {
+		t.Fatalf("accepted draft %+v %v", d, err)
+	}
+}

@@ -182,7 +182,7 @@ func (w *Workflow) view(ctx context.Context, c *services.ModerationCase, p *serv
 }
 
 // Decide records a moderator's decision on a pending case; deciding a decided case is a
-// conflict. On an upload case, approve resumes the workflow at the thumbnail step and reject
+// conflict. On an upload case, approve resumes the workflow at the publish step and reject
 // deletes the original and announces the rejection. On a report case, approve keeps the avatar
 // and reject takes it down (the player's avatar is cleared and its published images deleted).
 func (w *Workflow) Decide(ctx context.Context, caseID, moderatorID, decision, note string) (CaseView, error) {

@@ -38,7 +38,7 @@ const (
 	StepPublished  = "published"   // the images are derived once and stored under content-hashed public keys
 	StepProfiled   = "profiled"    // the player's avatar points at them (avatars only)
 	StepCleaned    = "cleaned"     // the private original is deleted
-	StepEmitted    = "emitted"     // the upload's status is final and avatar.processed is on the bus
+	StepEmitted    = "emitted"     // the final status and avatar.processed are committed (the outbox relays it)
 )
 
 // Defaults for Config.

@@ -241,6 +241,9 @@ func (w *Workflow) Decide(ctx context.Context, caseID, moderatorID, decision, no
 // store); once the job is done a delivery changes nothing.
 func (w *Workflow) requeue(ctx context.Context, c *services.ModerationCase) (*services.OutboxEvent, error) {
 	j, err := w.job(ctx, c.UploadID)
+	if services.ErrorCode(err) == services.ENotFound {
+		return nil, nil // no job to resume
+	}
 	if err != nil {
 		return nil, fmt.Errorf("requeue decided upload: %w", err)
 	}

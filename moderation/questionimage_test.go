@@ -2,6 +2,7 @@ package moderation_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -73,5 +74,48 @@ func TestFlaggedQuestionImageIsAQuestionImageCase(t *testing.T) {
 	evs := f.processedFor(id)
 	if len(evs) != 1 || evs[0].Status != services.UploadRejected || evs[0].Purpose != services.PurposeQuestionImage {
 		t.Fatalf("avatar.processed %+v: want one rejection of a question image", evs)
+	}
+}
+
+// A moderator's decision commits its requeue with itself: when the resume that follows crashes,
+// the outbox has already carried an avatar.uploaded for the upload, and its delivery finishes it.
+func TestADecisionWhoseResumeCrashesIsFinishedByItsRequeue(t *testing.T) {
+	ctx := context.Background()
+	stub := classifier(t, `[{"name":"Suggestive","confidence":60}]`)
+	f := newFixture(t, func(c *moderation.Config) { c.Detector = moderation.HTTPDetector{URL: stub.URL} })
+	mod := f.newPlayer("mod")
+	m := f.upload(f.player, corpus.JPEG(corpus.Quadrants(80, 80)), "image/jpeg")
+	if err := f.wf.Handle(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	id := uploadID(m)
+	f.setFault(func(step string, recorded bool) error {
+		if step == moderation.StepPublished && !recorded {
+			return errors.New("injected crash")
+		}
+		return nil
+	})
+	if _, err := f.wf.Decide(ctx, f.caseFor(id), mod.ID, moderation.Approve, ""); err != nil {
+		t.Fatal(err)
+	}
+	f.clearFault()
+	if u := f.status(id); u.Status == services.UploadAccepted {
+		t.Fatal("the crashed resume finished the upload")
+	}
+	if err := f.relay.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	requeued := f.uploadedFor(id)
+	if len(requeued) != 1 {
+		t.Fatalf("%d avatar.uploaded on the bus for the decided upload, want the one requeue", len(requeued))
+	}
+	if err := f.wf.Handle(ctx, requeued[0]); err != nil {
+		t.Fatal(err)
+	}
+	if u := f.status(id); u.Status != services.UploadAccepted {
+		t.Fatalf("after the requeue the upload is %s", u.Status)
+	}
+	if evs := f.processedFor(id); len(evs) != 1 || evs[0].Status != services.UploadAccepted {
+		t.Fatalf("avatar.processed %+v, want one acceptance", evs)
 	}
 }

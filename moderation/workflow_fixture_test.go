@@ -207,6 +207,37 @@ func (f *fixture) processed() []services.AvatarProcessed {
 	return out
 }
 
+// uploadedFor returns the avatar.uploaded messages of one upload in the stream, as deliveries.
+func (f *fixture) uploadedFor(id string) []services.Message {
+	f.t.Helper()
+	ctx := context.Background()
+	js, err := jetstream.New(f.bus.Conn())
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	st, err := js.Stream(ctx, natsbus.EventsStream)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	var out []services.Message
+	for seq := info.State.FirstSeq; seq > 0 && seq <= info.State.LastSeq; seq++ {
+		m, err := st.GetMsg(ctx, seq)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		var ev services.AvatarUploaded
+		if m.Subject != services.SubjectAvatarUploaded || json.Unmarshal(m.Data, &ev) != nil || ev.UploadID != id {
+			continue
+		}
+		out = append(out, services.Message{Subject: m.Subject, ID: m.Header.Get("Nats-Msg-Id"), Data: m.Data, Delivered: 1})
+	}
+	return out
+}
+
 // processedFor returns the avatar.processed events of one upload.
 func (f *fixture) processedFor(id string) []services.AvatarProcessed {
 	var out []services.AvatarProcessed

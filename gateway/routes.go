@@ -83,6 +83,9 @@ func routes(cfg Config, d Deps, h *hub) http.Handler {
 			r.With(requireAccount).Method("POST", "/avatars/uploads", handleUploadCreate(log, d.Avatars, services.PurposeAvatar))
 			r.With(requireAccount).Method("GET", "/avatars/uploads/{id}", handleUploadStatus(log, d.Avatars, services.PurposeAvatar))
 			r.With(requireAccount).Method("POST", "/avatars/uploads/{id}/complete", handleUploadComplete(log, d.Avatars, services.PurposeAvatar))
+			r.With(requireAccount).Method("POST", "/question-images/uploads", handleUploadCreate(log, d.Avatars, services.PurposeQuestionImage))
+			r.With(requireAccount).Method("GET", "/question-images/uploads/{id}", handleUploadStatus(log, d.Avatars, services.PurposeQuestionImage))
+			r.With(requireAccount).Method("POST", "/question-images/uploads/{id}/complete", handleUploadComplete(log, d.Avatars, services.PurposeQuestionImage))
 		}
 		if d.Moderation != nil {
 			moderator := requireRole(services.RoleModerator, services.RoleAdmin)
@@ -110,6 +113,7 @@ func routes(cfg Config, d Deps, h *hub) http.Handler {
 	}
 	if d.PublicImages != nil {
 		r.Handle("/avatars/*", d.PublicImages)
+		r.Handle("/questions/*", d.PublicImages)
 	}
 
 	if d.Web != nil {

@@ -182,7 +182,7 @@ func (w *Workflow) view(ctx context.Context, c *services.ModerationCase, p *serv
 }
 
 // Decide records a moderator's decision on a pending case; deciding a decided case is a
-// conflict. On an upload case, approve resumes the workflow at the thumbnail step and reject
+// conflict. On an upload case, approve resumes the workflow at the publish step and reject
 // deletes the original and announces the rejection. On a report case, approve keeps the avatar
 // and reject takes it down (the player's avatar is cleared and its published images deleted).
 func (w *Workflow) Decide(ctx context.Context, caseID, moderatorID, decision, note string) (CaseView, error) {
@@ -211,6 +211,9 @@ func (w *Workflow) Decide(ctx context.Context, caseID, moderatorID, decision, no
 		if decision == Reject {
 			dw.JobOutcome, dw.JobReason = string(DecisionRejected), "rejected by a moderator"
 		}
+		if dw.Event, err = w.requeue(ctx, own); err != nil {
+			return CaseView{}, err
+		}
 	}
 	c, err := w.cfg.Cases.DecideCase(ctx, dw)
 	if err != nil {
@@ -233,23 +236,32 @@ func (w *Workflow) Decide(ctx context.Context, caseID, moderatorID, decision, no
 	return w.view(ctx, c, p)
 }
 
-// resumeOrRequeue finishes a decided upload now, so the moderator's next view is current. If
-// that fails, the job is handed to the consumer, whose retries and dead letters cover it.
-func (w *Workflow) resumeOrRequeue(ctx context.Context, c *services.ModerationCase) {
-	err := w.resume(ctx, c.UploadID)
-	if err == nil {
-		return
+// requeue is the avatar.uploaded event a decision on an upload case commits with itself: the
+// consumer resumes the job from it should the resume below not finish it (a crash, a failing
+// store); once the job is done a delivery changes nothing.
+func (w *Workflow) requeue(ctx context.Context, c *services.ModerationCase) (*services.OutboxEvent, error) {
+	j, err := w.job(ctx, c.UploadID)
+	if services.ErrorCode(err) == services.ENotFound {
+		return nil, nil // no job to resume
 	}
-	w.log.Warn("moderation: resume after decision; handing it to the consumer", "upload", c.UploadID, "err", err)
-	j, jerr := w.store.job(ctx, c.UploadID)
-	if jerr != nil {
-		w.log.Error("moderation: requeue decided upload", "upload", c.UploadID, "err", jerr)
-		return
+	if err != nil {
+		return nil, fmt.Errorf("requeue decided upload: %w", err)
 	}
-	data, _ := json.Marshal(services.AvatarUploaded{UploadID: j.UploadID, PlayerID: j.PlayerID, Key: j.Key,
+	data, err := json.Marshal(services.AvatarUploaded{UploadID: j.UploadID, PlayerID: j.PlayerID, Purpose: j.Purpose, Key: j.Key,
 		ContentType: j.ContentType, Size: j.Size})
-	if perr := w.cfg.Bus.Publish(ctx, services.SubjectAvatarUploaded, "avatar.review:"+c.ID, data); perr != nil {
-		w.log.Error("moderation: requeue decided upload", "upload", c.UploadID, "err", perr)
+	if err != nil {
+		return nil, err
+	}
+	return &services.OutboxEvent{Subject: services.SubjectAvatarUploaded, MsgID: "avatar.review:" + c.ID, Data: data}, nil
+}
+
+// resumeOrRequeue finishes a decided upload now, so the moderator's next view is current. If
+// that fails, the requeue event committed with the decision hands the job to the consumer,
+// whose retries and dead letters cover it.
+func (w *Workflow) resumeOrRequeue(ctx context.Context, c *services.ModerationCase) {
+	w.cfg.Kick()
+	if err := w.resume(ctx, c.UploadID); err != nil {
+		w.log.Warn("moderation: resume after decision; the consumer takes it over", "upload", c.UploadID, "err", err)
 	}
 }
 
@@ -286,18 +298,19 @@ func (w *Workflow) takeDown(ctx context.Context, c *services.ModerationCase) err
 		}
 	}
 	reason := "your avatar was removed after a report"
-	if c.UploadID != "" {
-		if err := w.cfg.Uploads.SetUploadStatus(ctx, c.UploadID, DecisionRejected, reason, services.Avatar{}); err != nil &&
-			services.ErrorCode(err) != services.ENotFound {
-			return err
-		}
-	}
 	data, err := json.Marshal(services.AvatarProcessed{UploadID: c.UploadID, PlayerID: c.PlayerID,
 		Status: DecisionRejected, Reason: reason})
 	if err != nil {
 		return err
 	}
-	return w.cfg.Bus.Publish(ctx, services.SubjectAvatarProcessed, "avatar.processed:report:"+c.ID, data)
+	// The upload's status and the announcement commit together (the outbox relays it).
+	if err := w.cfg.Jobs.RecordUploadOutcome(ctx, &services.UploadOutcome{UploadID: c.UploadID, Status: DecisionRejected,
+		Reason: reason, Events: []services.OutboxEvent{{Subject: services.SubjectAvatarProcessed,
+			MsgID: "avatar.processed:report:" + c.ID, Data: data}}}); err != nil {
+		return err
+	}
+	w.cfg.Kick()
+	return nil
 }
 
 // Report opens a case on playerID's current avatar for reporterID (POST /players/{id}/report).
@@ -330,7 +343,7 @@ func (w *Workflow) avatarCase(ctx context.Context, p *services.Player) (*service
 	if p.Avatar.Key == "" {
 		return nil, services.Errorf(services.ENotFound, "this player has no avatar to report")
 	}
-	uploadID, err := w.store.uploadOfAvatar(ctx, p.ID, p.Avatar.Key)
+	uploadID, err := w.cfg.Jobs.UploadOfAvatar(ctx, p.ID, p.Avatar.Key)
 	if err != nil {
 		return nil, fmt.Errorf("find reported upload: %w", err)
 	}

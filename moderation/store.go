@@ -2,58 +2,35 @@ package moderation
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/trivium-game/trivium/services"
-	"github.com/trivium-game/trivium/services/sqlstore"
 )
 
-// store keeps the workflow's progress per upload (moderation_jobs) and the review cases
-// (moderation_cases, whose table is in services/sqlstore's migrations) in the shared database, with SQL that runs unchanged on SQLite and
-// PostgreSQL ($n placeholders, Unix-ms BIGINT times, TEXT ids, ON CONFLICT).
-type store struct {
-	db  *sql.DB
-	now func() time.Time
+// Jobs keeps the workflow's progress per upload (services/sqlstore implements it, on every SQL
+// driver). A step and what it tells the uploader are written in one transaction.
+type Jobs interface {
+	// EnsureModerationJob records j unless its upload has a job and returns the stored one;
+	// created reports a new job.
+	EnsureModerationJob(ctx context.Context, j *services.ModerationJob) (stored *services.ModerationJob, created bool, err error)
+	// ModerationJob loads a job; ENotFound when there is none.
+	ModerationJob(ctx context.Context, uploadID string) (*services.ModerationJob, error)
+	// AdvanceModerationJob records j if its job is still at step from (EConflict otherwise),
+	// with o (nil: none) in the same transaction.
+	AdvanceModerationJob(ctx context.Context, from string, j *services.ModerationJob, o *services.UploadOutcome) error
+	// RecordUploadOutcome writes o in a transaction of its own.
+	RecordUploadOutcome(ctx context.Context, o *services.UploadOutcome) error
+	// UploadOfAvatar finds the upload whose job published a player's avatar key ("" if none).
+	UploadOfAvatar(ctx context.Context, playerID, avatarKey string) (string, error)
 }
 
-var schema = []string{
-	`CREATE TABLE IF NOT EXISTS moderation_jobs (
-		upload_id TEXT PRIMARY KEY,
-		player_id TEXT NOT NULL,
-		object_key TEXT NOT NULL,
-		content_type TEXT NOT NULL,
-		size BIGINT NOT NULL,
-		step TEXT NOT NULL,
-		outcome TEXT NOT NULL DEFAULT '',
-		reason TEXT NOT NULL DEFAULT '',
-		labels TEXT NOT NULL DEFAULT '[]',
-		info TEXT NOT NULL DEFAULT '{}',
-		sha256 TEXT NOT NULL DEFAULT '',
-		avatar_key TEXT NOT NULL DEFAULT '',
-		thumb_key TEXT NOT NULL DEFAULT '',
-		created_at BIGINT NOT NULL,
-		updated_at BIGINT NOT NULL
-	)`,
-	`CREATE INDEX IF NOT EXISTS moderation_jobs_avatar ON moderation_jobs (player_id, avatar_key)`,
-}
-
-func (s *store) migrate(ctx context.Context) error {
-	for _, stmt := range schema {
-		if _, err := s.db.ExecContext(ctx, stmt); err != nil {
-			return fmt.Errorf("moderation migrate: %w", err)
-		}
-	}
-	return nil
-}
-
-// job is one upload's progress through the workflow.
+// job is one upload's progress through the workflow, with the workflow's own types.
 type job struct {
 	UploadID    string
 	PlayerID    string
+	Purpose     string
 	Key         string
 	ContentType string
 	Size        int64
@@ -67,96 +44,81 @@ type job struct {
 	ThumbKey    string
 }
 
-const jobCols = `upload_id, player_id, object_key, content_type, size, step, outcome, reason, labels, info, sha256,
-	avatar_key, thumb_key`
+// question reports a question image (anything else is an avatar).
+func (j *job) question() bool { return j.Purpose == services.PurposeQuestionImage }
 
-func scanJob(row interface{ Scan(...any) error }) (*job, error) {
-	var j job
-	var outcome, labels, info string
-	if err := row.Scan(&j.UploadID, &j.PlayerID, &j.Key, &j.ContentType, &j.Size, &j.Step, &outcome, &j.Reason,
-		&labels, &info, &j.SHA256, &j.AvatarKey, &j.ThumbKey); err != nil {
-		return nil, err
+func fromStored(s *services.ModerationJob) (*job, error) {
+	j := &job{UploadID: s.UploadID, PlayerID: s.PlayerID, Purpose: s.Purpose, Key: s.Key, ContentType: s.ContentType,
+		Size: s.Size, Step: s.Step, Outcome: s.Outcome, Reason: s.Reason, SHA256: s.SHA256, AvatarKey: s.AvatarKey,
+		ThumbKey: s.ThumbKey}
+	if len(s.Labels) > 0 {
+		if err := json.Unmarshal(s.Labels, &j.Labels); err != nil {
+			return nil, fmt.Errorf("job %s labels: %w", j.UploadID, err)
+		}
 	}
-	j.Outcome = Decision(outcome)
-	if err := json.Unmarshal([]byte(labels), &j.Labels); err != nil {
-		return nil, fmt.Errorf("job %s labels: %w", j.UploadID, err)
-	}
-	if err := json.Unmarshal([]byte(info), &j.Info); err != nil {
-		return nil, fmt.Errorf("job %s info: %w", j.UploadID, err)
-	}
-	return &j, nil
-}
-
-// ensureJob records a job for ev if there is none and returns the stored one, so a redelivery
-// resumes where the last attempt stopped. created reports a new job.
-func (s *store) ensureJob(ctx context.Context, ev services.AvatarUploaded) (j *job, created bool, err error) {
-	now := s.now().UnixMilli()
-	res, err := s.db.ExecContext(ctx, `INSERT INTO moderation_jobs (upload_id, player_id, object_key, content_type, size, step,
-		created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (upload_id) DO NOTHING`,
-		ev.UploadID, ev.PlayerID, ev.Key, ev.ContentType, ev.Size, StepReceived, now)
-	if err != nil {
-		return nil, false, fmt.Errorf("record job: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return nil, false, err
-	}
-	j, err = s.job(ctx, ev.UploadID)
-	return j, n == 1, err
-}
-
-func (s *store) job(ctx context.Context, uploadID string) (*job, error) {
-	j, err := scanJob(s.db.QueryRowContext(ctx, `SELECT `+jobCols+` FROM moderation_jobs WHERE upload_id = $1`, uploadID))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, services.Errorf(services.ENotFound, "no moderation job for upload %s", uploadID)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load job: %w", err)
+	if len(s.Info) > 0 {
+		if err := json.Unmarshal(s.Info, &j.Info); err != nil {
+			return nil, fmt.Errorf("job %s info: %w", j.UploadID, err)
+		}
 	}
 	return j, nil
 }
 
-// errMoved reports that another runner recorded a step first; the caller reloads and goes on.
-var errMoved = errors.New("job moved on")
-
-// advance records j's new state if the job is still at step from: a compare-and-set, so two
-// runners of one upload never both record a step.
-func (s *store) advance(ctx context.Context, ex execer, from string, j *job) error {
+func (j *job) stored() (*services.ModerationJob, error) {
 	labels, err := json.Marshal(j.Labels)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if j.Labels == nil {
 		labels = []byte("[]")
 	}
 	info, err := json.Marshal(j.Info)
 	if err != nil {
+		return nil, err
+	}
+	return &services.ModerationJob{UploadID: j.UploadID, PlayerID: j.PlayerID, Purpose: j.Purpose, Key: j.Key,
+		ContentType: j.ContentType, Size: j.Size, Step: j.Step, Outcome: j.Outcome, Reason: j.Reason, Labels: labels,
+		Info: info, SHA256: j.SHA256, AvatarKey: j.AvatarKey, ThumbKey: j.ThumbKey}, nil
+}
+
+// ensureJob records a job for ev if there is none and returns the stored one, so a redelivery
+// resumes where the last attempt stopped. created reports a new job.
+func (w *Workflow) ensureJob(ctx context.Context, ev services.AvatarUploaded) (*job, bool, error) {
+	purpose := ev.Purpose
+	if purpose == "" {
+		purpose = services.PurposeAvatar
+	}
+	s, created, err := w.cfg.Jobs.EnsureModerationJob(ctx, &services.ModerationJob{UploadID: ev.UploadID, PlayerID: ev.PlayerID,
+		Purpose: purpose, Key: ev.Key, ContentType: ev.ContentType, Size: ev.Size, Step: StepReceived})
+	if err != nil {
+		return nil, false, err
+	}
+	j, err := fromStored(s)
+	return j, created, err
+}
+
+func (w *Workflow) job(ctx context.Context, uploadID string) (*job, error) {
+	s, err := w.cfg.Jobs.ModerationJob(ctx, uploadID)
+	if err != nil {
+		return nil, err
+	}
+	return fromStored(s)
+}
+
+// errMoved reports that another runner recorded a step first; the caller reloads and goes on.
+var errMoved = errors.New("job moved on")
+
+// advance records j's new state, with o, if the job is still at step from.
+func (w *Workflow) advance(ctx context.Context, from string, j *job, o *services.UploadOutcome) error {
+	s, err := j.stored()
+	if err != nil {
 		return err
 	}
-	res, err := ex.ExecContext(ctx, `UPDATE moderation_jobs SET step = $1, outcome = $2, reason = $3, labels = $4, info = $5,
-		sha256 = $6, avatar_key = $7, thumb_key = $8, updated_at = $9 WHERE upload_id = $10 AND step = $11`,
-		j.Step, string(j.Outcome), j.Reason, string(labels), string(info), j.SHA256, j.AvatarKey, j.ThumbKey,
-		s.now().UnixMilli(), j.UploadID, from)
-	if err != nil {
-		return fmt.Errorf("record step %s: %w", j.Step, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return err
-	}
-	if n == 0 {
+	err = w.cfg.Jobs.AdvanceModerationJob(ctx, from, s, o)
+	if services.ErrorCode(err) == services.EConflict {
 		return errMoved
 	}
-	return nil
-}
-
-type execer interface {
-	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
-}
-
-// tx runs fn in a transaction and commits it.
-func (s *store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	return sqlstore.InTx(ctx, s.db, fn)
+	return err
 }
 
 // Case kinds: where a case came from.
@@ -171,14 +133,3 @@ const (
 	CasePending = "pending"
 	CaseDecided = "decided"
 )
-
-// uploadOfAvatar finds the upload that produced a player's published avatar, if this workflow made it.
-func (s *store) uploadOfAvatar(ctx context.Context, playerID, avatarKey string) (string, error) {
-	var id string
-	err := s.db.QueryRowContext(ctx, `SELECT upload_id FROM moderation_jobs WHERE player_id = $1 AND avatar_key = $2
-		ORDER BY updated_at DESC LIMIT 1`, playerID, avatarKey).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
-	}
-	return id, err
-}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -22,23 +21,24 @@ import (
 // Workflow steps, in the order an upload goes through them. The step a job has recorded is the
 // last one whose effects are complete; a redelivery resumes after it.
 //
-//	received → validated ─┬─ (rejected) ─────────────────────────────────────────────┐
-//	                      └→ moderated ─┬─ accepted → thumbnailed → published → profiled ─┤
-//	                                    ├─ rejected ────────────────────────────────────┤
-//	                                    └─ in_review → case_opened ⋯ decided ─┬─ accepted → thumbnailed …
+//	received → validated ─┬─ (rejected) ───────────────────────────────────────┐
+//	                      └→ moderated ─┬─ accepted → published → profiled ───────┤
+//	                                    ├─ rejected ──────────────────────────────┤
+//	                                    └─ in_review → case_opened ⋯ decided ─┬─ accepted → published …
 //	                                                                          └─ rejected ─┤
 //	                                                                      cleaned ← ────────┘ → emitted
+//
+// A question image goes the same way; its profiled step changes nothing (no profile shows it).
 const (
-	StepReceived    = "received"    // the job exists
-	StepValidated   = "validated"   // the bytes are an acceptable image (or the outcome is rejected)
-	StepModerated   = "moderated"   // the detector and the policy decided
-	StepCaseOpened  = "case_opened" // a review case waits for a moderator; the workflow stops here
-	StepDecided     = "decided"     // a moderator decided; the workflow resumes
-	StepThumbnailed = "thumbnailed" // the derived images and their content-hashed keys are known
-	StepPublished   = "published"   // the derived images are in the public prefix
-	StepProfiled    = "profiled"    // the player's avatar points at them
-	StepCleaned     = "cleaned"     // the private original is deleted
-	StepEmitted     = "emitted"     // the upload's status is final and avatar.processed is on the bus
+	StepReceived   = "received"    // the job exists
+	StepValidated  = "validated"   // the bytes are an acceptable image (or the outcome is rejected)
+	StepModerated  = "moderated"   // the detector and the policy decided
+	StepCaseOpened = "case_opened" // a review case waits for a moderator; the workflow stops here
+	StepDecided    = "decided"     // a moderator decided; the workflow resumes
+	StepPublished  = "published"   // the images are derived once and stored under content-hashed public keys
+	StepProfiled   = "profiled"    // the player's avatar points at them (avatars only)
+	StepCleaned    = "cleaned"     // the private original is deleted
+	StepEmitted    = "emitted"     // the final status and avatar.processed are committed (the outbox relays it)
 )
 
 // Defaults for Config.
@@ -53,8 +53,10 @@ const (
 	// PublicCacheControl is sent with derived images: their keys are hashes of their content
 	// (and of the player), so they never change and may be cached forever.
 	PublicCacheControl = "public, max-age=31536000, immutable"
-	// PublicPrefix is where derived images are published.
+	// PublicPrefix is where derived avatar images are published.
 	PublicPrefix = "public/avatars/"
+	// QuestionImagePrefix is where derived question images are published.
+	QuestionImagePrefix = "public/questions/"
 	// ConsumerName is the workflow's durable consumer.
 	ConsumerName = "moderation"
 )
@@ -89,9 +91,9 @@ type Uploads interface {
 	SetUploadStatus(ctx context.Context, uploadID string, status services.UploadStatus, reason string, a services.Avatar) error
 }
 
-// Config configures a Workflow. DB, Blob, Bus, Players and Uploads are required.
+// Config configures a Workflow. Jobs, Blob, Bus, Players, Uploads and Cases are required.
 type Config struct {
-	DB      *sql.DB
+	Jobs    Jobs // the jobs and the outcomes they announce (services/sqlstore)
 	Blob    services.BlobStore
 	Bus     services.Bus
 	Players Players
@@ -100,12 +102,11 @@ type Config struct {
 	// OnSuspend, if set, runs once a suspension is stored: it closes the player's sockets on
 	// every gateway (their sessions are already revoked).
 	OnSuspend func(playerID string)
-	// Kick, if set, wakes the outbox relay after an action queued a notification.
+	// Kick, if set, wakes the outbox relay after a step or an action queued an event.
 	Kick     func()
 	Detector Detector // LocalDetector{} when nil
 	Policy   Policy
 	Limits   Limits
-	CDNURL   string // base URL of public images, for avatar.processed's thumbnailUrl
 	Logger   *slog.Logger
 	Now      func() time.Time
 
@@ -137,9 +138,8 @@ type Config struct {
 // cases it opens. Every step is idempotent and recorded, so a redelivery after a crash resumes at
 // the recorded step and an outcome is never applied or announced twice.
 type Workflow struct {
-	cfg   Config
-	store *store
-	log   *slog.Logger
+	cfg Config
+	log *slog.Logger
 	// locks serialise runs of one upload inside this process (a redelivery racing a moderator's
 	// resume); across processes the compare-and-set on the step keeps them apart.
 	locks [64]sync.Mutex
@@ -147,10 +147,13 @@ type Workflow struct {
 	imageSlots chan struct{}
 }
 
-// NewWorkflow checks cfg and fills defaults. Call Migrate before use.
+// NewWorkflow checks cfg and fills defaults. Its tables are in services/sqlstore's migrations.
 func NewWorkflow(cfg Config) (*Workflow, error) {
-	if cfg.DB == nil || cfg.Blob == nil || cfg.Bus == nil || cfg.Players == nil || cfg.Uploads == nil || cfg.Cases == nil {
-		return nil, errors.New("moderation: DB, Blob, Bus, Players, Uploads and Cases are required")
+	if cfg.Jobs == nil || cfg.Blob == nil || cfg.Bus == nil || cfg.Players == nil || cfg.Uploads == nil || cfg.Cases == nil {
+		return nil, errors.New("moderation: Jobs, Blob, Bus, Players, Uploads and Cases are required")
+	}
+	if cfg.Kick == nil {
+		cfg.Kick = func() {}
 	}
 	if cfg.Detector == nil {
 		cfg.Detector = LocalDetector{Limits: cfg.Limits}
@@ -177,12 +180,8 @@ func NewWorkflow(cfg Config) (*Workflow, error) {
 	if cfg.StepBudget <= 0 {
 		cfg.StepBudget = DefaultStepBudget
 	}
-	return &Workflow{cfg: cfg, store: &store{db: cfg.DB, now: cfg.Now}, log: cfg.Logger,
-		imageSlots: make(chan struct{}, cfg.ImageWorkers)}, nil
+	return &Workflow{cfg: cfg, log: cfg.Logger, imageSlots: make(chan struct{}, cfg.ImageWorkers)}, nil
 }
-
-// Migrate creates the workflow's tables if they are missing; safe on every start.
-func (w *Workflow) Migrate(ctx context.Context) error { return w.store.migrate(ctx) }
 
 // Run consumes avatar.uploaded until ctx ends.
 func (w *Workflow) Run(ctx context.Context) error {
@@ -206,7 +205,7 @@ func (w *Workflow) Handle(ctx context.Context, m services.Message) error {
 	mu := w.lock(ev.UploadID)
 	mu.Lock()
 	defer mu.Unlock()
-	j, created, err := w.store.ensureJob(ctx, ev)
+	j, created, err := w.ensureJob(ctx, ev)
 	if err == nil && !created && !waiting(j.Step) {
 		// A retry or a redrive: the player may have been told it failed; it is being worked on again.
 		err = w.cfg.Uploads.SetUploadStatus(ctx, ev.UploadID, services.UploadProcessing, "", services.Avatar{})
@@ -238,7 +237,7 @@ func (w *Workflow) resume(ctx context.Context, uploadID string) error {
 	mu := w.lock(uploadID)
 	mu.Lock()
 	defer mu.Unlock()
-	j, err := w.store.job(ctx, uploadID)
+	j, err := w.job(ctx, uploadID)
 	if err != nil {
 		return err
 	}
@@ -251,6 +250,8 @@ type run struct {
 	original []byte
 	img      image.Image
 	derived  []Derived
+	// outcome, set by a step, is recorded with the step in one transaction.
+	outcome *services.UploadOutcome
 }
 
 // drive runs steps until the job waits or is done. Each step computes the next state from the
@@ -266,18 +267,16 @@ func (w *Workflow) drive(ctx context.Context, j *job) error {
 			err = w.validate(ctx, &r, &next)
 		case j.Step == StepValidated && j.Outcome != DecisionRejected:
 			err = w.moderate(ctx, &r, &next)
-		case (j.Step == StepModerated || j.Step == StepDecided) && j.Outcome == DecisionAccepted:
-			err = w.thumbnail(ctx, &r, &next)
-		case (j.Step == StepModerated || j.Step == StepDecided) && j.Outcome == DecisionInReview:
-			err = w.openCase(ctx, &next)
-		case j.Step == StepThumbnailed:
+		case (j.Step == StepModerated || j.Step == StepDecided || j.Step == stepThumbnailed) && j.Outcome == DecisionAccepted:
 			err = w.publish(ctx, &r, &next)
+		case (j.Step == StepModerated || j.Step == StepDecided) && j.Outcome == DecisionInReview:
+			err = w.openCase(ctx, &r, &next)
 		case j.Step == StepPublished:
 			err = w.profile(ctx, &next)
 		case j.Step == StepProfiled, j.Outcome == DecisionRejected && j.Step != StepCleaned:
 			err = w.clean(ctx, &next)
 		case j.Step == StepCleaned:
-			err = w.emit(ctx, &next)
+			err = w.emit(ctx, &r, &next)
 		default:
 			return services.Permanent(fmt.Errorf("upload %s: no transition from step %q with outcome %q", j.UploadID, j.Step, j.Outcome))
 		}
@@ -287,9 +286,11 @@ func (w *Workflow) drive(ctx context.Context, j *job) error {
 		if err := w.hook(next.Step, false); err != nil {
 			return err
 		}
-		err = w.store.advance(ctx, w.store.db, j.Step, &next)
+		err = w.advance(ctx, j.Step, &next, r.outcome)
+		announced := r.outcome != nil && len(r.outcome.Events) > 0
+		r.outcome = nil
 		if errors.Is(err, errMoved) {
-			if j, err = w.store.job(ctx, j.UploadID); err != nil {
+			if j, err = w.job(ctx, j.UploadID); err != nil {
 				return err
 			}
 			r = run{}
@@ -297,6 +298,9 @@ func (w *Workflow) drive(ctx context.Context, j *job) error {
 		}
 		if err != nil {
 			return err
+		}
+		if announced {
+			w.cfg.Kick()
 		}
 		if err := w.hook(next.Step, true); err != nil {
 			return err
@@ -498,19 +502,24 @@ func (w *Workflow) moderate(ctx context.Context, r *run, next *job) error {
 	return nil
 }
 
-func (w *Workflow) openCase(ctx context.Context, next *job) error {
+func (w *Workflow) openCase(ctx context.Context, r *run, next *job) error {
 	next.Step = StepCaseOpened
 	labels, err := json.Marshal(next.Labels)
 	if err != nil {
 		return err
 	}
-	c := &services.ModerationCase{Kind: CaseUpload, ContentKind: services.ContentAvatar, TargetID: next.UploadID,
+	kind := services.ContentAvatar
+	if next.question() {
+		kind = services.ContentQuestionImage
+	}
+	c := &services.ModerationCase{Kind: CaseUpload, ContentKind: kind, TargetID: next.UploadID,
 		Dedupe: CaseUpload + ":" + next.UploadID, UploadID: next.UploadID, PlayerID: next.PlayerID, ImageKey: next.Key,
 		Labels: labels, Reason: next.Reason}
 	if _, err := w.cfg.Cases.OpenCase(ctx, c); err != nil {
 		return err
 	}
-	return w.cfg.Uploads.SetUploadStatus(ctx, next.UploadID, DecisionInReview, next.Reason, services.Avatar{})
+	r.outcome = &services.UploadOutcome{UploadID: next.UploadID, Status: DecisionInReview, Reason: next.Reason}
+	return nil
 }
 
 // derive makes the thumbnails (deterministic, so a rerun yields the same keys).
@@ -534,7 +543,7 @@ func (w *Workflow) derive(ctx context.Context, r *run, next *job) (bool, error) 
 	}
 	r.derived = ds
 	for _, d := range ds {
-		key := publicKey(next.PlayerID, d)
+		key := publicKey(next, d)
 		switch d.Size {
 		case LargeThumbnail:
 			next.AvatarKey = key
@@ -551,19 +560,22 @@ func (w *Workflow) derive(ctx context.Context, r *run, next *job) (bool, error) 
 // avatar still shows. Keys per player need no reference counts to keep consistent across the
 // database and the blob store, and a duplicate costs only a few kilobytes. The player's id is
 // hashed rather than spelled out so an image URL does not name the account.
-func publicKey(playerID string, d Derived) string {
-	sum := sha256.Sum256([]byte(playerID + "\x00" + d.SHA256))
-	return PublicPrefix + hex.EncodeToString(sum[:]) + d.Ext()
-}
-
-func (w *Workflow) thumbnail(ctx context.Context, r *run, next *job) error {
-	ok, err := w.derive(ctx, r, next)
-	if ok {
-		next.Step = StepThumbnailed
+// Question images are named the same way under their own prefix.
+func publicKey(j *job, d Derived) string {
+	sum := sha256.Sum256([]byte(j.PlayerID + "\x00" + d.SHA256))
+	prefix := PublicPrefix
+	if j.question() {
+		prefix = QuestionImagePrefix
 	}
-	return err
+	return prefix + hex.EncodeToString(sum[:]) + d.Ext()
 }
 
+// stepThumbnailed is where jobs recorded before the thumbnail and publish steps became one may
+// still stand; such a job goes on with publish, which derives again (the keys are the same).
+const stepThumbnailed = "thumbnailed"
+
+// publish derives the images once and stores them under their content-hashed keys (a rerun
+// after a crash derives the same bytes and keys, so the puts are idempotent).
 func (w *Workflow) publish(ctx context.Context, r *run, next *job) error {
 	ok, err := w.derive(ctx, r, next)
 	if err != nil || !ok {
@@ -571,7 +583,7 @@ func (w *Workflow) publish(ctx context.Context, r *run, next *job) error {
 	}
 	next.Step = StepPublished
 	for _, d := range r.derived {
-		key := publicKey(next.PlayerID, d)
+		key := publicKey(next, d)
 		if err := w.cfg.Blob.Put(ctx, key, bytes.NewReader(d.Data), int64(len(d.Data)), d.ContentType, PublicCacheControl); err != nil {
 			return fmt.Errorf("publish %s: %w", key, err)
 		}
@@ -581,6 +593,9 @@ func (w *Workflow) publish(ctx context.Context, r *run, next *job) error {
 
 func (w *Workflow) profile(ctx context.Context, next *job) error {
 	next.Step = StepProfiled
+	if next.question() {
+		return nil // the quiz refers to the upload; hosting resolves it
+	}
 	err := w.cfg.Players.SetAvatar(ctx, next.PlayerID, services.Avatar{Key: next.AvatarKey, ThumbKey: next.ThumbKey})
 	if services.ErrorCode(err) == services.ENotFound {
 		return services.Permanent(err)
@@ -597,25 +612,21 @@ func (w *Workflow) clean(ctx context.Context, next *job) error {
 	return nil
 }
 
-// emit records the final status and announces it. The message id is fixed per upload, so a
-// rerun after a crash between publishing and recording is dropped by the bus.
-func (w *Workflow) emit(ctx context.Context, next *job) error {
+// emit records the final status and its avatar.processed event with the emitted step, in one
+// transaction (the outbox relays the event). The event carries blob keys; whoever shows it
+// resolves them to CDN URLs.
+func (w *Workflow) emit(_ context.Context, r *run, next *job) error {
 	next.Step = StepEmitted
 	var a services.Avatar
 	if next.Outcome == DecisionAccepted {
 		a = services.Avatar{Key: next.AvatarKey, ThumbKey: next.ThumbKey}
 	}
-	if err := w.cfg.Uploads.SetUploadStatus(ctx, next.UploadID, next.Outcome, next.Reason, a); err != nil {
-		return err
-	}
-	ev := services.AvatarProcessed{UploadID: next.UploadID, PlayerID: next.PlayerID, Status: next.Outcome,
-		Reason: next.Reason, ThumbnailURL: services.PublicURL(w.cfg.CDNURL, a.ThumbKey)}
-	data, err := json.Marshal(ev)
+	data, err := json.Marshal(services.AvatarProcessed{UploadID: next.UploadID, PlayerID: next.PlayerID,
+		Purpose: next.Purpose, Status: next.Outcome, Reason: next.Reason, ImageKey: a.Key, ThumbKey: a.ThumbKey})
 	if err != nil {
 		return err
 	}
-	if err := w.cfg.Bus.Publish(ctx, services.SubjectAvatarProcessed, "avatar.processed:"+next.UploadID, data); err != nil {
-		return fmt.Errorf("emit: %w", err)
-	}
+	r.outcome = &services.UploadOutcome{UploadID: next.UploadID, Status: next.Outcome, Reason: next.Reason, Avatar: a,
+		Events: []services.OutboxEvent{{Subject: services.SubjectAvatarProcessed, MsgID: "avatar.processed:" + next.UploadID, Data: data}}}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"image"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -23,12 +24,11 @@ import (
 	"github.com/trivium-game/trivium/services/avatars"
 	"github.com/trivium-game/trivium/services/localblob"
 	"github.com/trivium-game/trivium/services/natsbus"
+	"github.com/trivium-game/trivium/services/outbox"
 	"github.com/trivium-game/trivium/services/s3blob"
 	"github.com/trivium-game/trivium/services/sqlite"
 	"github.com/trivium-game/trivium/services/sqlstore"
 )
-
-const cdn = "https://cdn.example"
 
 // fixture is the workflow on real engines: SQLite, a real blob store (local, or S3 through
 // newFixtureOn), embedded JetStream.
@@ -38,6 +38,7 @@ type fixture struct {
 	blob    services.BlobStore
 	bus     *natsbus.Bus
 	uploads *sqlstore.DB
+	relay   *outbox.Relay // carries the workflow's events to the bus, as in serve
 	wf      *moderation.Workflow
 	player  *services.Player
 	// fault, when set, is consulted at every step point; it returns an error to crash there.
@@ -89,7 +90,12 @@ func newFixtureOn(t testing.TB, driver string, mutate func(*moderation.Config)) 
 	}
 	t.Cleanup(func() { f.bus.Close() })
 	f.uploads = f.db
-	cfg := moderation.Config{DB: f.db.SQL(), Blob: f.blob, Bus: f.bus, Players: f.db, Uploads: f.uploads, Cases: f.db, CDNURL: cdn,
+	f.relay = outbox.New(f.db, f.bus, slog.New(slog.DiscardHandler))
+	relayCtx, stopRelay := context.WithCancel(context.Background())
+	relayDone := make(chan struct{})
+	go func() { defer close(relayDone); f.relay.Run(relayCtx) }()
+	t.Cleanup(func() { stopRelay(); <-relayDone })
+	cfg := moderation.Config{Jobs: f.db, Blob: f.blob, Bus: f.bus, Players: f.db, Uploads: f.uploads, Cases: f.db, Kick: f.relay.Kick,
 		AfterStep: func(step string, recorded bool) error {
 			if fn := f.fault.Load(); fn != nil {
 				return (*fn)(step, recorded)
@@ -100,9 +106,6 @@ func newFixtureOn(t testing.TB, driver string, mutate func(*moderation.Config)) 
 		mutate(&cfg)
 	}
 	if f.wf, err = moderation.NewWorkflow(cfg); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.wf.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
 	f.player = f.newPlayer("ada")
@@ -124,8 +127,14 @@ func (f *fixture) clearFault()                                        { f.fault.
 // once the bytes arrived, and returns the avatar.uploaded delivery.
 func (f *fixture) upload(p *services.Player, data []byte, contentType string) services.Message {
 	f.t.Helper()
+	return f.uploadFor(services.PurposeAvatar, p, data, contentType)
+}
+
+// uploadFor is upload for an upload of purpose (an avatar or a question image).
+func (f *fixture) uploadFor(purpose string, p *services.Player, data []byte, contentType string) services.Message {
+	f.t.Helper()
 	ctx := context.Background()
-	u := &services.Upload{ID: newUploadID(), PlayerID: p.ID, Purpose: services.PurposeAvatar, ContentType: contentType,
+	u := &services.Upload{ID: newUploadID(), PlayerID: p.ID, Purpose: purpose, ContentType: contentType,
 		ContentLength: int64(len(data)), Status: services.UploadProcessing, ExpiresAt: time.Now().Add(time.Minute)}
 	u.Key = avatars.ObjectKey(p.ID, u.ID)
 	if err := f.blob.Put(ctx, u.Key, bytes.NewReader(data), int64(len(data)), contentType, ""); err != nil {
@@ -134,7 +143,7 @@ func (f *fixture) upload(p *services.Player, data []byte, contentType string) se
 	if _, err := f.uploads.RecordArrival(ctx, u, nil); err != nil {
 		f.t.Fatal(err)
 	}
-	b, _ := json.Marshal(services.AvatarUploaded{UploadID: u.ID, PlayerID: p.ID, Key: u.Key, ContentType: contentType,
+	b, _ := json.Marshal(services.AvatarUploaded{UploadID: u.ID, PlayerID: p.ID, Purpose: purpose, Key: u.Key, ContentType: contentType,
 		Size: int64(len(data))})
 	return services.Message{Subject: services.SubjectAvatarUploaded, ID: "avatar.uploaded:" + u.ID, Data: b, Delivered: 1}
 }
@@ -160,10 +169,14 @@ func (f *fixture) status(id string) *services.Upload {
 	return u
 }
 
-// processed reads every avatar.processed message in the stream, in order.
+// processed reads every avatar.processed message in the stream, in order, once the outbox has
+// relayed what the workflow committed.
 func (f *fixture) processed() []services.AvatarProcessed {
 	f.t.Helper()
 	ctx := context.Background()
+	if err := f.relay.Flush(ctx); err != nil {
+		f.t.Fatal(err)
+	}
 	js, err := jetstream.New(f.bus.Conn())
 	if err != nil {
 		f.t.Fatal(err)
@@ -190,6 +203,37 @@ func (f *fixture) processed() []services.AvatarProcessed {
 			f.t.Fatal(err)
 		}
 		out = append(out, ev)
+	}
+	return out
+}
+
+// uploadedFor returns the avatar.uploaded messages of one upload in the stream, as deliveries.
+func (f *fixture) uploadedFor(id string) []services.Message {
+	f.t.Helper()
+	ctx := context.Background()
+	js, err := jetstream.New(f.bus.Conn())
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	st, err := js.Stream(ctx, natsbus.EventsStream)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	var out []services.Message
+	for seq := info.State.FirstSeq; seq > 0 && seq <= info.State.LastSeq; seq++ {
+		m, err := st.GetMsg(ctx, seq)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		var ev services.AvatarUploaded
+		if m.Subject != services.SubjectAvatarUploaded || json.Unmarshal(m.Data, &ev) != nil || ev.UploadID != id {
+			continue
+		}
+		out = append(out, services.Message{Subject: m.Subject, ID: m.Header.Get("Nats-Msg-Id"), Data: m.Data, Delivered: 1})
 	}
 	return out
 }

@@ -60,16 +60,16 @@ func TestCorpusEndsInTheDocumentedStateAndReason(t *testing.T) {
 				t.Fatal(err)
 			}
 			if tc.status != "accepted" {
-				if got.Avatar.Key != "" || evs[0].ThumbnailURL != "" {
-					t.Fatalf("rejected upload set avatar %+v / thumbnail %q", got.Avatar, evs[0].ThumbnailURL)
+				if got.Avatar.Key != "" || evs[0].ThumbKey != "" {
+					t.Fatalf("rejected upload set avatar %+v / thumbnail %q", got.Avatar, evs[0].ThumbKey)
 				}
 				return
 			}
 			if got.Avatar.Key != u.Avatar.Key || got.Avatar.ThumbKey != u.Avatar.ThumbKey || got.Avatar.Key == "" {
 				t.Fatalf("player avatar %+v, upload avatar %+v", got.Avatar, u.Avatar)
 			}
-			if want := services.PublicURL(cdn, u.Avatar.ThumbKey); evs[0].ThumbnailURL != want {
-				t.Fatalf("thumbnailUrl %q, want the 64 px image %q", evs[0].ThumbnailURL, want)
+			if evs[0].ThumbKey != u.Avatar.ThumbKey || evs[0].ImageKey != u.Avatar.Key {
+				t.Fatalf("avatar.processed keys %q/%q, want the images' keys %q/%q", evs[0].ImageKey, evs[0].ThumbKey, u.Avatar.Key, u.Avatar.ThumbKey)
 			}
 			for key, size := range map[string]int{u.Avatar.Key: 256, u.Avatar.ThumbKey: 64} {
 				if !strings.HasPrefix(key, moderation.PublicPrefix) {

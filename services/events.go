@@ -68,13 +68,17 @@ type AvatarUploaded struct {
 	Size        int64  `json:"size"`
 }
 
-// AvatarProcessed is the payload of avatar.processed.
+// AvatarProcessed is the payload of avatar.processed: an upload's outcome (an avatar's or a
+// question image's). It carries blob keys, never URLs: whoever shows the images resolves them
+// under the CDN base (PublicURL), so a change of CDN does not strand events already sent.
 type AvatarProcessed struct {
-	UploadID     string       `json:"uploadId"`
-	PlayerID     string       `json:"playerId"`
-	Status       UploadStatus `json:"status"`
-	Reason       string       `json:"reason"`
-	ThumbnailURL string       `json:"thumbnailUrl"`
+	UploadID string       `json:"uploadId"`
+	PlayerID string       `json:"playerId"`
+	Purpose  string       `json:"purpose,omitempty"` // PurposeAvatar (also when empty) or PurposeQuestionImage
+	Status   UploadStatus `json:"status"`
+	Reason   string       `json:"reason"`
+	ImageKey string       `json:"imageKey,omitempty"` // the large image, once accepted
+	ThumbKey string       `json:"thumbKey,omitempty"` // the small image, once accepted
 }
 
 // OutboxEvent is an event written in the same transaction as the change it announces and

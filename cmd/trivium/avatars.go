@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync/atomic"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	awsrek "github.com/aws/aws-sdk-go-v2/service/rekognition"
@@ -33,41 +32,29 @@ type avatarPipeline struct {
 	public   http.Handler // /avatars/: published images; nil with S3 (serve them from the bucket or a CDN)
 }
 
-// openAvatars opens the blob store from TRIVIUM_BLOB and the detector from TRIVIUM_MODERATION,
-// migrates the upload and workflow tables and builds the pipeline. publicURL is where this
-// server's /blob/ is reachable; cdn is the base of public image URLs.
-// kick wakes the outbox relay that carries avatar.uploaded; onSuspend closes a suspended player's sockets.
-func openAvatars(ctx context.Context, a *app, bus services.Bus, publicURL, cdn string, onSuspend func(string), kick func()) (*avatarPipeline, error) {
+// openAvatars opens the blob store (cfg.Blob, cfg.PublicBlob) and the detector
+// (cfg.Moderation) and builds the pipeline in dependency order: the stores, the upload service
+// on them, then the local store's handler, whose PUT callback is the service's. publicURL is
+// where this server's /blob/ is reachable; cdn is the base of public image URLs. kick wakes the
+// outbox relay that carries the pipeline's events; onSuspend closes a suspended player's sockets.
+func openAvatars(ctx context.Context, cfg *Config, a *app, bus services.Bus, publicURL, cdn string, onSuspend func(string), kick func()) (*avatarPipeline, error) {
 	p := &avatarPipeline{}
-	// The local store calls back on each completed PUT; the upload service it calls is built
-	// after the store, so the callback reads it through a pointer.
-	var uploads atomic.Pointer[avatars.Service]
-	onPut := func(ctx context.Context, key string, info services.BlobInfo) {
-		if u := uploads.Load(); u != nil {
-			u.OnPut(ctx, key, info)
-		}
-	}
-	blob, err := openBlob(ctx, a, a.s["blob"], publicURL, onPut, p)
+	blob, local, err := openBlob(ctx, a, cfg.Blob, cfg.Data, publicURL)
 	if err != nil {
 		return nil, err
 	}
-	if pub := a.s["public-blob"]; pub != "" {
+	if cfg.PublicBlob != "" {
 		// Published images go to their own store (the CDN's bucket); uploads stay private.
-		public, err := openBlob(ctx, a, pub, publicURL, nil, p)
+		public, publicLocal, err := openBlob(ctx, a, cfg.PublicBlob, cfg.Data, publicURL)
 		if err != nil {
 			return nil, fmt.Errorf("TRIVIUM_PUBLIC_BLOB: %w", err)
 		}
+		if publicLocal != nil {
+			p.public = publicLocal.PublicHandler()
+		}
 		blob = splitblob.Store{Private: blob, Public: public}
 	}
-	limits, imageWorkers, stepBudget, err := a.s.imagePolicy()
-	if err != nil {
-		return nil, err
-	}
-	detector, err := openDetector(ctx, a.s["moderation"], limits)
-	if err != nil {
-		return nil, err
-	}
-	policy, err := moderationPolicy(a.s)
+	detector, err := openDetector(ctx, cfg.Moderation, cfg.ImageLimits)
 	if err != nil {
 		return nil, err
 	}
@@ -80,52 +67,51 @@ func openAvatars(ctx context.Context, a *app, bus services.Bus, publicURL, cdn s
 		Limits: services.DefaultUploadLimits(), CDNURL: cdn, Logger: a.log}); err != nil {
 		return nil, err
 	}
-	uploads.Store(p.uploads)
-	attempts, backoff, err := a.s.retryPolicy()
-	if err != nil {
-		return nil, err
+	if local != nil {
+		p.blob = local.Handler(p.uploads.OnPut)
+		if p.public == nil {
+			p.public = local.PublicHandler()
+		}
 	}
-	p.workflow, err = moderation.NewWorkflow(moderation.Config{DB: a.db.SQL(), Blob: blob, Bus: bus, Players: a.db, Cases: a.db,
-		MaxDeliver: attempts, Backoff: backoff, Limits: limits, ImageWorkers: imageWorkers, StepBudget: stepBudget,
-		Uploads: a.db, Detector: detector, Policy: policy, CDNURL: cdn, Logger: a.log, OnSuspend: onSuspend, Kick: kick})
+	p.workflow, err = moderation.NewWorkflow(moderation.Config{Jobs: a.db, Blob: blob, Bus: bus, Players: a.db, Cases: a.db,
+		MaxDeliver: cfg.MaxAttempts, Backoff: cfg.RetryBackoff, Limits: cfg.ImageLimits, ImageWorkers: cfg.ImageWorkers,
+		StepBudget: cfg.ImageStepBudget, Uploads: a.db, Detector: detector, Policy: cfg.ModerationPolicy, Logger: a.log,
+		OnSuspend: onSuspend, Kick: kick})
 	if err != nil {
-		return nil, err
-	}
-	if err := p.workflow.Migrate(ctx); err != nil {
 		return nil, err
 	}
 	return p, nil
 }
 
-// openBlob opens a blob URL: file:DIR (default file:DATA/blobs) or s3://bucket?….
-func openBlob(ctx context.Context, a *app, blobURL, publicURL string, onPut func(context.Context, string, services.BlobInfo), p *avatarPipeline) (services.BlobStore, error) {
+// openBlob opens a blob URL: file:DIR (default file:DATA/blobs) or s3://bucket?…. local is the
+// store when it is a local one (its HTTP handlers are served by this binary).
+func openBlob(ctx context.Context, a *app, blobURL, data, publicURL string) (st services.BlobStore, local *localblob.Store, err error) {
 	if blobURL == "" {
-		blobURL = "file:" + filepath.Join(a.s["data"], "blobs")
+		blobURL = "file:" + filepath.Join(data, "blobs")
 	}
 	switch {
 	case strings.HasPrefix(blobURL, "file:"):
 		secret, _, err := secrets.LoadOrCreateKey(ctx, a.secrets, "blob-key", 32)
 		if err != nil {
-			return nil, fmt.Errorf("blob signing key: %w", err)
+			return nil, nil, fmt.Errorf("blob signing key: %w", err)
 		}
-		st, err := localblob.New(localblob.Config{Dir: strings.TrimPrefix(blobURL, "file:"), BaseURL: publicURL,
-			Secret: secret, OnPut: onPut, Logger: a.log})
+		local, err := localblob.New(localblob.Config{Dir: strings.TrimPrefix(blobURL, "file:"), BaseURL: publicURL,
+			Secret: secret, Logger: a.log})
 		if err != nil {
-			return nil, fmt.Errorf("TRIVIUM_BLOB: %w", err)
+			return nil, nil, fmt.Errorf("TRIVIUM_BLOB: %w", err)
 		}
-		p.blob, p.public = st.Handler(), st.PublicHandler()
-		return st, nil
+		return local, local, nil
 	case strings.HasPrefix(blobURL, "s3://"):
 		st, err := s3blob.Open(ctx, blobURL)
 		if err != nil {
-			return nil, fmt.Errorf("TRIVIUM_BLOB: %w", err)
+			return nil, nil, fmt.Errorf("TRIVIUM_BLOB: %w", err)
 		}
 		if err := st.EnsureBucket(ctx); err != nil {
-			return nil, fmt.Errorf("TRIVIUM_BLOB: %w", err)
+			return nil, nil, fmt.Errorf("TRIVIUM_BLOB: %w", err)
 		}
-		return st, nil
+		return st, nil, nil
 	default:
-		return nil, fmt.Errorf("TRIVIUM_BLOB %q: use file:DIR or s3://bucket?endpoint=…&path_style=1", blobURL)
+		return nil, nil, fmt.Errorf("TRIVIUM_BLOB %q: use file:DIR or s3://bucket?endpoint=…&path_style=1", blobURL)
 	}
 }
 
@@ -164,8 +150,7 @@ func moderationPolicy(s settings) (moderation.Policy, error) {
 // (TRIVIUM_UPLOAD_EVENTS): nats:SUBJECT on the bus's NATS server (versitygw's event sink) or
 // sqs://… (S3 → EventBridge → SQS). Without it, uploads complete by the local store's callback
 // or the client's …/complete call. Every source ends in Arrived.
-func runUploadEvents(ctx context.Context, a *app, uploads *avatars.Service) error {
-	v := a.s["upload-events"]
+func runUploadEvents(ctx context.Context, a *app, v string, uploads *avatars.Service) error {
 	if subject, ok := strings.CutPrefix(v, "nats:"); ok {
 		return a.bus.ListenRaw(ctx, subject, "trivium-upload-events", func(ctx context.Context, data []byte, _ string) error {
 			evs, err := sqsevents.ParseBody(string(data))

@@ -22,7 +22,7 @@ var options = []option{
 	{"data", "TRIVIUM_DATA", "./data", "data directory of the embedded default (database, bus, blobs, secrets)"},
 	{"public-url", "TRIVIUM_PUBLIC_URL", "", "this server's origin as browsers see it; default http://ADDR"},
 	{"allowed-origins", "TRIVIUM_ALLOWED_ORIGINS", "", "comma-separated origins for CORS and WebSocket checks; default: the public URL"},
-	{"cdn-url", "TRIVIUM_CDN_URL", "", "base URL of public avatar images; default: the public URL"},
+	{"cdn-url", "TRIVIUM_CDN_URL", "", "base URL of public avatar and question images; default: the public URL"},
 	{"db", "TRIVIUM_DB", "", "sqlite:PATH or postgres://…; default sqlite:DATA/trivium.db"},
 	{"bus", "TRIVIUM_BUS", "embedded", "embedded (NATS JetStream in-process, stored in DATA/nats) or nats://host:port"},
 	{"blob", "TRIVIUM_BLOB", "", "file:DIR or s3://bucket?endpoint=…&path_style=1; default file:DATA/blobs"},

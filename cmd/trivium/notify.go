@@ -19,8 +19,9 @@ type pushing struct {
 
 // openNotify loads (or on first start creates) the VAPID keys and builds the subscription
 // service and, for the notifier role, the notifier, which sends in-band copies through mirror
-// (to the player's WebSockets on whichever gateway holds them).
-func openNotify(ctx context.Context, cfg *Config, a *app, mirror func(playerID string, frame []byte) int) (*pushing, error) {
+// (to the player's WebSockets on whichever gateway holds them). cdn is the base URL the events'
+// image keys resolve under.
+func openNotify(ctx context.Context, cfg *Config, a *app, cdn string, mirror func(playerID string, frame []byte) int) (*pushing, error) {
 	store := a.db.NotifyStore()
 	keys, created, err := webpush.LoadOrCreateVAPID(ctx, a.secrets)
 	if err != nil {
@@ -41,7 +42,7 @@ func openNotify(ctx context.Context, cfg *Config, a *app, mirror func(playerID s
 	if err != nil {
 		return nil, err
 	}
-	p.notifier, err = notify.New(notify.Config{Store: store, Sender: sender, Mirror: mirror, Logger: a.log})
+	p.notifier, err = notify.New(notify.Config{Store: store, Sender: sender, Mirror: mirror, CDNURL: cdn, Logger: a.log})
 	if err != nil {
 		return nil, err
 	}

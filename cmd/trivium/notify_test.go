@@ -62,7 +62,7 @@ type busServer struct {
 func (s *busServer) avatarOutcome(t testing.TB, playerID, uploadID, status string) {
 	t.Helper()
 	data, _ := json.Marshal(services.AvatarProcessed{UploadID: uploadID, PlayerID: playerID, Status: services.UploadStatus(status),
-		ThumbnailURL: s.URL + "/avatars/" + uploadID + "-64.jpg"})
+		ThumbKey: "public/avatars/" + uploadID + "-64.jpg"})
 	if err := s.bus.Publish(context.Background(), services.SubjectAvatarProcessed, "avatar.processed:"+uploadID, data); err != nil {
 		t.Fatal(err)
 	}

@@ -76,7 +76,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if cfg.Roles.on("moderation") {
 		parts = append(parts, worker(log, "moderation", g.avatars.workflow.Run))
 		if cfg.UploadEvents != "" {
-			parts = append(parts, worker(log, "upload-events", func(ctx context.Context) error { return runUploadEvents(ctx, a, g.avatars.uploads) }))
+			parts = append(parts, worker(log, "upload-events", func(ctx context.Context) error { return runUploadEvents(ctx, a, cfg.UploadEvents, g.avatars.uploads) }))
 		}
 	}
 	parts = append(parts, g.gamesComponent(), httpServer(g.http, ln, failed))
@@ -168,7 +168,11 @@ func build(ctx context.Context, cfg *Config, a *app, fds *gateway.FDGuard) (*gra
 		return nil, fmt.Errorf("TRIVIUM_TEXT_SCREEN_FILE: %w", err)
 	}
 	text := &moderation.TextGuard{Screen: screen, Cases: a.db}
-	qs := &quizzes.Service{Quizzes: a.db, Plays: &kickingPlays{a.db, g.relay}, Now: time.Now, Licences: a.db, Hosts: a.db, Screen: text}
+	if g.avatars, err = openAvatars(ctx, cfg, a, g.bus, g.publicURL, cdn, gateway.AnnounceSuspension(g.pubsub, log), g.relay.Kick); err != nil {
+		return nil, err
+	}
+	qs := &quizzes.Service{Quizzes: a.db, Plays: &kickingPlays{a.db, g.relay}, Now: time.Now, Licences: a.db, Hosts: a.db, Screen: text,
+		Images: g.avatars.uploads}
 	if cfg.Seed {
 		if err := seed(ctx, a.db, qs); err != nil {
 			return nil, fmt.Errorf("seed: %w", err)
@@ -177,10 +181,7 @@ func build(ctx context.Context, cfg *Config, a *app, fds *gateway.FDGuard) (*gra
 	if g.boards, err = openLeaderboard(ctx, a, cfg.Leaderboard, cdn); err != nil {
 		return nil, err
 	}
-	if g.push, err = openNotify(ctx, cfg, a, gateway.SendToPlayerEverywhere(g.pubsub, log)); err != nil {
-		return nil, err
-	}
-	if g.avatars, err = openAvatars(ctx, a, g.bus, g.publicURL, cdn, gateway.AnnounceSuspension(g.pubsub, log), g.relay.Kick); err != nil {
+	if g.push, err = openNotify(ctx, cfg, a, cdn, gateway.SendToPlayerEverywhere(g.pubsub, log)); err != nil {
 		return nil, err
 	}
 	if g.market, err = market.New(market.Config{Store: a.db, Quizzes: a.db, Bus: g.bus, Ledger: a.db, Players: a.db, Logger: log,

@@ -68,7 +68,7 @@ func (r roles) on(role string) bool { return r["all"] || r[role] }
 var knownRoles = map[string]bool{"all": true, "gateway": true, "api": true, "moderation": true, "notifier": true, "leaderboard": true}
 
 // parseServe reads serve's flags and environment into a Config. The settings are returned as
-// well for the parts that still read them by name (the avatar pipeline).
+// well for open (app.go), which opens the backing services the other commands share.
 func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*Config, settings, error) {
 	s, _, err := parseSettings("serve", args, getenv, stderr)
 	if err != nil {

@@ -50,12 +50,15 @@ type Intent struct {
 	ExpiresAt time.Time         `json:"expiresAt"`
 }
 
-// View is the answer to GET /api/v1/avatars/uploads/{id}. Avatar is set once accepted.
+// View is the answer to GET /api/v1/avatars/uploads/{id} and
+// GET /api/v1/question-images/uploads/{id}. Avatar (for an avatar) or Image (for a question
+// image) is set once accepted.
 type View struct {
 	UploadID string                `json:"uploadId"`
 	Status   services.UploadStatus `json:"status"`
 	Reason   string                `json:"reason"`
 	Avatar   *AvatarView           `json:"avatar"`
+	Image    *AvatarView           `json:"image,omitempty"`
 }
 
 // AvatarView holds the absolute CDN URLs of an accepted image (256 px and 64 px).
@@ -327,8 +330,46 @@ func (s *Service) view(in intent, u *services.Upload) View {
 	}
 	v := View{UploadID: u.ID, Status: u.Status, Reason: u.Reason}
 	if u.Status == services.UploadAccepted && u.Avatar.Key != "" {
-		v.Avatar = &AvatarView{URL: services.PublicURL(s.cfg.CDNURL, u.Avatar.Key),
+		img := &AvatarView{URL: services.PublicURL(s.cfg.CDNURL, u.Avatar.Key),
 			ThumbnailURL: services.PublicURL(s.cfg.CDNURL, u.Avatar.ThumbKey)}
+		if in.Purpose == services.PurposeQuestionImage {
+			v.Image = img
+		} else {
+			v.Avatar = img
+		}
 	}
 	return v
+}
+
+// OwnsImage checks that uploadID is one of ownerID's question-image uploads, whatever its status
+// (quizzes.ImageOwners: an author may save a quiz whose image is still being moderated). It only
+// decodes the signed id, so it holds before the bytes arrive too.
+func (s *Service) OwnsImage(ownerID, uploadID string) error {
+	if _, err := s.owned(services.PurposeQuestionImage, ownerID, uploadID); err != nil {
+		return services.Invalid(map[string]string{"imageId": "must be the uploadId of one of your question-image uploads"})
+	}
+	return nil
+}
+
+// ImageURL resolves an accepted question image of ownerID's to its immutable CDN URL
+// (quizzes.QuestionImages). Another player's id, and an image that is not accepted (yet), are
+// EInvalid on imageId, saying why.
+func (s *Service) ImageURL(ctx context.Context, ownerID, uploadID string) (string, error) {
+	if err := s.OwnsImage(ownerID, uploadID); err != nil {
+		return "", err
+	}
+	in, _ := s.owned(services.PurposeQuestionImage, ownerID, uploadID)
+	u, err := s.record(ctx, in)
+	if err != nil {
+		return "", err
+	}
+	v := s.view(in, u)
+	if v.Image == nil {
+		msg := fmt.Sprintf("the image is %s: a quiz can be hosted once every image is accepted", v.Status)
+		if v.Status == services.UploadRejected || v.Status == services.UploadFailed {
+			msg = fmt.Sprintf("the image was %s: choose another image for this question", v.Status)
+		}
+		return "", services.Invalid(map[string]string{"imageId": msg})
+	}
+	return v.Image.URL, nil
 }

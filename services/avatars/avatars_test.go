@@ -76,21 +76,20 @@ func newFixture(t *testing.T, onPut bool) *fixture {
 	var handler atomic.Pointer[http.Handler]
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*handler.Load()).ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)
-	var svc atomic.Pointer[avatars.Service]
 	cfg := localblob.Config{Dir: filepath.Join(dir, "blobs"), BaseURL: srv.URL, Secret: bytes.Repeat([]byte("s"), 32), Now: now}
-	if onPut {
-		cfg.OnPut = func(ctx context.Context, key string, info services.BlobInfo) { svc.Load().OnPut(ctx, key, info) }
-	}
 	if f.blob, err = localblob.New(cfg); err != nil {
 		t.Fatal(err)
 	}
-	h := f.blob.Handler()
-	handler.Store(&h)
 	if f.svc, err = avatars.New(avatars.Config{Store: db, Blob: f.blob, Secret: secret, CDNURL: "https://cdn.example", Now: now,
 		Kick: func() { f.kicks.Add(1) }}); err != nil {
 		t.Fatal(err)
 	}
-	svc.Store(f.svc)
+	var cb localblob.OnPut
+	if onPut {
+		cb = f.svc.OnPut
+	}
+	h := f.blob.Handler(cb)
+	handler.Store(&h)
 	return f
 }
 
@@ -425,4 +424,55 @@ func TestObjectCreatedEventsCompleteUploadsOnceAndIgnoreStrangers(t *testing.T) 
 	if _, err := f.db.Upload(ctx, unput.UploadID); services.ErrorCode(err) != services.ENotFound {
 		t.Fatalf("an event for a missing object recorded it: %v", err)
 	}
+}
+
+// A question image is usable in a game only once accepted, and only in its author's quizzes: the
+// intent carries its purpose, so an avatar id is not a question image either.
+func TestQuestionImagesResolveOnlyWhenAcceptedAndOwned(t *testing.T) {
+	f := newFixture(t, true)
+	ctx := context.Background()
+	in, err := f.svc.Create(ctx, services.PurposeQuestionImage, "alice", "image/jpeg", int64(len(jpegBytes)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fieldErr := func(err error, want string) {
+		t.Helper()
+		if services.ErrorCode(err) != services.EInvalid || !strings.Contains(services.ErrorFields(err)["imageId"], want) {
+			t.Fatalf("got %v %v, want imageId saying %q", err, services.ErrorFields(err), want)
+		}
+	}
+	if err := f.svc.OwnsImage("alice", in.UploadID); err != nil {
+		t.Fatalf("the author's pending image may be attached: %v", err)
+	}
+	fieldErr(f.svc.OwnsImage("bob", in.UploadID), "one of your question-image uploads")
+	_, err = f.svc.ImageURL(ctx, "alice", in.UploadID)
+	fieldErr(err, "awaiting_upload")
+	f.put(in, "image/jpeg", jpegBytes)
+	u, err := f.db.Upload(ctx, in.UploadID)
+	if err != nil || u.Purpose != services.PurposeQuestionImage {
+		t.Fatalf("recorded upload %+v %v: the purpose must come from the intent", u, err)
+	}
+	_, err = f.svc.ImageURL(ctx, "alice", in.UploadID)
+	fieldErr(err, "processing")
+	if err := f.db.SetUploadStatus(ctx, in.UploadID, services.UploadAccepted, "",
+		services.Avatar{Key: "public/questions/q.jpg", ThumbKey: "public/questions/t.jpg"}); err != nil {
+		t.Fatal(err)
+	}
+	url, err := f.svc.ImageURL(ctx, "alice", in.UploadID)
+	if err != nil || url != "https://cdn.example/questions/q.jpg" {
+		t.Fatalf("accepted image URL %q %v", url, err)
+	}
+	_, err = f.svc.ImageURL(ctx, "bob", in.UploadID)
+	fieldErr(err, "one of your question-image uploads")
+	v, err := f.svc.Status(ctx, services.PurposeQuestionImage, "alice", in.UploadID)
+	if err != nil || v.Avatar != nil || v.Image == nil || v.Image.URL != url {
+		t.Fatalf("question image status %+v %v: want image, not avatar", v, err)
+	}
+	if err := f.db.SetUploadStatus(ctx, in.UploadID, services.UploadRejected, "nope", services.Avatar{}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.svc.ImageURL(ctx, "alice", in.UploadID)
+	fieldErr(err, "choose another image")
+	av, _ := f.svc.Create(ctx, avatar, "alice", "image/jpeg", 10)
+	fieldErr(f.svc.OwnsImage("alice", av.UploadID), "one of your question-image uploads")
 }

@@ -127,9 +127,16 @@ func (s *Store) PresignGet(ctx context.Context, key string, ttl time.Duration) (
 	return s.blobURL(key, q), nil
 }
 
-// Handler serves presigned URLs: PUT and GET on PathPrefix + key. Mount it at PathPrefix
-// without stripping the prefix (chi's Mount keeps the path; http.StripPrefix would not).
-func (s *Store) Handler() http.Handler {
+// OnPut is called after a presigned PUT has been committed and before the client gets its 200,
+// so the app can announce the upload. It is not called for Store.Put, which the app uses for its
+// own derived objects. It runs on the request goroutine: keep it short.
+type OnPut func(ctx context.Context, key string, info services.BlobInfo)
+
+// Handler serves presigned URLs: PUT and GET on PathPrefix + key, calling onPut (if not nil)
+// after each committed PUT. Mount it at PathPrefix without stripping the prefix (chi's Mount
+// keeps the path; http.StripPrefix would not). The store is built first and the handler last,
+// so whatever onPut calls can be built from the store in between.
+func (s *Store) Handler(onPut OnPut) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key, ok := strings.CutPrefix(r.URL.Path, PathPrefix)
 		if !ok {
@@ -142,7 +149,7 @@ func (s *Store) Handler() http.Handler {
 		}
 		switch r.Method {
 		case http.MethodPut:
-			s.servePut(w, r, key)
+			s.servePut(w, r, key, onPut)
 		case http.MethodGet:
 			s.serveSignedGet(w, r, key)
 		default:
@@ -152,7 +159,7 @@ func (s *Store) Handler() http.Handler {
 	})
 }
 
-func (s *Store) servePut(w http.ResponseWriter, r *http.Request, key string) {
+func (s *Store) servePut(w http.ResponseWriter, r *http.Request, key string, onPut OnPut) {
 	q := r.URL.Query()
 	expires, contentType, length, nonce := q.Get(paramExpires), q.Get(paramContentType), q.Get(paramContentLength), q.Get(paramNonce)
 	if !s.verify(q.Get(paramSignature), http.MethodPut, key, contentType, length, expires, nonce) {
@@ -225,9 +232,9 @@ func (s *Store) servePut(w http.ResponseWriter, r *http.Request, key string) {
 		problem(w, http.StatusInternalServerError, "could not store the upload")
 		return
 	}
-	if s.onPut != nil {
+	if onPut != nil {
 		// The object is committed whether or not the client is still there to hear about it.
-		s.onPut(context.WithoutCancel(r.Context()), key, m.info())
+		onPut(context.WithoutCancel(r.Context()), key, m.info())
 	}
 	w.Header().Set("ETag", m.ETag)
 	w.WriteHeader(http.StatusOK)

@@ -55,10 +55,6 @@ type Config struct {
 	Now func() time.Time
 	// MaxPutBytes caps presigned uploads; DefaultMaxPutBytes when zero.
 	MaxPutBytes int64
-	// OnPut, if set, is called after a presigned PUT has been committed and before the client
-	// gets its 200, so the app can announce the upload. It is not called for Store.Put, which
-	// the app uses for its own derived objects. It runs on the request goroutine: keep it short.
-	OnPut func(ctx context.Context, key string, info services.BlobInfo)
 	// Logger receives internal errors of the HTTP handlers; slog.Default() when nil.
 	Logger *slog.Logger
 }
@@ -70,7 +66,6 @@ type Store struct {
 	secret  []byte
 	now     func() time.Time
 	maxPut  int64
-	onPut   func(ctx context.Context, key string, info services.BlobInfo)
 	log     *slog.Logger
 
 	// commitMu serialises "read old metadata, commit new, remove old content" so concurrent
@@ -99,7 +94,6 @@ func New(cfg Config) (*Store, error) {
 		secret:  append([]byte(nil), cfg.Secret...),
 		now:     cfg.Now,
 		maxPut:  cfg.MaxPutBytes,
-		onPut:   cfg.OnPut,
 		log:     cfg.Logger,
 	}
 	if s.now == nil {

@@ -59,7 +59,7 @@ func (f *fixture) open(t *testing.T, mutate func(*localblob.Config)) *localblob.
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	var h http.Handler = s.Handler()
+	var h http.Handler = s.Handler(nil)
 	f.handler.Store(&h)
 	return s
 }
@@ -169,7 +169,7 @@ func TestBodyLongerOrShorterThanContentLengthIsRefused(t *testing.T) {
 			req.Header.Set("Content-Type", "image/png")
 			req.ContentLength = 4
 			rec := httptest.NewRecorder()
-			f.store.Handler().ServeHTTP(rec, req)
+			f.store.Handler(nil).ServeHTTP(rec, req)
 			if rec.Code != http.StatusForbidden || rec.Header().Get("Content-Type") != "application/problem+json" {
 				t.Fatalf("status %d %q, want 403 problem+json; body %s", rec.Code, rec.Header().Get("Content-Type"), rec.Body)
 			}
@@ -191,14 +191,13 @@ func TestOnPutSeesTheCommittedUploadOnlyOnSuccess(t *testing.T) {
 		err  error
 	}
 	var calls []call
-	var store *localblob.Store
-	f := newFixture(t, func(c *localblob.Config) {
-		c.OnPut = func(ctx context.Context, key string, info services.BlobInfo) {
-			_, err := store.Head(ctx, key)
-			calls = append(calls, call{key, info, err})
-		}
+	f := newFixture(t, nil)
+	store := f.store
+	var h http.Handler = store.Handler(func(ctx context.Context, key string, info services.BlobInfo) {
+		_, err := store.Head(ctx, key)
+		calls = append(calls, call{key, info, err})
 	})
-	store = f.store
+	f.handler.Store(&h)
 	p, err := store.PresignPut(t.Context(), "uploads/cb", "image/webp", 4, time.Minute)
 	if err != nil {
 		t.Fatal(err)

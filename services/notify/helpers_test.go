@@ -84,7 +84,7 @@ func newRig(t *testing.T, mutate ...func(*webpush.Config, *notify.Config)) *rig 
 	r.push.SetVAPIDKey(t, keys.Public)
 	wcfg := webpush.Config{Keys: keys, Subscriber: "mailto:ops@trivium.example", AllowPrivate: true, Timeout: 5 * time.Second}
 	r.cfg = notify.Config{
-		Store: r.store, Now: r.clock.Now, Workers: 4, SweepInterval: 5 * time.Millisecond, BackoffBase: time.Second, BackoffMax: time.Minute,
+		CDNURL: testCDN, Store: r.store, Now: r.clock.Now, Workers: 4, SweepInterval: 5 * time.Millisecond, BackoffBase: time.Second, BackoffMax: time.Minute,
 		Jitter: func() float64 { return 0.5 }, // exactly the nominal backoff
 		Mirror: func(playerID string, frame []byte) int {
 			r.mu.Lock()
@@ -146,9 +146,12 @@ func (r *rig) subscribe(playerID string) pushtest.Subscription {
 	return sub
 }
 
+// testCDN is the CDN base the rig's notifier resolves image keys under.
+const testCDN = "https://cdn.trivium.example"
+
 func avatarEvent(playerID, uploadID, status, reason string) services.Message {
 	data, _ := json.Marshal(services.AvatarProcessed{UploadID: uploadID, PlayerID: playerID, Status: services.UploadStatus(status), Reason: reason,
-		ThumbnailURL: "https://cdn.trivium.example/avatars/" + uploadID + "-64.jpg"})
+		ThumbKey: "public/avatars/" + uploadID + "-64.jpg"})
 	return services.Message{Subject: services.SubjectAvatarProcessed, ID: "avatar.processed:" + uploadID, Data: data, Delivered: 1}
 }
 

@@ -54,9 +54,11 @@ type Config struct {
 	// Mirror sends a frame to the player's open WebSockets without blocking (gateway.Server's
 	// SendToPlayer); nil when no gateway runs in this process.
 	Mirror func(playerID string, frame []byte) int
-	// Builders maps each notifiable subject to its builder; default DefaultBuilders().
+	// Builders maps each notifiable subject to its builder; default DefaultBuilders(CDNURL).
 	Builders map[string]Builder
-	Logger   *slog.Logger
+	// CDNURL is the base URL events' image keys resolve under (for the default builders).
+	CDNURL string
+	Logger *slog.Logger
 	// Workers bounds concurrent pushes. Default DefaultWorkers.
 	Workers int
 	// MaxAttempts is how many times a delivery is tried before it is dropped. Default DefaultMaxAttempts.
@@ -98,7 +100,7 @@ func New(cfg Config) (*Notifier, error) {
 		return nil, errors.New("notify: Store and Sender are required")
 	}
 	if cfg.Builders == nil {
-		cfg.Builders = DefaultBuilders()
+		cfg.Builders = DefaultBuilders(cfg.CDNURL)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

@@ -82,7 +82,7 @@ func mustJSON(t *testing.T, v any) string {
 func TestEveryAvatarStatusHasItsOwnMessage(t *testing.T) {
 	seen := map[string]string{}
 	for _, status := range []string{"accepted", "in_review", "rejected", "failed", "something_new"} {
-		d, err := notify.AvatarProcessed(avatarEvent("alice", "u", status, ""))
+		d, err := notify.AvatarProcessed(testCDN)(avatarEvent("alice", "u", status, ""))
 		if err != nil || d == nil {
 			t.Fatalf("%s: %v", status, err)
 		}
@@ -94,11 +94,11 @@ func TestEveryAvatarStatusHasItsOwnMessage(t *testing.T) {
 		}
 		seen[d.Title] = status
 	}
-	d, _ := notify.AvatarProcessed(avatarEvent("alice", "u", "rejected", "nudity"))
+	d, _ := notify.AvatarProcessed(testCDN)(avatarEvent("alice", "u", "rejected", "nudity"))
 	if d.Body != "Reason: nudity. Please choose another image." {
 		t.Fatalf("rejection body %q does not give the reason", d.Body)
 	}
-	if _, err := notify.AvatarProcessed(services.Message{Data: []byte(`{"uploadId":"u"}`)}); err == nil {
+	if _, err := notify.AvatarProcessed(testCDN)(services.Message{Data: []byte(`{"uploadId":"u"}`)}); err == nil {
 		t.Fatal("an event without a player was accepted")
 	}
 }
@@ -442,5 +442,23 @@ func TestStopLetsInFlightPushesFinishAndRecordsThem(t *testing.T) {
 		if n := r.push.Attempts(s.Endpoint); n != 1 {
 			t.Fatalf("%d pushes to one subscription", n)
 		}
+	}
+}
+
+// A question image's outcome is told as such, under its own topic, with the reason of a
+// rejection; the event's key is resolved under the CDN here, at the edge.
+func TestQuestionImageOutcomesAreToldToTheAuthor(t *testing.T) {
+	data, _ := json.Marshal(services.AvatarProcessed{UploadID: "q1", PlayerID: "alice", Purpose: services.PurposeQuestionImage,
+		Status: services.UploadRejected, Reason: "violence"})
+	d, err := notify.AvatarProcessed(testCDN)(services.Message{Subject: services.SubjectAvatarProcessed, ID: "m", Data: data})
+	if err != nil || d.PlayerID != "alice" || d.Topic != notify.TopicQuestionImage || d.PushTopic != notify.TopicQuestionImage ||
+		d.Title != "Your question image was not accepted" || !strings.Contains(d.Body, "Reason: violence") {
+		t.Fatalf("draft %+v %v", d, err)
+	}
+	data, _ = json.Marshal(services.AvatarProcessed{UploadID: "q2", PlayerID: "alice", Purpose: services.PurposeQuestionImage,
+		Status: services.UploadAccepted, ImageKey: "public/questions/a.jpg", ThumbKey: "public/questions/b.jpg"})
+	d, err = notify.AvatarProcessed(testCDN)(services.Message{Subject: services.SubjectAvatarProcessed, ID: "m2", Data: data})
+	if err != nil || d.Title != "Your question image is ready" || d.Data.(map[string]string)["thumbnailUrl"] != testCDN+"/questions/b.jpg" {
+		t.Fatalf("accepted draft %+v %v", d, err)
 	}
 }

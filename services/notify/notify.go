@@ -81,10 +81,10 @@ type Draft struct {
 type Builder func(m services.Message) (*Draft, error)
 
 // DefaultBuilders maps every notifiable subject to its builder. Adding a notifiable event is one
-// line here and one builder function.
-func DefaultBuilders() map[string]Builder {
+// line here and one builder function. cdn is the base URL the events' image keys resolve under.
+func DefaultBuilders(cdn string) map[string]Builder {
 	return map[string]Builder{
-		services.SubjectAvatarProcessed:  AvatarProcessed,
+		services.SubjectAvatarProcessed:  AvatarProcessed(cdn),
 		services.SubjectModerationAction: ModerationAction,
 	}
 }
@@ -97,8 +97,13 @@ const (
 	maxURL    = 1024
 )
 
-// AvatarProcessed notifies the uploader of an avatar's outcome.
-func AvatarProcessed(m services.Message) (*Draft, error) {
+// AvatarProcessed notifies the uploader of an upload's outcome (an avatar or a question image);
+// the event's thumbnail key is resolved under cdn, here at the edge.
+func AvatarProcessed(cdn string) Builder {
+	return func(m services.Message) (*Draft, error) { return avatarProcessed(m, cdn) }
+}
+
+func avatarProcessed(m services.Message, cdn string) (*Draft, error) {
 	var e services.AvatarProcessed
 	if err := json.Unmarshal(m.Data, &e); err != nil {
 		return nil, fmt.Errorf("avatar.processed: %w", err)
@@ -111,7 +116,22 @@ func AvatarProcessed(m services.Message) (*Draft, error) {
 		Urgency: webpush.UrgencyNormal, PushTopic: TopicAvatar,
 	}
 	reason := services.Truncate(e.Reason, maxReason)
-	switch e.Status {
+	if e.Purpose == services.PurposeQuestionImage {
+		d.Topic, d.PushTopic = TopicQuestionImage, TopicQuestionImage
+		questionImageText(d, e.Status, reason)
+	} else {
+		avatarText(d, e.Status, reason)
+	}
+	thumb := services.PublicURL(cdn, e.ThumbKey)
+	if len(thumb) > maxURL {
+		thumb = "" // a cut URL is worse than none: the client falls back to the status endpoint
+	}
+	d.Data = map[string]string{"uploadId": services.Truncate(e.UploadID, 128), "status": services.Truncate(string(e.Status), 40), "reason": reason, "thumbnailUrl": thumb}
+	return d, nil
+}
+
+func avatarText(d *Draft, status services.UploadStatus, reason string) {
+	switch status {
 	case services.UploadAccepted:
 		d.Title, d.Body = "Your new avatar is live", "It passed moderation and now shows on your profile."
 	case services.UploadInReview:
@@ -124,14 +144,29 @@ func AvatarProcessed(m services.Message) (*Draft, error) {
 	case services.UploadFailed:
 		d.Title, d.Body = "We could not process your avatar", "Please try again, or upload a different image."
 	default:
-		d.Title, d.Body = "Your avatar was updated", "Its status is now "+services.Truncate(string(e.Status), 40)+"."
+		d.Title, d.Body = "Your avatar was updated", "Its status is now "+services.Truncate(string(status), 40)+"."
 	}
-	thumb := e.ThumbnailURL
-	if len(thumb) > maxURL {
-		thumb = "" // a cut URL is worse than none: the client falls back to the status endpoint
+}
+
+// TopicQuestionImage is the topic of a question image's outcome.
+const TopicQuestionImage = "question_image"
+
+func questionImageText(d *Draft, status services.UploadStatus, reason string) {
+	switch status {
+	case services.UploadAccepted:
+		d.Title, d.Body = "Your question image is ready", "It passed moderation: quizzes that use it can be hosted."
+	case services.UploadInReview:
+		d.Title, d.Body = "Your question image is being reviewed", "A moderator will look at it soon; the quiz can be hosted once it is accepted."
+	case services.UploadRejected:
+		d.Title, d.Body = "Your question image was not accepted", "Please choose another image for the question."
+		if reason != "" {
+			d.Body = "Reason: " + reason + ". Please choose another image for the question."
+		}
+	case services.UploadFailed:
+		d.Title, d.Body = "We could not process your question image", "Please try again, or upload a different image."
+	default:
+		d.Title, d.Body = "Your question image was updated", "Its status is now "+services.Truncate(string(status), 40)+"."
 	}
-	d.Data = map[string]string{"uploadId": services.Truncate(e.UploadID, 128), "status": services.Truncate(string(e.Status), 40), "reason": reason, "thumbnailUrl": thumb}
-	return d, nil
 }
 
 // TopicModeration is the topic of moderator actions on a player's content or account.

@@ -151,3 +151,46 @@ func fieldsOf(err error) string {
 	}
 	return b.String()
 }
+
+// ownedImages is images that also knows whose uploads are whose: "ok-<owner>" and
+// "pending-<owner>" are the owner's.
+type ownedImages struct{ images }
+
+func (o *ownedImages) OwnsImage(owner, id string) error {
+	if id != "ok-"+owner && id != "pending-"+owner {
+		return services.Invalid(map[string]string{"imageId": "must be the uploadId of one of your question-image uploads"})
+	}
+	return nil
+}
+
+func (o *ownedImages) ImageURL(ctx context.Context, owner, id string) (string, error) {
+	if id == "pending-"+owner {
+		return "", services.Invalid(map[string]string{"imageId": "the image is in_review: a quiz can be hosted once every image is accepted"})
+	}
+	return o.images.ImageURL(ctx, owner, id)
+}
+
+// Saving a quiz refuses another player's image on that question (422); the author's pending
+// image may be saved, but the quiz cannot be hosted until it is accepted.
+func TestAnotherPlayersImageIsRefusedAndAPendingOneIsNotHostable(t *testing.T) {
+	ctx := context.Background()
+	s, p, q := kindsSetup(t, &ownedImages{}, "")
+	q.Questions[4].ImageID = "ok-someone-else"
+	_, err := s.Update(ctx, p, q.ID, *q)
+	if services.ErrorCode(err) != services.EInvalid || !strings.Contains(services.ErrorFields(err)["questions[4].imageId"], "your question-image uploads") {
+		t.Fatalf("update with another player's image: %v %v", err, services.ErrorFields(err))
+	}
+	in := *q
+	in.ID = ""
+	if _, err := s.Create(ctx, p, in); services.ErrorCode(err) != services.EInvalid {
+		t.Fatalf("create with another player's image: %v", err)
+	}
+	q.Questions[4].ImageID = "pending-" + p.ID
+	if _, err := s.Update(ctx, p, q.ID, *q); err != nil {
+		t.Fatalf("the author's pending image must be saveable: %v", err)
+	}
+	_, _, err = s.Host(ctx, p, q.ID)
+	if !strings.Contains(services.ErrorFields(err)["questions[4].imageId"], "in_review") {
+		t.Fatalf("hosting with a pending image: %v %v", err, services.ErrorFields(err))
+	}
+}

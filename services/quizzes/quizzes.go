@@ -37,6 +37,44 @@ type QuestionImages interface {
 	ImageURL(ctx context.Context, ownerID, uploadID string) (string, error)
 }
 
+// ImageOwners is optionally implemented by a QuestionImages (services/avatars does): Create and
+// Update check with it that every imageId is one of the author's question-image uploads, of any
+// status — an image still being moderated may be attached; the quiz is hostable once it is
+// accepted. It returns EInvalid when the upload is not ownerID's.
+type ImageOwners interface {
+	OwnsImage(ownerID, uploadID string) error
+}
+
+// checkImages refuses, per question, an imageId that is not one of ownerID's uploads.
+func (s *Service) checkImages(ownerID string, q *services.Quiz) error {
+	problems := map[string]string{}
+	owners, _ := s.Images.(ImageOwners)
+	for i, qq := range q.Questions {
+		if qq.ImageID == "" {
+			continue
+		}
+		field := fmt.Sprintf("questions[%d].imageId", i)
+		if owners == nil {
+			continue // checked when hosted
+		}
+		if err := owners.OwnsImage(ownerID, qq.ImageID); err != nil {
+			if services.ErrorCode(err) != services.EInvalid {
+				return err
+			}
+			problems[field] = imageProblem(err)
+		}
+	}
+	return services.Invalid(problems)
+}
+
+// imageProblem is what the port said about an image, whatever field it keyed it under.
+func imageProblem(err error) string {
+	for _, msg := range services.ErrorFields(err) {
+		return msg
+	}
+	return services.ErrorMessage(err)
+}
+
 // resolveImage sets the ImageURL of question i of q from its ImageID.
 func (s *Service) resolveImage(ctx context.Context, q *services.Quiz, i int) error {
 	qq := &q.Questions[i]
@@ -52,7 +90,7 @@ func (s *Service) resolveImage(ctx context.Context, q *services.Quiz, i int) err
 	if err != nil {
 		if services.ErrorCode(err) == services.EInvalid || services.ErrorCode(err) == services.ENotFound {
 			// Whatever key the port used, the problem is this question's image.
-			return services.Invalid(map[string]string{field: services.ErrorMessage(err)})
+			return services.Invalid(map[string]string{field: imageProblem(err)})
 		}
 		return err
 	}
@@ -108,6 +146,9 @@ func (s *Service) Create(ctx context.Context, owner *services.Player, q services
 	}
 	q.Normalize()
 	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	if err := s.checkImages(owner.ID, &q); err != nil {
 		return nil, err
 	}
 	hits, err := s.screen(&q)
@@ -256,6 +297,9 @@ func (s *Service) Update(ctx context.Context, p *services.Player, id string, q s
 	}
 	q.Normalize()
 	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	if err := s.checkImages(old.OwnerID, &q); err != nil {
 		return nil, err
 	}
 	hits, err := s.screen(&q)

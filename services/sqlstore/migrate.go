@@ -317,6 +317,27 @@ var migrations = []string{
 	);
 	CREATE INDEX game_reports_code ON game_reports (code, finished_at);
 	CREATE INDEX hosted_games_host ON hosted_games (host_id, created_at, game_id);`,
+	// The moderation workflow's jobs. Before this list held it, the workflow created the table
+	// itself under serve, hence IF NOT EXISTS; purpose came with question images.
+	`CREATE TABLE IF NOT EXISTS moderation_jobs (
+		upload_id TEXT PRIMARY KEY,
+		player_id TEXT NOT NULL,
+		object_key TEXT NOT NULL,
+		content_type TEXT NOT NULL,
+		size BIGINT NOT NULL,
+		step TEXT NOT NULL,
+		outcome TEXT NOT NULL DEFAULT '',
+		reason TEXT NOT NULL DEFAULT '',
+		labels TEXT NOT NULL DEFAULT '[]',
+		info TEXT NOT NULL DEFAULT '{}',
+		sha256 TEXT NOT NULL DEFAULT '',
+		avatar_key TEXT NOT NULL DEFAULT '',
+		thumb_key TEXT NOT NULL DEFAULT '',
+		created_at BIGINT NOT NULL,
+		updated_at BIGINT NOT NULL
+	);
+	CREATE INDEX IF NOT EXISTS moderation_jobs_avatar ON moderation_jobs (player_id, avatar_key);
+	ALTER TABLE moderation_jobs ADD COLUMN IF NOT EXISTS purpose TEXT NOT NULL DEFAULT 'avatar';`,
 }
 
 // addColumnIfMissing is PostgreSQL's spelling; SQLite has no IF NOT EXISTS for columns, so there

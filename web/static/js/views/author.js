@@ -11,6 +11,54 @@ const KINDS = [['choice', 'Multiple choice (one right answer)'], ['multi', 'Seve
 // How many choices each kind takes: [min, max].
 const CHOICE_LIMITS = { choice: [2, 4], multi: [2, 10], poll: [2, 10], order: [2, 6] };
 
+// Question pictures go through the avatars' presigned upload and moderation
+// (POST /question-images/uploads); a quiz with a picture that is not accepted yet saves but
+// cannot be hosted. The limits are the server's (GET /uploads/limits says the same).
+const IMAGE_TYPES = ['image/jpeg', 'image/png', 'image/webp'];
+const IMAGE_MAX_BYTES = 5 << 20;
+const IMAGE_STATUS_TEXT = {
+  uploading: 'Uploading the picture…', awaiting_upload: 'Waiting for the picture to be uploaded.',
+  processing: 'Checking the picture…', in_review: 'A moderator is reviewing the picture; the quiz can be hosted once it is accepted.',
+  accepted: 'Picture accepted.', rejected: 'The picture was not accepted', failed: 'The picture could not be processed',
+};
+const IMAGE_FINAL = ['accepted', 'rejected', 'failed'];
+// What the editor knows of each picture: {status, reason, url}, by upload id; the ids polled.
+const imageStatus = new Map();
+const imagesFollowed = new Set();
+
+/** Shows picture id's status and thumbnail in every element of root marked with it. */
+function paintImage(id, root = document) {
+  const st = imageStatus.get(id);
+  for (const el of root.querySelectorAll(`[data-image-status="${CSS.escape(id)}"]`)) {
+    el.dataset.status = st ? st.status : '';
+    el.textContent = st ? (IMAGE_STATUS_TEXT[st.status] || st.status) + (st.reason && ['rejected', 'failed'].includes(st.status) ? `: ${st.reason}` : '') : '';
+  }
+  for (const el of root.querySelectorAll(`[data-image-thumb="${CSS.escape(id)}"]`)) {
+    mount(el, st && st.url ? h('img', { class: 'q-thumb', src: st.url, alt: 'Picture of the question' }) : null);
+  }
+}
+
+function setImage(id, st) {
+  imageStatus.set(id, st);
+  paintImage(id);
+}
+
+/** Polls picture id's status until it is final (slowing down while nothing changes). */
+async function followImage(id, delay = 1000) {
+  if (delay === 1000) {
+    if (imagesFollowed.has(id)) return;
+    imagesFollowed.add(id);
+  }
+  try {
+    const u = await api('GET', `question-images/uploads/${encodeURIComponent(id)}`);
+    setImage(id, { status: u.status, reason: u.reason, url: u.image ? u.image.thumbnailUrl : '' });
+    if (IMAGE_FINAL.includes(u.status)) { imagesFollowed.delete(id); return; }
+  } catch (e) {
+    if (e.status === 404) { setImage(id, { status: 'failed', reason: 'this picture is not one of your uploads' }); imagesFollowed.delete(id); return; }
+  }
+  setTimeout(() => followImage(id, Math.min(delay * 1.5, 10000)), delay);
+}
+
 function blankQuestion(kind = 'choice') {
   const q = { text: '', kind, choices: [], answer: '', alternatives: [], group: 1, timeLimitSec: 20 };
   return { ...q, ...kindDefaults(kind, q) };
@@ -128,9 +176,7 @@ function editor(holder, quiz, ctx) {
       group.input.addEventListener('input', () => { qq.group = Number(group.input.value) || 0; });
     }
     const kindBody = kindEditor(qq, i, p);
-    const picture = qq.imageId ? h('p', { class: 'row q-picture' }, h('span', { class: 'muted', text: 'This question has a picture.' }),
-      h('button', { type: 'button', class: 'link', 'aria-label': `Remove the picture of question ${i + 1}`, text: 'Remove picture', onclick: () => { delete qq.imageId; drawQuestions(); } }),
-      h('span', { class: 'field-error', role: 'alert', hidden: true, dataset: { errorFor: `${p}.imageId` } })) : null;
+    const picture = pictureEditor(qq, i, p);
     const tools = h('div', { class: 'row' },
       i > 0 ? h('button', { type: 'button', text: 'Move up', 'aria-label': `Move up question ${i + 1}`, onclick: () => { q.questions.splice(i - 1, 0, q.questions.splice(i, 1)[0]); drawQuestions(); } }) : null,
       q.questions.length > 1 ? h('button', { type: 'button', class: 'danger', text: 'Remove question', 'aria-label': `Remove question ${i + 1}`, onclick: () => { q.questions.splice(i, 1); drawQuestions(); } }) : null);
@@ -138,7 +184,50 @@ function editor(holder, quiz, ctx) {
       text.wrap, h('div', { class: 'grid3' }, kind.wrap, time.wrap, group && group.wrap), picture, kindBody, tools);
   }
 
-  // The fields of one kind: choices (with the right one(s) ticked, or in the right order),
+  // A question's picture: pick a file (uploaded and moderated at once), see its status and a
+  // thumbnail once accepted, or remove it.
+  function pictureEditor(qq, i, p) {
+    const err = h('p', { class: 'field-error', role: 'alert', hidden: true, dataset: { errorFor: `${p}.imageId` } });
+    const input = h('input', { type: 'file', name: `${p}.image`, accept: IMAGE_TYPES.join(','), id: `${p}.image`,
+      'aria-label': `Picture for question ${i + 1}` });
+    input.addEventListener('change', async () => {
+      setError(err, '');
+      const f = input.files && input.files[0];
+      if (!f) return;
+      if (!IMAGE_TYPES.includes(f.type)) { setError(err, 'Choose a JPEG, PNG or WebP image.'); return; }
+      if (f.size > IMAGE_MAX_BYTES) { setError(err, `The image is ${(f.size / 1048576).toFixed(1)} MiB; the limit is 5 MiB.`); return; }
+      try {
+        const up = await api('POST', 'question-images/uploads', { contentType: f.type, contentLength: f.size });
+        imageStatus.set(up.uploadId, { status: 'uploading' });
+        qq.imageId = up.uploadId;
+        drawQuestions();
+        const headers = {};
+        for (const [k, v] of Object.entries(up.headers || {})) if (!['content-length', 'host'].includes(k.toLowerCase())) headers[k] = v;
+        const res = await fetch(up.url, { method: up.method || 'PUT', headers, body: f });
+        if (!res.ok) throw new Error(`The upload was refused (HTTP ${res.status}).`);
+        setImage(up.uploadId, { status: 'processing' });
+        // Stores that cannot announce the upload themselves (S3) learn of it from this call.
+        try { await api('POST', `question-images/uploads/${encodeURIComponent(up.uploadId)}/complete`); } catch { /* polling follows it */ }
+        followImage(up.uploadId);
+      } catch (e) {
+        setError(err, e.message || 'The upload failed.');
+      }
+    });
+    if (!qq.imageId) return h('div', { class: 'field q-picture' }, h('label', { for: input.id, text: 'Picture (optional)' }), input, err);
+    const id = qq.imageId;
+    const statusEl = h('p', { class: 'upload-status q-picture-status', role: 'status', 'aria-live': 'polite', dataset: { imageStatus: id } });
+    const thumb = h('div', { class: 'preview', dataset: { imageThumb: id } });
+    const remove = h('button', { type: 'button', class: 'link', 'aria-label': `Remove the picture of question ${i + 1}`, text: 'Remove picture',
+      onclick: () => { delete qq.imageId; drawQuestions(); } });
+    const st = imageStatus.get(id);
+    if (!st || !['uploading', ...IMAGE_FINAL].includes(st.status)) followImage(id);
+    const box = h('div', { class: 'field q-picture' }, h('label', { for: input.id, text: 'Replace the picture (optional)' }),
+      input, h('div', { class: 'row' }, thumb, statusEl, remove), err);
+    paintImage(id, box);
+    return box;
+  }
+
+  // The fields of one kind: choices  // The fields of one kind: choices (with the right one(s) ticked, or in the right order),
   // true/false, the typed answer and its alternatives, or the number, its tolerance and range.
   function kindEditor(qq, i, p) {
     const errFor = (key) => h('p', { class: 'field-error', role: 'alert', hidden: true, dataset: { errorFor: key } });

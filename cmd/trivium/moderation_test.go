@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trivium-game/trivium/moderation/corpus"
 	"github.com/trivium-game/trivium/services/sqlstore"
 	"github.com/trivium-game/trivium/services/sqlstore/sqltest"
 )
@@ -269,5 +270,93 @@ func TestHidingAQuizTakesItOffListingsAndHostingAndTellsItsOwner(t *testing.T) {
 			t.Fatal("the listing of a hidden quiz is still on the marketplace")
 		}
 		expectProblem(t, call(t, "GET", s.URL+"/api/v1/marketplace/listings/"+listing.ID, "", nil), 404, "")
+	})
+}
+
+func TestSuspendingAPlayerRefusesTheirTokenClosesTheirSocketAndLogin(t *testing.T) {
+	onEachStore(t, func(t *testing.T, s *server, env map[string]string) {
+		alice, bob, mod := register(t, s, "alice"), register(t, s, "bob"), register(t, s, "mod")
+		setRole(t, env, "mod", "moderator")
+		quiz := titledQuiz(t, s, bob, "Bob's quiz")
+		ws := dial(t, s, bob)
+		expect(t, report(t, s, alice, "player_name", bob.ID, "impersonates staff"), 202)
+		c := caseOf(t, s, mod, "player_name", bob.ID)
+		expectProblem(t, act(t, s, mod, c.ID, map[string]any{"action": "suspend", "reason": "x"}), 422, "durationHours")
+		expectProblem(t, act(t, s, mod, c.ID, map[string]any{"action": "suspend", "reason": "x", "durationHours": 8761}), 422, "durationHours")
+		expect(t, act(t, s, mod, c.ID, map[string]any{"action": "suspend", "reason": "impersonation", "durationHours": 48}), 200)
+		a := checkAudit(t, s, mod, c.ID, "suspend", "impersonation")
+		if a.PlayerID != bob.ID || !strings.HasPrefix(a.Detail, "suspended until ") {
+			t.Fatalf("audit %+v", a)
+		}
+
+		waitFor(t, "bob's socket to close", 10*time.Second, func() bool { return ws.closeErr() != nil })
+		expectProblem(t, call(t, "GET", s.URL+"/api/v1/me", bob.Token, nil), 401, "")
+		expectProblem(t, call(t, "POST", s.URL+"/api/v1/games", bob.Token, map[string]string{"quizId": quiz}), 401, "")
+		expectProblem(t, call(t, "POST", s.URL+"/api/v1/avatars/uploads", bob.Token, map[string]any{"contentType": "image/jpeg", "size": 1000}), 401, "")
+		expectProblem(t, call(t, "POST", s.URL+"/api/v1/ws-tickets", bob.Token, nil), 401, "")
+		p := expectProblem(t, call(t, "POST", s.URL+"/api/v1/auth/login", "", map[string]string{"username": "bob", "password": "correct horse battery"}), 403, "")
+		if !strings.Contains(p.Detail, "suspended") {
+			t.Fatalf("login of a suspended player: %+v", p)
+		}
+		// Others are untouched.
+		expect(t, call(t, "GET", s.URL+"/api/v1/me", alice.Token, nil), 200)
+	})
+}
+
+func TestResettingANameAndAnAvatar(t *testing.T) {
+	onEachStore(t, func(t *testing.T, s *server, env map[string]string) {
+		alice, bob, mod := register(t, s, "alice"), register(t, s, "bob"), register(t, s, "mod")
+		setRole(t, env, "mod", "moderator")
+		expect(t, call(t, "PATCH", s.URL+"/api/v1/me", bob.Token, map[string]string{"displayName": "Official Admin"}), 200)
+		photo := corpus.JPEG(corpus.Quadrants(200, 200))
+		in := presign(t, s, bob, "image/jpeg", len(photo))
+		if code := putBytes(t, in.URL, in.Headers, photo); code != 200 {
+			t.Fatalf("PUT %d", code)
+		}
+		st := pollStatus(t, s, bob, in.UploadID, "accepted")
+
+		expect(t, report(t, s, alice, "player_name", bob.ID, "impersonates staff"), 202)
+		c := caseOf(t, s, mod, "player_name", bob.ID)
+		var snap struct{ DisplayName string }
+		if err := json.Unmarshal(c.Snapshot, &snap); err != nil || snap.DisplayName != "Official Admin" {
+			t.Fatalf("name snapshot %s", c.Snapshot)
+		}
+		expectProblem(t, act(t, s, mod, c.ID, map[string]any{"action": "reset_avatar", "reason": "x"}), 422, "action")
+		expect(t, act(t, s, mod, c.ID, map[string]any{"action": "reset_name", "reason": "impersonation"}), 200)
+		want := "Player " + strings.ToUpper(bob.ID[len(bob.ID)-4:])
+		var pub struct {
+			DisplayName string
+			Avatar      *struct{ URL string }
+		}
+		expect(t, call(t, "GET", s.URL+"/api/v1/players/"+bob.ID, "", nil), 200).decode(t, &pub)
+		if pub.DisplayName != want {
+			t.Fatalf("display name %q after reset_name, want %q", pub.DisplayName, want)
+		}
+		if a := checkAudit(t, s, mod, c.ID, "reset_name", "impersonation"); a.Detail != "display name reset to "+want {
+			t.Fatalf("audit %+v", a)
+		}
+		inboxHas(t, s, bob, "impersonation")
+
+		expect(t, report(t, s, alice, "player_avatar", bob.ID, "offensive picture"), 202)
+		c = caseOf(t, s, mod, "player_avatar", bob.ID)
+		expect(t, act(t, s, mod, c.ID, map[string]any{"action": "reset_avatar", "reason": "offensive"}), 200)
+		checkAudit(t, s, mod, c.ID, "reset_avatar", "offensive")
+		if resp, _ := fetch(t, st.Avatar.URL); resp.StatusCode != 404 {
+			t.Fatalf("the reset avatar answers %d", resp.StatusCode)
+		}
+		expect(t, call(t, "GET", s.URL+"/api/v1/players/"+bob.ID, "", nil), 200).decode(t, &pub)
+		if pub.Avatar != nil && pub.Avatar.URL != "" {
+			t.Fatalf("public profile still shows avatar %+v", pub.Avatar)
+		}
+		inboxHas(t, s, bob, "offensive")
+		// Dismiss closes a case without effect and without a notice.
+		expect(t, report(t, s, bob, "player_name", alice.ID, "I do not like it"), 202)
+		c = caseOf(t, s, mod, "player_name", alice.ID)
+		expect(t, act(t, s, mod, c.ID, map[string]any{"action": "dismiss", "reason": "nothing wrong"}), 200)
+		checkAudit(t, s, mod, c.ID, "dismiss", "nothing wrong")
+		expect(t, call(t, "GET", s.URL+"/api/v1/players/"+alice.ID, "", nil), 200).decode(t, &pub)
+		if pub.DisplayName != "alice" {
+			t.Fatalf("dismiss changed the name to %q", pub.DisplayName)
+		}
 	})
 }

@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/trivium-game/trivium/moderation/corpus"
 	"github.com/trivium-game/trivium/services/sqlstore"
@@ -359,4 +362,79 @@ func TestResettingANameAndAnAvatar(t *testing.T) {
 			t.Fatalf("dismiss changed the name to %q", pub.DisplayName)
 		}
 	})
+}
+
+var paramRe = regexp.MustCompile(`\{[^}]*\}`)
+
+// Every moderation and admin operation of the served OpenAPI document (kept equal to
+// gateway/routes.go by the gateway's tests) states the role it needs in x-role; each is called
+// anonymously and as a guest, a player, a moderator and an admin.
+func TestModerationAndAdminRoutesCheckRoles(t *testing.T) {
+	env := map[string]string{"TRIVIUM_DATA": t.TempDir(), "TRIVIUM_API_RATE": "100000", "TRIVIUM_API_BURST": "100000",
+		"TRIVIUM_AUTH_RATE": "1000", "TRIVIUM_AUTH_BURST": "1000"}
+	s := startServer(t, env)
+	visitor, player, mod, admin := guest(t, s, "visitor"), register(t, s, "player"), register(t, s, "mod"), register(t, s, "root")
+	setRole(t, env, "mod", "moderator")
+	setRole(t, env, "root", "admin")
+
+	var doc struct {
+		Paths map[string]map[string]yaml.Node `yaml:"paths"`
+	}
+	if err := yaml.Unmarshal(expect(t, call(t, "GET", s.URL+"/api/v1/openapi.yaml", "", nil), 200).Body, &doc); err != nil {
+		t.Fatal(err)
+	}
+	// rank orders the callers; an operation needing role admits rank >= need[role].
+	callers := []struct {
+		name  string
+		token string
+		rank  int
+	}{{"anonymous", "", 0}, {"guest", visitor.Token, 1}, {"player", player.Token, 2}, {"moderator", mod.Token, 3}, {"admin", admin.Token, 4}}
+	need := map[string]int{"player": 1, "account": 2, "moderator": 3, "admin": 4}
+	checked := 0
+	for path, ops := range doc.Paths {
+		for method, node := range ops {
+			var op struct {
+				Tags []string `yaml:"tags"`
+				Role string   `yaml:"x-role"`
+			}
+			if method == "parameters" || node.Decode(&op) != nil {
+				continue
+			}
+			scoped := false
+			for _, tag := range op.Tags {
+				scoped = scoped || tag == "moderation" || tag == "admin"
+			}
+			if !scoped {
+				continue
+			}
+			want, ok := need[op.Role]
+			if !ok {
+				t.Errorf("%s %s (tags %v) has x-role %q: say which role it needs", strings.ToUpper(method), path, op.Tags, op.Role)
+				continue
+			}
+			url := s.URL + paramRe.ReplaceAllString(path, "1")
+			for _, c := range callers {
+				var body any
+				if method == "post" {
+					body = map[string]any{}
+				}
+				r := call(t, strings.ToUpper(method), url, c.token, body)
+				switch {
+				case c.rank == 0 && r.Status != 401:
+					t.Errorf("%s %s anonymously: %d, want 401", method, path, r.Status)
+				case c.rank > 0 && c.rank < want && r.Status != 403:
+					t.Errorf("%s %s as %s: %d, want 403 (needs %s)", method, path, c.name, r.Status, op.Role)
+				case c.rank >= want && (r.Status == 401 || r.Status == 403 || r.Status >= 500):
+					t.Errorf("%s %s as %s: %d %s, want it admitted (needs %s)", method, path, c.name, r.Status, r.Body, op.Role)
+				}
+				if r.Status >= 400 && r.Header.Get("Content-Type") != "application/problem+json" {
+					t.Errorf("%s %s as %s: %d with %q, want a problem", method, path, c.name, r.Status, r.Header.Get("Content-Type"))
+				}
+			}
+			checked++
+		}
+	}
+	if checked < 10 {
+		t.Fatalf("only %d moderation and admin operations checked", checked)
+	}
 }

@@ -438,3 +438,88 @@ func TestModerationAndAdminRoutesCheckRoles(t *testing.T) {
 		t.Fatalf("only %d moderation and admin operations checked", checked)
 	}
 }
+
+func TestAReportedChatMessageIsDeletedForEveryClientAndItsAuthorMuted(t *testing.T) {
+	onEachStore(t, func(t *testing.T, s *server, env map[string]string) {
+		host, bob, carol, stranger, mod := register(t, s, "host"), register(t, s, "bob"), register(t, s, "carol"), register(t, s, "stranger"), register(t, s, "mod")
+		setRole(t, env, "mod", "moderator")
+		quiz := titledQuiz(t, s, host, "Chatty quiz")
+		code := createGame(t, s, host, quiz)
+		joinAll(t, s, code, host, bob, carol)
+
+		ref := bob.client.send("chat", map[string]string{"text": "you are all idiots"})
+		if f := bob.client.reply(ref); f.Type != "ack" {
+			t.Fatalf("chat: %s %s", f.Type, f.Data)
+		}
+		var msg struct{ ID, Text string }
+		carol.client.waitFrame("chat", "").decodeInto(t, &msg)
+		if msg.ID == "" || msg.Text != "you are all idiots" {
+			t.Fatalf("chat frame %+v: want a server id", msg)
+		}
+		target := code + "/" + msg.ID
+		expectProblem(t, report(t, s, stranger, "chat", target, "rude"), 404, "") // not in the game: never saw it
+		expectProblem(t, report(t, s, carol, "chat", code+"/999", "rude"), 404, "")
+		expectProblem(t, report(t, s, carol, "chat", code, "rude"), 422, "targetId")
+		expectProblem(t, report(t, s, bob, "chat", target, "mine"), 422, "targetId")
+		expect(t, report(t, s, carol, "chat", strings.ToLower(code)+"/"+msg.ID, "insults"), 202)
+		c := caseOf(t, s, mod, "chat", target)
+		var snap struct{ GameID, Code, MessageID, AuthorID, AuthorName, Text string }
+		if err := json.Unmarshal(c.Snapshot, &snap); err != nil || snap.Text != "you are all idiots" || snap.AuthorID != bob.ID ||
+			snap.Code != code || snap.MessageID != msg.ID || snap.GameID == "" || c.Player.ID != bob.ID {
+			t.Fatalf("chat case %+v snapshot %s", c, c.Snapshot)
+		}
+
+		expect(t, act(t, s, mod, c.ID, map[string]any{"action": "delete_chat", "reason": "insults"}), 200)
+		for _, a := range []*account{host, bob, carol} {
+			var del struct{ ID string }
+			a.client.waitFrame("chat_deleted", "").decodeInto(t, &del)
+			if del.ID != msg.ID {
+				t.Fatalf("%s got chat_deleted %+v, want %s", a.Name, del, msg.ID)
+			}
+		}
+		if a := checkAudit(t, s, mod, c.ID, "delete_chat", "insults"); !strings.Contains(a.Detail, "removed from game "+code) {
+			t.Fatalf("audit %+v", a)
+		}
+		inboxHas(t, s, bob, "insults")
+		// A client that comes back gets the history without it.
+		again := dial(t, s, carol)
+		f := again.reply(again.send("join", map[string]string{"code": code}))
+		var st struct{ Chat []struct{ ID string } }
+		if err := json.Unmarshal(f.Data, &st); err != nil || f.Type != "state" {
+			t.Fatalf("rejoin %s %s", f.Type, f.Data)
+		}
+		for _, m := range st.Chat {
+			if m.ID == msg.ID {
+				t.Fatalf("the deleted message is still in the history: %+v", st.Chat)
+			}
+		}
+
+		// Mute: bob's next message is refused with code muted; carol still chats.
+		ref = bob.client.send("chat", map[string]string{"text": "and another thing"})
+		bob.client.reply(ref)
+		bob.client.waitFrame("chat", "").decodeInto(t, &msg)
+		expect(t, report(t, s, carol, "chat", code+"/"+msg.ID, "keeps going"), 202)
+		c = caseOf(t, s, mod, "chat", code+"/"+msg.ID)
+		expectProblem(t, act(t, s, mod, c.ID, map[string]any{"action": "mute", "reason": "x"}), 422, "durationHours")
+		expect(t, act(t, s, mod, c.ID, map[string]any{"action": "mute", "reason": "repeated insults", "durationHours": 2}), 200)
+		if a := checkAudit(t, s, mod, c.ID, "mute", "repeated insults"); !strings.HasPrefix(a.Detail, "muted in chat until ") {
+			t.Fatalf("audit %+v", a)
+		}
+		ref = bob.client.send("chat", map[string]string{"text": "can you hear me"})
+		if f := bob.client.reply(ref); f.Type != "error" || !strings.Contains(string(f.Data), `"code":"muted"`) {
+			t.Fatalf("a muted player's chat: %s %s", f.Type, f.Data)
+		}
+		ref = carol.client.send("chat", map[string]string{"text": "finally quiet"})
+		if f := carol.client.reply(ref); f.Type != "ack" {
+			t.Fatalf("carol's chat: %s %s", f.Type, f.Data)
+		}
+		inboxHas(t, s, bob, "repeated insults")
+	})
+}
+
+func (f frame) decodeInto(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal(f.Data, v); err != nil {
+		t.Fatalf("decode %s frame %s: %v", f.Type, f.Data, err)
+	}
+}

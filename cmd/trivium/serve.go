@@ -168,7 +168,7 @@ func build(ctx context.Context, cfg *Config, a *app, fds *gateway.FDGuard) (*gra
 	if err != nil {
 		return nil, fmt.Errorf("TRIVIUM_TEXT_SCREEN_FILE: %w", err)
 	}
-	text := &moderation.TextGuard{Screen: screen, Cases: a.db}
+	text := &moderation.TextGuard{Screen: screen, Cases: a.db, Players: a.db}
 	qs := &quizzes.Service{Quizzes: a.db, Plays: &kickingPlays{a.db, g.relay}, Now: time.Now, Licences: a.db, Hosts: a.db, Screen: text}
 	if cfg.Seed {
 		if err := seed(ctx, a.db, qs); err != nil {

@@ -133,22 +133,6 @@ func handleModerationCase(log *slog.Logger, wf *moderation.Workflow) http.Handle
 	})
 }
 
-func handleModerationAction(log *slog.Logger, wf *moderation.Workflow) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req, err := decode[moderation.ActionRequest](w, r)
-		if err != nil {
-			fail(log, w, r, err)
-			return
-		}
-		c, err := wf.Act(r.Context(), chi.URLParam(r, "id"), identity(r).Player.ID, req)
-		if err != nil {
-			fail(log, w, r, err)
-			return
-		}
-		encode(w, http.StatusOK, c)
-	})
-}
-
 func handleModerationAudit(log *slog.Logger, wf *moderation.Workflow) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
@@ -163,27 +147,6 @@ func handleModerationAudit(log *slog.Logger, wf *moderation.Workflow) http.Handl
 			return
 		}
 		encode(w, http.StatusOK, page)
-	})
-}
-
-func handleReportCreate(log *slog.Logger, wf *moderation.Workflow) http.Handler {
-	type request struct {
-		Kind     string `json:"kind"`
-		TargetID string `json:"targetId"`
-		Reason   string `json:"reason"`
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req, err := decode[request](w, r)
-		if err != nil {
-			fail(log, w, r, err)
-			return
-		}
-		rep, err := wf.ReportContent(r.Context(), identity(r).Player, req.Kind, req.TargetID, req.Reason)
-		if err != nil {
-			fail(log, w, r, err)
-			return
-		}
-		encode(w, http.StatusAccepted, rep)
 	})
 }
 

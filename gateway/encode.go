@@ -152,6 +152,7 @@ var statusOf = map[string]int{
 	services.ERateLimited:       http.StatusTooManyRequests,
 	services.EUnavailable:       http.StatusServiceUnavailable,
 	services.EBusy:              http.StatusServiceUnavailable,
+	services.EMuted:             http.StatusForbidden,
 	services.EInternal:          http.StatusInternalServerError,
 }
 

@@ -5,6 +5,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/trivium-game/trivium/moderation"
 	"github.com/trivium-game/trivium/services"
 )
 
@@ -89,13 +90,17 @@ func routes(cfg Config, d Deps, h *hub) http.Handler {
 		}
 		if d.Moderation != nil {
 			moderator := requireRole(services.RoleModerator, services.RoleAdmin)
+			var chat moderation.Chat
+			if d.Games != nil {
+				chat = gameChat{d.Games}
+			}
 			r.With(moderator).Method("GET", "/moderation/cases", handleModerationCases(log, d.Moderation))
 			r.With(moderator).Method("GET", "/moderation/cases/{id}", handleModerationCase(log, d.Moderation))
 			r.With(moderator).Method("POST", "/moderation/cases/{id}/decision", handleModerationDecision(log, d.Moderation))
-			r.With(moderator).Method("POST", "/moderation/cases/{id}/actions", handleModerationAction(log, d.Moderation))
+			r.With(moderator).Method("POST", "/moderation/cases/{id}/actions", handleModerationAction(log, d.Moderation, chat))
 			r.With(moderator).Method("GET", "/moderation/audit", handleModerationAudit(log, d.Moderation))
 			r.With(requireAccount).Method("POST", "/players/{id}/report", handlePlayerReport(log, d.Moderation))
-			r.With(requireAuth).Method("POST", "/reports", handleReportCreate(log, d.Moderation))
+			r.With(requireAuth).Method("POST", "/reports", handleReportCreate(log, d.Moderation, chat))
 		}
 
 		if d.Notify != nil {

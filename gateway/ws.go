@@ -94,8 +94,9 @@ type hub struct {
 	wg         sync.WaitGroup
 	down       bool
 	stop       chan struct{}
-	// screenChat refuses chat the text screen refuses (set once before serving; nil: none).
-	screenChat func(text string) error
+	// screenChat refuses chat from a muted player and chat the text screen refuses (set once
+	// before serving; nil: none).
+	screenChat func(playerID, text string) error
 }
 
 func newHub(cfg WSConfig, log *slog.Logger, m *Metrics, fds *FDGuard) *hub {
@@ -704,7 +705,10 @@ func (c *conn) dispatch(f inFrame) {
 				Text string `json:"text"`
 			}
 			if json.Unmarshal(f.Data, &d) == nil {
-				if err := c.hub.screenChat(d.Text); err != nil {
+				if err := c.hub.screenChat(c.player.ID, d.Text); services.ErrorCode(err) == services.EMuted {
+					c.refuse(f.Ref, services.EMuted, services.ErrorMessage(err))
+					return
+				} else if err != nil {
 					c.refuse(f.Ref, "invalid", "this message contains language that is not allowed here")
 					return
 				}

@@ -20,11 +20,13 @@ const (
 	ActResetName   = "reset_name"   // the display name becomes "Player NNNN"
 	ActResetAvatar = "reset_avatar" // the published avatar is taken down
 	ActSuspend     = "suspend"      // no sign-in, no token, sockets closed, for a time
+	ActDeleteChat  = "delete_chat"  // the message leaves its game's history and every connected client
+	ActMute        = "mute"         // the player's chat is refused (error code muted), for a time
 )
 
 // Limits of actions and reports.
 const (
-	MaxSuspension  = 365 * 24 * time.Hour
+	MaxSuspension  = 365 * 24 * time.Hour // and the longest mute
 	MaxTargetID    = 200
 	DefaultAuditPg = 50
 )
@@ -36,18 +38,52 @@ var actionKinds = map[string]map[string]bool{
 	ActResetName:   {services.ContentPlayerName: true},
 	ActResetAvatar: {services.ContentPlayerAvatar: true},
 	ActSuspend:     nil,
+	ActDeleteChat:  {services.ContentChat: true},
+	ActMute:        nil,
 }
 
-// ReportContent files reporter's report of content: a quiz, a player's name or avatar. It opens
-// or joins the case about that content as it is now (a later edit opens a new case), with a
-// snapshot. One open report per reporter and target (EConflict), MaxReportsPerHour an hour.
-func (w *Workflow) ReportContent(ctx context.Context, reporter *services.Player, kind, targetID, reason string) (services.Report, error) {
+// actionNames lists the actions for the 422.
+const actionNames = "dismiss, hide_quiz, reset_name, reset_avatar, suspend, delete_chat or mute"
+
+// ChatMessage is a chat message a game still keeps, as a report snapshots it.
+type ChatMessage struct {
+	GameID     string `json:"gameId"`
+	Code       string `json:"code"`
+	ID         string `json:"messageId"`
+	AuthorID   string `json:"authorId"`
+	AuthorName string `json:"authorName"`
+	Text       string `json:"text"`
+	At         string `json:"at"`
+}
+
+// Chat is what moderation needs of the live games (the gateway adapts services/games): a kept
+// message for a report, and its deletion. Both are ENotFound when the game or the message is
+// gone; ChatMessage also when the reporter did not take part in the game.
+type Chat interface {
+	ChatMessage(ctx context.Context, code, messageID, reporterID string) (ChatMessage, error)
+	DeleteChat(ctx context.Context, code, gameID, messageID string) error
+}
+
+// Muter stores chat mutes (services/sqlstore, the case store).
+type Muter interface {
+	MutePlayer(ctx context.Context, playerID string, until time.Time) error
+}
+
+// ReportContent files reporter's report of content: a quiz, a player's name or avatar, or a
+// chat message (targetId CODE/messageId, found through chat). It opens or joins the case about
+// that content as it is now (a later edit opens a new case), with a snapshot. One open report
+// per reporter and target (EConflict), MaxReportsPerHour an hour.
+func (w *Workflow) ReportContent(ctx context.Context, reporter *services.Player, kind, targetID, reason string, chat Chat) (services.Report, error) {
 	reason = strings.TrimSpace(reason)
 	problems := map[string]string{}
 	switch kind {
 	case services.ContentQuiz, services.ContentPlayerName, services.ContentPlayerAvatar:
 	case services.ContentChat:
-		problems["kind"] = "chat reports are not available on this server yet"
+		if chat == nil {
+			problems["kind"] = "chat reports are not available on this server"
+		} else if code, id, ok := strings.Cut(targetID, "/"); !ok || code == "" || id == "" {
+			problems["targetId"] = "is GAMECODE/messageId for a chat message"
+		}
 	default:
 		problems["kind"] = "must be quiz, chat, player_name or player_avatar"
 	}
@@ -62,6 +98,18 @@ func (w *Workflow) ReportContent(ctx context.Context, reporter *services.Player,
 	}
 	var c *services.ModerationCase
 	switch kind {
+	case services.ContentChat:
+		code, id, _ := strings.Cut(targetID, "/")
+		m, err := chat.ChatMessage(ctx, strings.ToUpper(code), id, reporter.ID)
+		if err != nil {
+			return services.Report{}, err
+		}
+		snap, err := json.Marshal(m)
+		if err != nil {
+			return services.Report{}, err
+		}
+		c = &services.ModerationCase{ContentKind: kind, TargetID: m.Code + "/" + m.ID, PlayerID: m.AuthorID, Snapshot: snap,
+			Dedupe: CaseReport + ":chat:" + m.GameID + "/" + m.ID}
 	case services.ContentQuiz:
 		q, err := w.cfg.Cases.QuizByID(ctx, targetID)
 		if err != nil {
@@ -135,6 +183,12 @@ type TextGuard struct {
 	Cases  interface {
 		OpenCase(ctx context.Context, c *services.ModerationCase) (bool, error)
 	}
+	// Players, if set, is read per chat message for a mute (as every API request reads the
+	// player for a suspension): a mute bites at once on every gateway.
+	Players interface {
+		PlayerByID(ctx context.Context, id string) (*services.Player, error)
+	}
+	Now func() time.Time // time.Now when nil
 }
 
 // ScreenQuiz refuses a quiz with a refused text (EInvalid naming each field) and returns the
@@ -148,9 +202,22 @@ func (g *TextGuard) ScreenName(field, name string) ([]textscreen.FieldHit, error
 	return g.screen([]textscreen.Field{{Name: field, Text: name}})
 }
 
-// ScreenChat refuses a chat message a refuse rule matches; flag rules let chat through (a
-// case per message would be a write on the game path; players report what they see).
-func (g *TextGuard) ScreenChat(text string) error {
+// ScreenChat refuses chat from a muted player (EMuted) and a message a refuse rule matches;
+// flag rules let chat through (a case per message would be a write on the game path; players
+// report what they see).
+func (g *TextGuard) ScreenChat(playerID, text string) error {
+	if g.Players != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		p, err := g.Players.PlayerByID(ctx, playerID)
+		cancel()
+		now := time.Now()
+		if g.Now != nil {
+			now = g.Now()
+		}
+		if err == nil && p.Muted(now) {
+			return services.Errorf(services.EMuted, "a moderator muted you in chat until %s", p.MutedUntil.UTC().Format(time.RFC3339))
+		}
+	}
 	h, ok := g.Screen.Check(text)
 	if ok && h.Action == textscreen.Refuse {
 		return services.Invalid(map[string]string{"text": "contains language that is not allowed here"})
@@ -233,25 +300,27 @@ func (w *Workflow) fullView(ctx context.Context, c *services.ModerationCase) (Ca
 type ActionRequest struct {
 	Action string `json:"action"`
 	Reason string `json:"reason"`
-	// DurationHours is how long a suspension lasts (1 to 8760).
+	// DurationHours is how long a suspension or a mute lasts (1 to 8760).
 	DurationHours int `json:"durationHours"`
 }
 
 // Act applies a moderator's action to a pending case, records it in the audit log, closes the
 // case and its reports, and tells the affected player in their inbox (all but dismiss). The
 // effect is applied first and is idempotent, so a failure leaves the case pending to retry.
-func (w *Workflow) Act(ctx context.Context, caseID, moderatorID string, req ActionRequest) (CaseView, error) {
+// chat deletes chat messages (nil: delete_chat is refused).
+func (w *Workflow) Act(ctx context.Context, caseID, moderatorID string, req ActionRequest, chat Chat) (CaseView, error) {
 	req.Reason = strings.TrimSpace(req.Reason)
 	problems := map[string]string{}
 	kinds, known := actionKinds[req.Action]
 	if !known {
-		problems["action"] = "must be dismiss, hide_quiz, reset_name, reset_avatar or suspend"
+		problems["action"] = "must be " + actionNames
 	}
 	if req.Reason == "" || utf8.RuneCountInString(req.Reason) > MaxNote {
 		problems["reason"] = fmt.Sprintf("must be 1 to %d characters", MaxNote)
 	}
 	maxHours := int(MaxSuspension / time.Hour)
-	if req.Action == ActSuspend && (req.DurationHours < 1 || req.DurationHours > maxHours) {
+	timed := req.Action == ActSuspend || req.Action == ActMute
+	if timed && (req.DurationHours < 1 || req.DurationHours > maxHours) {
 		problems["durationHours"] = fmt.Sprintf("must be 1 to %d", maxHours)
 	}
 	if err := services.Invalid(problems); err != nil {
@@ -285,6 +354,26 @@ func (w *Workflow) Act(ctx context.Context, caseID, moderatorID string, req Acti
 		err = w.cfg.Cases.UpdateDisplayName(ctx, c.PlayerID, name)
 	case ActResetAvatar:
 		err = w.takeDown(ctx, c)
+	case ActDeleteChat:
+		var m ChatMessage
+		if jerr := json.Unmarshal(c.Snapshot, &m); jerr != nil || m.ID == "" {
+			return CaseView{}, fmt.Errorf("case %s: chat snapshot %s: %v", c.ID, c.Snapshot, jerr)
+		}
+		if chat == nil {
+			return CaseView{}, services.Errorf(services.EUnavailable, "this server cannot reach its games to delete chat")
+		}
+		detail = "message " + m.ID + " removed from game " + m.Code
+		if err = chat.DeleteChat(ctx, m.Code, m.GameID, m.ID); services.ErrorCode(err) == services.ENotFound {
+			detail = "game " + m.Code + " no longer keeps message " + m.ID
+		}
+	case ActMute:
+		muter, ok := w.cfg.Cases.(Muter)
+		if !ok {
+			return CaseView{}, services.Errorf(services.EUnavailable, "this server's case store cannot mute")
+		}
+		until := w.cfg.Now().Add(time.Duration(req.DurationHours) * time.Hour).UTC()
+		ev.Until, detail = until.Format(time.RFC3339), "muted in chat until "+until.Format(time.RFC3339)
+		err = muter.MutePlayer(ctx, c.PlayerID, until)
 	case ActSuspend:
 		until := w.cfg.Now().Add(time.Duration(req.DurationHours) * time.Hour).UTC()
 		ev.Until, detail = until.Format(time.RFC3339), "suspended until "+until.Format(time.RFC3339)

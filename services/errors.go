@@ -22,6 +22,8 @@ const (
 	// now: the same request succeeds later, so transports say when to retry.
 	EBusy     = "busy"
 	EInternal = "internal"
+	// EMuted refuses chat from a player a moderator muted (until a time).
+	EMuted = "muted"
 )
 
 // Error is a domain error: a code, a human message and, for EInvalid, per-field messages.

@@ -43,6 +43,13 @@ type Player struct {
 	PasswordHash string    `json:"-"`
 	// SuspendedUntil is set by a moderator: until then the player cannot sign in or use a token.
 	SuspendedUntil time.Time `json:"-"`
+	// MutedUntil is set by a moderator: until then the player's chat is refused.
+	MutedUntil time.Time `json:"-"`
+}
+
+// Muted reports whether p may not chat at now.
+func (p *Player) Muted(now time.Time) bool {
+	return !p.MutedUntil.IsZero() && now.Before(p.MutedUntil)
 }
 
 // Suspended reports whether p is suspended at now.

@@ -167,7 +167,7 @@ func build(ctx context.Context, cfg *Config, a *app, fds *gateway.FDGuard) (*gra
 	if err != nil {
 		return nil, fmt.Errorf("TRIVIUM_TEXT_SCREEN_FILE: %w", err)
 	}
-	text := &moderation.TextGuard{Screen: screen, Cases: a.db}
+	text := &moderation.TextGuard{Screen: screen, Cases: a.db, Players: a.db}
 	if g.avatars, err = openAvatars(ctx, cfg, a, g.bus, g.publicURL, cdn, gateway.AnnounceSuspension(g.pubsub, log), g.relay.Kick); err != nil {
 		return nil, err
 	}

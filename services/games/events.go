@@ -13,6 +13,7 @@ const (
 	EventScoreboard   = "scoreboard"
 	EventFinished     = "finished"
 	EventChat         = "chat"
+	EventChatDeleted  = "chat_deleted"
 	EventPaused       = "paused"
 	EventResumed      = "resumed"
 	EventOptions      = "options"
@@ -170,11 +171,18 @@ type TeamsData struct {
 	Teams []TeamView `json:"teams"`
 }
 
-// ChatData is the data of chat.
+// ChatData is the data of chat. ID is the server's id of the message in its game (the seq of
+// its chat event), what a report names; messages logged before ids existed have none.
 type ChatData struct {
+	ID   string     `json:"id,omitempty"`
 	From PlayerName `json:"from"`
 	Text string     `json:"text"`
 	At   string     `json:"at"` // RFC 3339, UTC, milliseconds
+}
+
+// ChatDeletedData is the data of chat_deleted: a moderator removed message ID.
+type ChatDeletedData struct {
+	ID string `json:"id"`
 }
 
 // PausedData is the data of paused.

@@ -11,6 +11,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -59,6 +60,9 @@ const (
 	RingSize = 256
 	// ChatHistory is how many chat messages a (re)joining participant gets in its state.
 	ChatHistory = 20
+	// ChatKept is how many recent chat messages a game keeps (in its snapshot too), so that a
+	// player can report one and a moderator delete it while the game lasts.
+	ChatKept = 100
 	// MaxChatRunes is the longest chat message.
 	MaxChatRunes = 280
 	// MaxOpenAnswerRunes is the longest open answer accepted.
@@ -124,7 +128,7 @@ type Game struct {
 	finishedAt time.Time
 	final      []Entry
 	finalTeams []TeamView
-	chat       []ChatData // the last ChatHistory messages, for players who come back
+	chat       []ChatData // the last ChatKept messages: the newest ChatHistory go in state
 
 	opts     Options
 	prepared bool            // the shuffles are applied to quiz (at the first question)
@@ -875,12 +879,36 @@ func (g *Game) Chat(now time.Time, playerID, text string) ([]Event, error) {
 	if n := utf8.RuneCountInString(text); n < 1 || n > MaxChatRunes {
 		return nil, errf(services.EInvalid, "text must be 1–%d characters", MaxChatRunes)
 	}
-	d := ChatData{From: from, Text: text, At: now.UTC().Format("2006-01-02T15:04:05.000Z07:00")}
+	d := ChatData{ID: strconv.FormatInt(g.seq+1, 10), From: from, Text: text, At: now.UTC().Format("2006-01-02T15:04:05.000Z07:00")}
 	g.chat = append(g.chat, d)
-	if len(g.chat) > ChatHistory {
-		g.chat = append(g.chat[:0:0], g.chat[len(g.chat)-ChatHistory:]...)
+	if len(g.chat) > ChatKept {
+		g.chat = append(g.chat[:0:0], g.chat[len(g.chat)-ChatKept:]...)
 	}
 	return []Event{g.emit(EventChat, d, nil)}, nil
+}
+
+// ChatMessage returns a kept chat message by id, and whether playerID took part in the game
+// (its host or a player, even one who left): only they saw it, so only they may report it.
+func (g *Game) ChatMessage(id, playerID string) (msg ChatData, found, participant bool) {
+	participant = playerID == g.hostID || g.players[playerID] != nil
+	for _, m := range g.chat {
+		if m.ID != "" && m.ID == id {
+			return m, true, participant
+		}
+	}
+	return ChatData{}, false, participant
+}
+
+// DeleteChat removes a kept chat message (a moderator's delete_chat) and tells every client;
+// ENotFound when no kept message has that id. A finished game's history is edited too.
+func (g *Game) DeleteChat(id string) ([]Event, error) {
+	for i, m := range g.chat {
+		if m.ID != "" && m.ID == id {
+			g.chat = append(g.chat[:i:i], g.chat[i+1:]...)
+			return []Event{g.emit(EventChatDeleted, ChatDeletedData{ID: id}, nil)}, nil
+		}
+	}
+	return nil, errf(services.ENotFound, "no chat message %q in this game", id)
 }
 
 // Tick fires whatever is due at now: the question deadline (reveal), throttled progress, the
@@ -1035,7 +1063,7 @@ func (g *Game) Snapshot(playerID string) State {
 			s.Round = append(s.Round, oq.q.Public(oq.index, r.deadline, r.total))
 		}
 	}
-	s.Chat = g.chat
+	s.Chat = g.chat[max(0, len(g.chat)-ChatHistory):]
 	return s
 }
 

@@ -82,6 +82,7 @@ const (
 	opEnd        = "end"
 	opAnswer     = "answer"
 	opChat       = "chat"
+	opDeleteChat = "delete_chat"
 	opTick       = "tick"
 	opRestore    = "restore"
 	opOptions    = "options"
@@ -152,6 +153,8 @@ func (g *Game) apply(e entry) (appliedCall, error) {
 		res.ack, res.events, err = g.Answer(now, e.By, e.Index, e.Answer)
 	case opChat:
 		res.events, err = g.Chat(now, e.By, e.Text)
+	case opDeleteChat:
+		res.events, err = g.DeleteChat(e.Text)
 	case opTick:
 		res.events = g.Tick(now)
 	case opRestore:

@@ -27,6 +27,11 @@ const (
 	CmdDisconnect = "disconnect"
 	CmdOptions    = "options"
 	CmdTeam       = "team"
+	// Commands only the server submits (the gateway refuses them from a socket): a moderator's
+	// deletion of a chat message, and the lookup of one for a report. Their Client is the
+	// caller's and needs no subscription; the answer is one FrameChatMessage, ack or error.
+	CmdDeleteChat  = "delete_chat"
+	CmdChatMessage = "chat_message"
 )
 
 // Frame types a Room sends besides the game events.
@@ -34,7 +39,18 @@ const (
 	FrameState = "state"
 	FrameAck   = "ack"
 	FrameError = "error"
+	// FrameChatMessage answers CmdChatMessage with a ChatLookup.
+	FrameChatMessage = "chat_message"
 )
+
+// ChatLookup answers CmdChatMessage {id}: the kept message, if any, and whether the asking
+// player (Command.Player) took part in the game.
+type ChatLookup struct {
+	Found       bool     `json:"found"`
+	Participant bool     `json:"participant"`
+	Message     ChatData `json:"message"`
+	GameID      string   `json:"gameId"`
+}
 
 // WebSocket close codes and reasons a Room uses.
 const (
@@ -513,6 +529,9 @@ func (r *Room) handle(cmd Command) {
 	case CmdPing:
 		r.deliver(cmd.Client, [][]byte{EncodeFrame(Frame{Type: FrameAck, Ref: cmd.Ref})}, nil, nil)
 		return
+	case CmdChatMessage, CmdDeleteChat:
+		r.handleChatModeration(cmd)
+		return
 	}
 	id, ok := r.subs[cmd.Client]
 	if !ok {
@@ -713,4 +732,36 @@ func (m *mailbox) take() []Command {
 		m.spare = batch
 	}
 	return batch
+}
+
+// handleChatModeration serves the server's own chat commands: a lookup answers at once, a
+// deletion is logged and leaves, with its chat_deleted event, once durable.
+func (r *Room) handleChatModeration(cmd Command) {
+	var d struct {
+		ID string `json:"id"`
+	}
+	if err := decodeData(cmd.Data, &d); err != nil || d.ID == "" {
+		r.replyErr(cmd, errf(services.EInvalid, "id is required"))
+		return
+	}
+	if cmd.Type == CmdChatMessage {
+		msg, found, participant := r.game.ChatMessage(d.ID, cmd.Player.ID)
+		r.deliver(cmd.Client, [][]byte{EncodeFrame(Frame{Type: FrameChatMessage, Ref: cmd.Ref,
+			Data: ChatLookup{Found: found, Participant: participant, Message: msg, GameID: r.id}})}, nil, nil)
+		return
+	}
+	var res appliedCall
+	var err error
+	if r.game.Finished() {
+		// A finished game's log is closed: the history is edited in memory for as long as the
+		// game lingers, which is as long as anyone can read it.
+		res.events, err = r.game.DeleteChat(d.ID)
+	} else {
+		res, err = r.execErr(entry{Op: opDeleteChat, Text: d.ID})
+	}
+	if err != nil {
+		r.replyErr(cmd, err)
+		return
+	}
+	r.deliver(cmd.Client, [][]byte{EncodeFrame(Frame{Type: FrameAck, Ref: cmd.Ref})}, res.events, nil)
 }

@@ -190,6 +190,10 @@ func ModerationAction(m services.Message) (*Draft, error) {
 		d.Title, d.Body = "A moderator reset your display name", "You can choose a new one in your profile."
 	case "reset_avatar":
 		d.Title, d.Body = "A moderator removed your avatar", "Please choose another image."
+	case "delete_chat":
+		d.Title, d.Body = "A moderator deleted your chat message", "It was removed for everyone in the game."
+	case "mute":
+		d.Title, d.Body = "You are muted in chat", "You cannot chat in games until "+services.Truncate(e.Until, 40)+"."
 	case "suspend":
 		d.Title, d.Body = "Your account is suspended", "You cannot sign in until "+services.Truncate(e.Until, 40)+"."
 	default:

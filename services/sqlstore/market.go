@@ -13,11 +13,12 @@ import (
 
 var _ services.MarketStore = (*DB)(nil)
 
-// Listings show their quiz's current title and disappear with the quiz (the inner join).
+// Listings show their quiz's current title and disappear with the quiz (the inner join) and
+// while a moderator hides it: a hidden quiz is neither listed nor sold.
 const listingCols = `l.id, l.quiz_id, q.title, l.price, l.plays, l.seller_id,
 	(SELECT COUNT(*) FROM licences c WHERE c.listing_id = l.id AND c.revoked = 0), l.created_at`
 
-const listingFrom = ` FROM market_listings l JOIN quizzes q ON q.id = l.quiz_id WHERE l.deleted_at = 0`
+const listingFrom = ` FROM market_listings l JOIN quizzes q ON q.id = l.quiz_id WHERE l.deleted_at = 0 AND q.hidden_reason = ''`
 
 func scanListing(row interface{ Scan(...any) error }) (*services.Listing, error) {
 	var l services.Listing

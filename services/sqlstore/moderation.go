@@ -265,6 +265,11 @@ func (d *DB) SuspendPlayer(ctx context.Context, playerID string, until time.Time
 	})
 }
 
+// MutePlayer sets until when a player's chat is refused (zero lifts it).
+func (d *DB) MutePlayer(ctx context.Context, playerID string, until time.Time) error {
+	return d.updateOne(ctx, "player", `UPDATE players SET muted_until = $1 WHERE id = $2`, ms(until), playerID)
+}
+
 // HideQuiz hides a quiz from everyone but its owner with the moderator's reason ("" shows it again).
 func (d *DB) HideQuiz(ctx context.Context, quizID, reason string) error {
 	return d.updateOne(ctx, "quiz", `UPDATE quizzes SET hidden_reason = $1 WHERE id = $2`, reason, quizID)

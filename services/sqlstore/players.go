@@ -11,17 +11,17 @@ import (
 
 var _ services.PlayerStore = (*DB)(nil)
 
-const playerCols = `id, COALESCE(username, ''), display_name, guest, role, password_hash, avatar_key, avatar_thumb_key, created_at, suspended_until`
+const playerCols = `id, COALESCE(username, ''), display_name, guest, role, password_hash, avatar_key, avatar_thumb_key, created_at, suspended_until, muted_until`
 
 func scanPlayer(row interface{ Scan(...any) error }) (*services.Player, error) {
 	var p services.Player
 	var guest int
-	var created, suspended int64
+	var created, suspended, muted int64
 	if err := row.Scan(&p.ID, &p.Username, &p.DisplayName, &guest, &p.Role, &p.PasswordHash,
-		&p.Avatar.Key, &p.Avatar.ThumbKey, &created, &suspended); err != nil {
+		&p.Avatar.Key, &p.Avatar.ThumbKey, &created, &suspended, &muted); err != nil {
 		return nil, err
 	}
-	p.Guest, p.CreatedAt, p.SuspendedUntil = guest == 1, fromMS(created), fromMS(suspended)
+	p.Guest, p.CreatedAt, p.SuspendedUntil, p.MutedUntil = guest == 1, fromMS(created), fromMS(suspended), fromMS(muted)
 	p.Avatar.Status = services.AvatarNone
 	if p.Avatar.Key != "" {
 		p.Avatar.Status = services.AvatarAccepted

@@ -89,6 +89,16 @@ export class GameModel extends EventTarget {
     return true;
   }
 
+  /** Removes a message a moderator deleted (by its server id); true when it was shown. */
+  deleteChat(id) {
+    const i = this.chat.findIndex((m) => m.id && m.id === id);
+    if (i < 0) return false;
+    this.chatSeen.delete(chatKey(this.chat[i]));
+    this.chat.splice(i, 1);
+    this.save();
+    return true;
+  }
+
   /**
    * The name to show for a player: its display name, with " (2)", " (3)"… added when an earlier
    * player of this game has the same name (case and accents aside), so two "Bob"s can be told apart.
@@ -185,6 +195,9 @@ export class GameModel extends EventTarget {
         return true;
       case 'chat':
         if (this.addChat(d)) this.emit('chat');
+        return true;
+      case 'chat_deleted':
+        if (this.deleteChat(d.id)) this.emit('chat');
         return true;
       case 'paused':
         this.paused = true;

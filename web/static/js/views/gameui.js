@@ -16,6 +16,17 @@ async function reportAvatar(model, p) {
   }
 }
 
+async function reportChat(model, m) {
+  const name = m.from ? model.nameOf(m.from.id, m.from.displayName) : '?';
+  if (!(await confirmDialog(`Report this message from ${name} to the moderators?`, { ok: 'Report message', cancel: 'Cancel', danger: true }))) return;
+  try {
+    await api('POST', 'reports', { kind: 'chat', targetId: `${model.code}/${m.id}`, reason: `chat in game ${model.code}` });
+    toast('Message reported', 'Thank you: a moderator will look at it.');
+  } catch (e) {
+    toast('Not reported', e.status === 409 ? 'You already reported this message.' : e.message, 'error');
+  }
+}
+
 /**
  * Keeps every countdown under root current: [data-deadline] (local ms) and [data-limit] (ms).
  * Announces the time left at a few points through the polite live region `announce`.
@@ -180,7 +191,10 @@ export function playerList(model) {
 export function chatPanel(model) {
   const log = h('ol', { class: 'chat-log', 'aria-live': 'polite', 'aria-label': 'Chat messages' });
   const draw = () => {
-    mount(log, model.chat.map((m) => h('li', {}, h('strong', { text: `${m.from ? model.nameOf(m.from.id, m.from.displayName) : '?'}: ` }), h('span', { class: 'chat-text', text: m.text }))));
+    mount(log, model.chat.map((m) => h('li', { dataset: m.id ? { chatId: m.id } : {} },
+      h('strong', { text: `${m.from ? model.nameOf(m.from.id, m.from.displayName) : '?'}: ` }), h('span', { class: 'chat-text', text: m.text }),
+      m.id && m.from && m.from.id !== model.you.playerId && session.player
+        ? h('button', { type: 'button', class: 'link report', 'aria-label': `Report this message from ${model.nameOf(m.from.id, m.from.displayName)}`, text: 'Report', onclick: () => reportChat(model, m) }) : null)));
     log.scrollTop = log.scrollHeight;
   };
   draw();

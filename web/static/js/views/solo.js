@@ -1,6 +1,6 @@
 // Single player over HTTP: POST /quizzes/{id}/plays, then POST /plays/{id}/answers per question.
-import { h, add, mount, toast } from '../dom.js';
-import { api, listAll } from '../api.js';
+import { h, add, mount, toast, confirmDialog } from '../dom.js';
+import { api, listAll, session } from '../api.js';
 import { startTicker, timer } from './gameui.js';
 import { answerControls, questionImage, correctText, kindName, numberRange, TAP_KINDS } from './kinds.js';
 
@@ -11,6 +11,16 @@ function timeUpAnswer(q) {
   if (q.kind === 'number') return numberRange(q).min;
   if (q.kind === 'order') return (q.choices || []).map((_, i) => i);
   return '';
+}
+
+async function reportQuiz(q) {
+  if (!(await confirmDialog(`Report the quiz "${q.title}" to the moderators?`, { ok: 'Report quiz', cancel: 'Cancel', danger: true }))) return;
+  try {
+    await api('POST', 'reports', { kind: 'quiz', targetId: q.id, reason: 'reported from the quiz list' });
+    toast('Quiz reported', 'Thank you: a moderator will look at it.');
+  } catch (e) {
+    toast('Not reported', e.status === 409 ? 'You already reported this quiz.' : e.message, 'error');
+  }
 }
 
 export function render(root, params, ctx) {
@@ -24,7 +34,9 @@ export function render(root, params, ctx) {
       if (!all.length) { mount(box, h('p', { text: 'No quizzes to play yet.' })); return; }
       mount(box, h('ul', { class: 'cards' }, all.map((q) => h('li', { class: 'card' }, h('h2', { text: q.title }),
         h('p', { class: 'muted', text: `${(q.questions || []).length} questions · ${q.scoring}` }),
-        h('a', { href: `/solo/${q.id}`, 'data-link': '', class: 'button primary', text: 'Play', 'aria-label': `Play ${q.title}` })))));
+        h('a', { href: `/solo/${q.id}`, 'data-link': '', class: 'button primary', text: 'Play', 'aria-label': `Play ${q.title}` }),
+        session.player && q.ownerId && q.ownerId !== session.player.id
+          ? h('button', { type: 'button', class: 'link report', text: 'Report', 'aria-label': `Report ${q.title}`, onclick: () => reportQuiz(q) }) : null))));
     }).catch((e) => mount(box, h('p', { class: 'field-error', role: 'alert', text: e.message })));
     return null;
   }

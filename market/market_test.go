@@ -370,30 +370,31 @@ func (f *fixture) announced(id string) int {
 }
 
 func TestAPurchaseThatKeepsFailingIsCompensatedWhenRetriesRunOut(t *testing.T) {
-	db := sqltest.Stores(t)["sqlite"]
-	f := newFixture(t, db, func(c *market.Config) { c.MaxDeliver = 2 })
-	seller, buyer := f.player(0), f.player(30)
-	l := f.listing(seller, 10, 0)
-	p, _, err := f.svc.Purchase(context.Background(), buyer, l.ID, "k")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.setFault(func(step string, recorded bool) error {
-		if step == market.StepLicensed {
-			return errors.New("licence store down")
+	sqltest.Run(t, nil, func(t *testing.T, db *sqlstore.DB) {
+		f := newFixture(t, db, func(c *market.Config) { c.MaxDeliver = 2 })
+		seller, buyer := f.player(0), f.player(30)
+		l := f.listing(seller, 10, 0)
+		p, _, err := f.svc.Purchase(context.Background(), buyer, l.ID, "k")
+		if err != nil {
+			t.Fatal(err)
 		}
-		return nil
+		f.setFault(func(step string, recorded bool) error {
+			if step == market.StepLicensed {
+				return errors.New("licence store down")
+			}
+			return nil
+		})
+		for attempt := 1; attempt <= 2; attempt++ {
+			if err := f.svc.Handle(context.Background(), requested(p, attempt)); err == nil {
+				t.Fatalf("attempt %d succeeded through a failing step", attempt)
+			}
+		}
+		got, _ := db.PurchaseByID(context.Background(), p.ID)
+		if got.Status != services.PurchaseFailed || got.Reason != services.ReasonProcessingFailed || f.balance(buyer) != 30 {
+			t.Fatalf("after the last attempt: %s %q, buyer has %d; want failed processing_failed and 30", got.Status, got.Reason, f.balance(buyer))
+		}
+		f.consistent(buyer, seller)
 	})
-	for attempt := 1; attempt <= 2; attempt++ {
-		if err := f.svc.Handle(context.Background(), requested(p, attempt)); err == nil {
-			t.Fatalf("attempt %d succeeded through a failing step", attempt)
-		}
-	}
-	got, _ := db.PurchaseByID(context.Background(), p.ID)
-	if got.Status != services.PurchaseFailed || got.Reason != services.ReasonProcessingFailed || f.balance(buyer) != 30 {
-		t.Fatalf("after the last attempt: %s %q, buyer has %d; want failed processing_failed and 30", got.Status, got.Reason, f.balance(buyer))
-	}
-	f.consistent(buyer, seller)
 }
 
 func TestListingsAreValidatedPerField(t *testing.T) {
@@ -503,55 +504,56 @@ func TestTwoRunnersOfOnePurchaseMoveItsCoinsOnce(t *testing.T) {
 }
 
 func TestAPurchaseThatKeepsFailingIsDeadLetteredForAdmins(t *testing.T) {
-	db := sqltest.Stores(t)["sqlite"]
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	bus, err := natsbus.OpenEmbedded(ctx, filepath.Join(t.TempDir(), "nats"), natsbus.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bus.Close()
-	relay := outbox.New(db, bus, nil)
-	f := newFixture(t, db, func(c *market.Config) {
-		c.Bus, c.Kick, c.MaxDeliver, c.Backoff = bus, relay.Kick, 2, []time.Duration{5 * time.Millisecond}
-	})
-	f.setFault(func(step string, recorded bool) error {
-		if step == market.StepPaid && !recorded {
-			return errors.New("payments down")
+	sqltest.Run(t, nil, func(t *testing.T, db *sqlstore.DB) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		bus, err := natsbus.OpenEmbedded(ctx, filepath.Join(t.TempDir(), "nats"), natsbus.Config{})
+		if err != nil {
+			t.Fatal(err)
 		}
-		return nil
-	})
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); relay.Run(ctx) }()
-	go func() { defer wg.Done(); _ = f.svc.Run(ctx) }()
-	defer wg.Wait()
-	defer cancel()
-	seller, buyer := f.player(0), f.player(30)
-	p, _, err := f.svc.Purchase(ctx, buyer, f.listing(seller, 10, 0).ID, "k")
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitFor := func(what string, cond func() bool) {
-		deadline := time.Now().Add(15 * time.Second)
-		for !cond() {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s", what)
+		defer bus.Close()
+		relay := outbox.New(db, bus, nil)
+		f := newFixture(t, db, func(c *market.Config) {
+			c.Bus, c.Kick, c.MaxDeliver, c.Backoff = bus, relay.Kick, 2, []time.Duration{5 * time.Millisecond}
+		})
+		f.setFault(func(step string, recorded bool) error {
+			if step == market.StepPaid && !recorded {
+				return errors.New("payments down")
 			}
-			<-time.After(10 * time.Millisecond)
+			return nil
+		})
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() { defer wg.Done(); relay.Run(ctx) }()
+		go func() { defer wg.Done(); _ = f.svc.Run(ctx) }()
+		defer wg.Wait()
+		defer cancel()
+		seller, buyer := f.player(0), f.player(30)
+		p, _, err := f.svc.Purchase(ctx, buyer, f.listing(seller, 10, 0).ID, "k")
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	waitFor("the dead letter", func() bool {
+		waitFor := func(what string, cond func() bool) {
+			deadline := time.Now().Add(15 * time.Second)
+			for !cond() {
+				if time.Now().After(deadline) {
+					t.Fatalf("timed out waiting for %s", what)
+				}
+				<-time.After(10 * time.Millisecond)
+			}
+		}
+		waitFor("the dead letter", func() bool {
+			dls, _ := bus.DeadLetters(ctx, 10)
+			return len(dls) == 1
+		})
 		dls, _ := bus.DeadLetters(ctx, 10)
-		return len(dls) == 1
+		if dls[0].Consumer != market.ConsumerName || dls[0].Attempts != 2 || dls[0].MsgID != "purchase.requested:"+p.ID {
+			t.Fatalf("dead letter %+v", dls[0])
+		}
+		got, _ := db.PurchaseByID(ctx, p.ID)
+		if got.Status != services.PurchaseFailed || got.Reason != services.ReasonProcessingFailed || f.balance(buyer) != 30 || f.balance(seller) != 0 {
+			t.Fatalf("purchase %s %q, buyer %d seller %d; want failed processing_failed, 30, 0", got.Status, got.Reason, f.balance(buyer), f.balance(seller))
+		}
+		f.consistent(buyer, seller)
 	})
-	dls, _ := bus.DeadLetters(ctx, 10)
-	if dls[0].Consumer != market.ConsumerName || dls[0].Attempts != 2 || dls[0].MsgID != "purchase.requested:"+p.ID {
-		t.Fatalf("dead letter %+v", dls[0])
-	}
-	got, _ := db.PurchaseByID(ctx, p.ID)
-	if got.Status != services.PurchaseFailed || got.Reason != services.ReasonProcessingFailed || f.balance(buyer) != 30 || f.balance(seller) != 0 {
-		t.Fatalf("purchase %s %q, buyer %d seller %d; want failed processing_failed, 30, 0", got.Status, got.Reason, f.balance(buyer), f.balance(seller))
-	}
-	f.consistent(buyer, seller)
 }

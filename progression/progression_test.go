@@ -8,22 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trivium-game/trivium/internal/testwait"
 	"github.com/trivium-game/trivium/progression"
 	"github.com/trivium-game/trivium/services"
 	"github.com/trivium-game/trivium/services/natsbus"
 	"github.com/trivium-game/trivium/services/sqlstore/sqltest"
 )
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		<-time.After(5 * time.Millisecond)
-	}
-}
 
 // TestAResultDeliveredTwiceIsCreditedOnce publishes the same game result twice under different
 // message ids (as a republish after the bus's duplicate window would) on the real bus.
@@ -70,7 +60,7 @@ func TestAResultDeliveredTwiceIsCreditedOnce(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			waitFor(t, "five deliveries handled", func() bool { return handled.Load() == 5 })
+			testwait.Until(t, "five deliveries handled", func() bool { return handled.Load() == 5 })
 
 			gameXP, gameCoins := services.GameAward(2500, 1, 3)
 			playXP, playCoins := services.PlayAward(3000)

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/trivium-game/trivium/internal/testwait"
 )
 
 type problemDoc struct {
@@ -275,7 +277,7 @@ func TestLeaderboardsFromPlayedGames(t *testing.T) {
 	playThrough(t, s, alice, q, 0) // 1000, reached after bob
 	playThrough(t, s, g, q, 0)     // guests never appear
 	var global boardDoc
-	waitFor(t, "global board", 10*time.Second, func() bool {
+	testwait.For(t, "global board", 10*time.Second, func() bool {
 		r := call(t, "GET", s.URL+"/api/v1/leaderboards/global", "", nil)
 		_ = json.Unmarshal(r.Body, &global)
 		return r.Status == 200 && len(global.Entries) == 2 && global.Entries[1].Score == 500
@@ -387,8 +389,8 @@ func TestBoardsFollowARenameWithoutWaitingForTheirCache(t *testing.T) {
 		}
 		return b.Entries[0].DisplayName
 	}
-	waitFor(t, "the score on the board", 10*time.Second, func() bool { return name() == "renamer" })
+	testwait.For(t, "the score on the board", 10*time.Second, func() bool { return name() == "renamer" })
 	expect(t, call(t, "PATCH", s.URL+"/api/v1/me", a.Token, map[string]string{"displayName": "Renée"}), 200)
 	// The profile cache lives minutes; the rename must show long before that.
-	waitFor(t, "the new name on the board", 5*time.Second, func() bool { return name() == "Renée" })
+	testwait.For(t, "the new name on the board", 5*time.Second, func() bool { return name() == "Renée" })
 }

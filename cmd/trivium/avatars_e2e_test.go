@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trivium-game/trivium/internal/testwait"
 	"github.com/trivium-game/trivium/moderation/corpus"
 )
 
@@ -66,7 +67,7 @@ func putBytes(t testing.TB, url string, headers map[string]string, body []byte) 
 func pollStatus(t testing.TB, s *server, a *account, id, want string) uploadStatus {
 	t.Helper()
 	var st uploadStatus
-	waitFor(t, "upload "+id+" to be "+want, 20*time.Second, func() bool {
+	testwait.For(t, "upload "+id+" to be "+want, 20*time.Second, func() bool {
 		expect(t, call(t, "GET", s.URL+"/api/v1/avatars/uploads/"+id, a.Token, nil), 200).decode(t, &st)
 		return st.Status == want
 	})
@@ -306,7 +307,7 @@ func TestOperatorsSeeAndRedriveDeadLettersWhileTheServerRuns(t *testing.T) {
 			Error    string
 		}
 	}
-	waitFor(t, "the dead letter", 10*time.Second, func() bool {
+	testwait.For(t, "the dead letter", 10*time.Second, func() bool {
 		expect(t, call(t, "GET", s.URL+"/api/v1/admin/dead-letters", op.Token, nil), 200).decode(t, &dl)
 		return len(dl.Items) == 1
 	})

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trivium-game/trivium/internal/testwait"
 	"github.com/trivium-game/trivium/services"
 	"github.com/trivium-game/trivium/services/games"
 )
@@ -43,7 +44,7 @@ func TestClusterChaosKillingTheOwnerLosesNoAcknowledgedAnswer(t *testing.T) {
 
 	owner := func() string {
 		var found string
-		waitFor(t, "one gateway to run the game", 60*time.Second, func() bool {
+		testwait.For(t, "one gateway to run the game", 60*time.Second, func() bool {
 			for _, g := range gws {
 				if top.procs[g].alive() && top.activeGames(t, g) == 1 {
 					found = g
@@ -198,7 +199,7 @@ func TestClusterChaosKillingTheOwnerLosesNoAcknowledgedAnswer(t *testing.T) {
 		}
 		t.Logf("question %d answered (%d kills so far, %s)", q, killed, time.Since(t0).Round(time.Millisecond))
 		// Everyone answered: the round closes by itself; a reveal is refused or closes it.
-		waitFor(t, "the reveal of question "+fmt.Sprint(q), 60*time.Second, func() bool {
+		testwait.For(t, "the reveal of question "+fmt.Sprint(q), 60*time.Second, func() bool {
 			ph, _ := phase()
 			if ph == "question" {
 				do(hp, "reveal", struct{}{})
@@ -220,7 +221,7 @@ func TestClusterChaosKillingTheOwnerLosesNoAcknowledgedAnswer(t *testing.T) {
 			Score    int
 		}
 	}
-	waitFor(t, "the game to finish", 60*time.Second, func() bool {
+	testwait.For(t, "the game to finish", 60*time.Second, func() bool {
 		ph, _ := phase()
 		return ph == "finished"
 	})

@@ -36,6 +36,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	classifiersvc "github.com/trivium-game/trivium/infra/classifier"
+	"github.com/trivium-game/trivium/internal/testwait"
 	"github.com/trivium-game/trivium/moderation/corpus"
 	"github.com/trivium-game/trivium/services/s3blob"
 )
@@ -390,12 +391,12 @@ func (top *topology) dialOn(t *testing.T, s *server, a *account, gateway string)
 	for range 20 {
 		before, sum := top.wsConns(t, gateway), total()
 		c := dial(t, s, a)
-		waitFor(t, "the new socket to be counted", 5*time.Second, func() bool { return total() == sum+1 })
+		testwait.For(t, "the new socket to be counted", 5*time.Second, func() bool { return total() == sum+1 })
 		if top.wsConns(t, gateway) > before {
 			return c
 		}
 		c.ws.Close()
-		waitFor(t, "the stray socket to be closed on its gateway", 10*time.Second, func() bool { return total() == sum })
+		testwait.For(t, "the stray socket to be closed on its gateway", 10*time.Second, func() bool { return total() == sum })
 		// Each try is two requests (ticket, upgrade); with two gateways in round robin the
 		// upgrade would land on the same one every time. One more request shifts the turn.
 		call(t, "GET", s.URL+"/healthz", "", nil)
@@ -470,7 +471,7 @@ func TestClusterFromComposePlaysThroughNginxAndSurvivesTheOwnerDying(t *testing.
 	}
 	// Nobody announces the completion: the S3 API's object-created event (versitygw → NATS →
 	// the moderation process) must start processing. /me does not check uploads itself.
-	waitFor(t, "the S3 event to get the avatar accepted", 30*time.Second, func() bool {
+	testwait.For(t, "the S3 event to get the avatar accepted", 30*time.Second, func() bool {
 		var me struct{ Avatar struct{ Status string } }
 		expect(t, call(t, "GET", top.url+"/api/v1/me", host.Token, nil), 200).decode(t, &me)
 		return me.Avatar.Status == "accepted"
@@ -479,7 +480,7 @@ func TestClusterFromComposePlaysThroughNginxAndSurvivesTheOwnerDying(t *testing.
 		Status string
 		Avatar *struct{ URL, ThumbnailURL string }
 	}
-	waitFor(t, "the avatar to be accepted", 30*time.Second, func() bool {
+	testwait.For(t, "the avatar to be accepted", 30*time.Second, func() bool {
 		expect(t, call(t, "GET", top.url+"/api/v1/avatars/uploads/"+in.UploadID, host.Token, nil), 200).decode(t, &st)
 		return st.Status == "accepted"
 	})
@@ -577,7 +578,7 @@ func TestClusterFromComposePlaysThroughNginxAndSurvivesTheOwnerDying(t *testing.
 	}
 
 	// Scores leave as events; the leaderboard process files them in Redis, read through nginx.
-	waitFor(t, "the leaderboard to list alice and bob", 30*time.Second, func() bool {
+	testwait.For(t, "the leaderboard to list alice and bob", 30*time.Second, func() bool {
 		n, err := top.redis.DBSize(context.Background()).Result()
 		if err != nil || n == 0 {
 			return false

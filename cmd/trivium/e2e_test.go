@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/trivium-game/trivium/internal/testwait"
 )
 
 type entry struct {
@@ -186,7 +188,7 @@ func checkReport(t *testing.T, s *server, host *account, code string, final []en
 	t.Helper()
 	url := s.URL + "/api/v1/games/" + code + "/report"
 	var r apiResp
-	waitFor(t, "the report is recorded", 10*time.Second, func() bool {
+	testwait.For(t, "the report is recorded", 10*time.Second, func() bool {
 		r = call(t, "GET", url, host.Token, nil)
 		return r.Status == 200
 	})
@@ -333,14 +335,14 @@ func TestWebSocketRefusesBadInput(t *testing.T) {
 			break
 		}
 	}
-	waitFor(t, "flood close", 10*time.Second, func() bool { return cl.closeErr() != nil })
+	testwait.For(t, "flood close", 10*time.Second, func() bool { return cl.closeErr() != nil })
 	if !websocket.IsCloseError(cl.closeErr(), websocket.ClosePolicyViolation) {
 		t.Fatalf("flood closed with %v, want 1008", cl.closeErr())
 	}
 	// A frame past the hard limit closes with 1009.
 	c3 := dial(t, s, &account{Token: a.Token})
 	_ = c3.ws.WriteMessage(websocket.TextMessage, []byte(strings.Repeat("x", 20000)))
-	waitFor(t, "oversize close", 10*time.Second, func() bool { return c3.closeErr() != nil })
+	testwait.For(t, "oversize close", 10*time.Second, func() bool { return c3.closeErr() != nil })
 	if !websocket.IsCloseError(c3.closeErr(), websocket.CloseMessageTooBig) {
 		t.Fatalf("huge frame closed with %v, want 1009", c3.closeErr())
 	}
@@ -353,7 +355,7 @@ func TestShutdownClosesSocketsWithGoingAwayAndKeepsResults(t *testing.T) {
 	c := dial(t, s, a)
 	c.waitFrame("pong", c.send("ping", struct{}{}))
 	s.Stop(t)
-	waitFor(t, "the socket to close", 10*time.Second, func() bool { return c.closeErr() != nil })
+	testwait.For(t, "the socket to close", 10*time.Second, func() bool { return c.closeErr() != nil })
 	if !websocket.IsCloseError(c.closeErr(), websocket.CloseGoingAway) {
 		t.Fatalf("socket closed with %v, want 1001 going away", c.closeErr())
 	}

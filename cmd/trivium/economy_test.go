@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/trivium-game/trivium/internal/testwait"
 )
 
 type walletDoc struct {
@@ -112,7 +114,7 @@ func TestWalletMarketplaceAndLicencesOverHTTP(t *testing.T) {
 	if pd.Status != "pending" || pd.ListingID != listing.ID {
 		t.Fatalf("new purchase %+v", pd)
 	}
-	waitFor(t, "the purchase to complete", 10*time.Second, func() bool {
+	testwait.For(t, "the purchase to complete", 10*time.Second, func() bool {
 		var got purchaseDoc
 		expect(t, call(t, "GET", purchases+"/"+pd.ID, buyer.Token, nil), 200).decode(t, &got)
 		if got.Status == "failed" {
@@ -130,12 +132,12 @@ func TestWalletMarketplaceAndLicencesOverHTTP(t *testing.T) {
 	if w := wallet(buyer); w.Balance != 25 || w.Entries[0].Amount != -10 || w.Entries[0].Kind != "purchase" {
 		t.Fatalf("buyer wallet %+v", w)
 	}
-	waitFor(t, "the seller's sale", 5*time.Second, func() bool { return wallet(seller).Balance == 9 })
+	testwait.For(t, "the seller's sale", 5*time.Second, func() bool { return wallet(seller).Balance == 9 })
 
 	// Buying your own listing fails with a reason, and moves nothing.
 	expect(t, call(t, "POST", s.URL+"/api/v1/admin/wallets/"+seller.ID+"/grants", op.Token, map[string]any{"amount": 50, "reason": "seed"}), 201)
 	expect(t, call(t, "POST", purchases, seller.Token, map[string]string{"listingId": listing.ID}, "Idempotency-Key", "own"), 202).decode(t, &pd)
-	waitFor(t, "the own purchase to fail", 10*time.Second, func() bool {
+	testwait.For(t, "the own purchase to fail", 10*time.Second, func() bool {
 		var got purchaseDoc
 		expect(t, call(t, "GET", purchases+"/"+pd.ID, seller.Token, nil), 200).decode(t, &got)
 		pd = got
@@ -195,7 +197,7 @@ func TestPlayingEarnsXPAndCoinsButGuestsEarnNothing(t *testing.T) {
 		Level                                 int
 	}
 	var pr progress
-	waitFor(t, "XP for the run", 10*time.Second, func() bool {
+	testwait.For(t, "XP for the run", 10*time.Second, func() bool {
 		expect(t, call(t, "GET", s.URL+"/api/v1/me/progress", a.Token, nil), 200).decode(t, &pr)
 		return pr.GamesPlayed == 1
 	})

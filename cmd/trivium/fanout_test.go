@@ -9,6 +9,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/trivium-game/trivium/internal/testwait"
 	"github.com/trivium-game/trivium/services"
 	"github.com/trivium-game/trivium/services/natsbus"
 )
@@ -43,7 +44,7 @@ func TestLogoutOnOneGatewayClosesTheSessionsSocketsOnAnother(t *testing.T) {
 	phone.waitFrame("pong", phone.send("ping", struct{}{}))
 
 	expect(t, call(t, "POST", one.URL+"/api/v1/auth/logout", a.Token, nil), 204)
-	waitFor(t, "the logged-out socket on the other gateway to close", 10*time.Second, func() bool { return phone.closeErr() != nil })
+	testwait.For(t, "the logged-out socket on the other gateway to close", 10*time.Second, func() bool { return phone.closeErr() != nil })
 	if !websocket.IsCloseError(phone.closeErr(), 4401) {
 		t.Fatalf("closed with %v, want 4401 session revoked", phone.closeErr())
 	}

@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/trivium-game/trivium/internal/testwait"
 )
 
 // TestMain lets a test start this binary as a real `trivium serve` in a child process with
@@ -74,7 +76,7 @@ func TestAtTheDescriptorLimitSocketsAreRefusedAndHealthStillAnswers(t *testing.T
 		}
 	})
 	var url string
-	waitFor(t, "the child server's URL", 30*time.Second, func() bool {
+	testwait.For(t, "the child server's URL", 30*time.Second, func() bool {
 		if m := upRE.FindStringSubmatch(stdout.String()); m != nil {
 			url = m[1]
 		}
@@ -180,8 +182,8 @@ func TestAtTheDescriptorLimitSocketsAreRefusedAndHealthStillAnswers(t *testing.T
 		s.Close()
 	}
 	socks = socks[len(socks)/2:]
-	waitFor(t, "health after the load went", 10*time.Second, func() bool { return get("/healthz") == 200 })
-	waitFor(t, "a socket after half were closed", 10*time.Second, func() bool {
+	testwait.For(t, "health after the load went", 10*time.Second, func() bool { return get("/healthz") == 200 })
+	testwait.For(t, "a socket after half were closed", 10*time.Second, func() bool {
 		ws, _, err := d.Dial(wsURL, http.Header{"Authorization": {"Bearer " + g.Token}})
 		if err == nil {
 			socks = append(socks, ws)

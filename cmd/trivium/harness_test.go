@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/trivium-game/trivium/internal/testwait"
 )
 
 // syncBuffer is a goroutine-safe writer whose content tests can poll.
@@ -32,18 +34,6 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t testing.TB, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		<-time.After(5 * time.Millisecond)
-	}
 }
 
 var upRE = regexp.MustCompile(`Trivium is up: open (http://\S+)/`)
@@ -71,7 +61,7 @@ func startServer(t testing.TB, env map[string]string) *server {
 	out, errOut := &syncBuffer{}, &syncBuffer{}
 	s := &server{Data: data, stderr: errOut, stop: cancel, done: make(chan error, 1)}
 	go func() { s.done <- run(ctx, []string{"serve"}, func(k string) string { return base[k] }, out, errOut) }()
-	waitFor(t, "the server to print its URL", 30*time.Second, func() bool {
+	testwait.For(t, "the server to print its URL", 30*time.Second, func() bool {
 		select {
 		case err := <-s.done:
 			t.Fatalf("server exited early: %v\n%s", err, errOut.String())
@@ -83,7 +73,7 @@ func startServer(t testing.TB, env map[string]string) *server {
 		}
 		return m != nil
 	})
-	waitFor(t, "/readyz", 10*time.Second, func() bool {
+	testwait.For(t, "/readyz", 10*time.Second, func() bool {
 		resp, err := http.Get(s.URL + "/readyz")
 		if err != nil {
 			return false
@@ -284,7 +274,7 @@ func (c *wsClient) trySend(typ string, data any) (string, error) {
 func (c *wsClient) waitFrame(typ, ref string) frame {
 	c.t.Helper()
 	var got frame
-	waitFor(c.t, "frame "+typ+" "+ref, 15*time.Second, func() bool {
+	testwait.For(c.t, "frame "+typ+" "+ref, 15*time.Second, func() bool {
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		for i := c.next; i < len(c.frames); i++ {
@@ -306,7 +296,7 @@ func (c *wsClient) waitFrame(typ, ref string) frame {
 func (c *wsClient) reply(ref string) frame {
 	c.t.Helper()
 	var got frame
-	waitFor(c.t, "reply to "+ref, 15*time.Second, func() bool {
+	testwait.For(c.t, "reply to "+ref, 15*time.Second, func() bool {
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		for _, f := range c.frames {

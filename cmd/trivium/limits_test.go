@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/trivium-game/trivium/internal/testwait"
 )
 
 // parallel fires n copies of req at once and returns every answer.
@@ -138,7 +140,7 @@ func TestSocketsPastThePerPlayerAndPerAddressCapsAreRefusedWith429(t *testing.T)
 	}
 	// Closing a socket frees its slot.
 	open[0].ws.Close()
-	waitFor(t, "a freed slot", 10*time.Second, func() bool {
+	testwait.For(t, "a freed slot", 10*time.Second, func() bool {
 		var tk struct{ Ticket string }
 		expect(t, call(t, "POST", s.URL+"/api/v1/ws-tickets", a.Token, nil), 201).decode(t, &tk)
 		ws, _, err := websocket.DefaultDialer.Dial(strings.Replace(s.URL, "http", "ws", 1)+"/ws?ticket="+tk.Ticket, nil)
@@ -157,7 +159,7 @@ func TestAPingFloodIsClosedWithPolicyViolation(t *testing.T) {
 			break
 		}
 	}
-	waitFor(t, "the flood to be closed", 10*time.Second, func() bool { return c.closeErr() != nil })
+	testwait.For(t, "the flood to be closed", 10*time.Second, func() bool { return c.closeErr() != nil })
 	if !websocket.IsCloseError(c.closeErr(), websocket.ClosePolicyViolation) {
 		t.Fatalf("ping flood closed with %v, want 1008", c.closeErr())
 	}
@@ -171,7 +173,7 @@ func TestLogoutClosesTheSessionsSocketsAndOnlyThose(t *testing.T) {
 	expect(t, call(t, "POST", s.URL+"/api/v1/auth/login", "", map[string]string{"username": "leaving", "password": "correct horse battery"}), 200).decode(t, &other)
 	laptop := dial(t, s, &account{Token: other.Token})
 	expect(t, call(t, "POST", s.URL+"/api/v1/auth/logout", a.Token, nil), 204)
-	waitFor(t, "the logged-out socket to close", 10*time.Second, func() bool { return phone.closeErr() != nil })
+	testwait.For(t, "the logged-out socket to close", 10*time.Second, func() bool { return phone.closeErr() != nil })
 	if !websocket.IsCloseError(phone.closeErr(), 4401) {
 		t.Fatalf("closed with %v, want 4401 session revoked", phone.closeErr())
 	}

@@ -12,6 +12,7 @@ import (
 
 	natsserver "github.com/nats-io/nats-server/v2/server"
 
+	"github.com/trivium-game/trivium/internal/testwait"
 	"github.com/trivium-game/trivium/moderation/corpus"
 	"github.com/trivium-game/trivium/services"
 	"github.com/trivium-game/trivium/services/natsbus"
@@ -217,7 +218,7 @@ func TestNotificationsInbox(t *testing.T) {
 		Next  string
 	}
 	var all page
-	waitFor(t, "three inbox entries", 15*time.Second, func() bool {
+	testwait.For(t, "three inbox entries", 15*time.Second, func() bool {
 		all = page{}
 		expect(t, call(t, "GET", api+"/notifications", alice.Token, nil), 200).decode(t, &all)
 		return len(all.Items) >= 3

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/trivium-game/trivium/internal/testwait"
 )
 
 // buildBinary builds the trivium binary into a temp dir, for tests that run it as a real process.
@@ -108,7 +110,7 @@ func tail(s string, n int) string {
 
 func waitReady(t *testing.T, p *proc, url string) {
 	t.Helper()
-	waitFor(t, p.name+" at "+url, 60*time.Second, func() bool {
+	testwait.For(t, p.name+" at "+url, 60*time.Second, func() bool {
 		select {
 		case <-p.done:
 			t.Fatalf("%s exited:\n%s", p.name, tail(p.out.String(), 40))

@@ -201,7 +201,7 @@ func (s *Service) Login(ctx context.Context, username, password, addr string) (*
 }
 
 func (s *Service) issue(ctx context.Context, p *services.Player, ttl time.Duration) (*Auth, error) {
-	sess := services.Session{ID: randomID(), PlayerID: p.ID, ExpiresAt: s.cfg.Now().Add(ttl)}
+	sess := services.Session{ID: services.NewSecret(), PlayerID: p.ID, ExpiresAt: s.cfg.Now().Add(ttl)}
 	if err := s.cfg.Store.CreateSession(ctx, sess); err != nil {
 		return nil, err
 	}
@@ -293,7 +293,7 @@ func (s *Service) Logout(ctx context.Context, sessionID string) error {
 
 // IssueTicket returns a single-use WebSocket ticket for an authenticated identity.
 func (s *Service) IssueTicket(ctx context.Context, id *Identity) (*services.Ticket, error) {
-	t := services.Ticket{ID: randomID(), PlayerID: id.Player.ID, SessionID: id.SessionID, ExpiresAt: s.cfg.Now().Add(s.cfg.TicketTTL)}
+	t := services.Ticket{ID: services.NewSecret(), PlayerID: id.Player.ID, SessionID: id.SessionID, ExpiresAt: s.cfg.Now().Add(s.cfg.TicketTTL)}
 	if err := s.cfg.Store.CreateTicket(ctx, t); err != nil {
 		return nil, err
 	}
@@ -338,12 +338,6 @@ func (s *Service) verify(token string) (string, bool) {
 		return "", false
 	}
 	return id, hmac.Equal([]byte(s.sign(id)), []byte(token))
-}
-
-func randomID() string {
-	var b [18]byte
-	_, _ = rand.Read(b[:])
-	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
 // argon2id parameters (RFC 9106's second recommendation, scaled for a 2-core server).

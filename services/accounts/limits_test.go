@@ -2,34 +2,32 @@ package accounts
 
 import (
 	"context"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/trivium-game/trivium/services"
-	"github.com/trivium-game/trivium/services/sqlite"
+	"github.com/trivium-game/trivium/services/sqlstore"
+	"github.com/trivium-game/trivium/services/sqlstore/sqltest"
 )
 
 func TestPasswordHashingPastItsQueueIsRefusedAsBusyWithRetryAfter(t *testing.T) {
-	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "a.db"), time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	s, err := New(Config{Store: db, TokenKey: []byte(strings.Repeat("k", 32)), HashConcurrency: 1, HashQueue: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.hashes.slots <- struct{}{} // every slot is taken
-	_, err = s.Register(context.Background(), "newbie", "long enough pw")
-	if services.ErrorCode(err) != services.EBusy || services.ErrorRetryAfter(err) < time.Second {
-		t.Fatalf("register with a full queue: %v (retry after %s)", err, services.ErrorRetryAfter(err))
-	}
-	if _, err := s.Login(context.Background(), "newbie", "long enough pw", "192.0.2.1"); services.ErrorCode(err) != services.EBusy {
-		t.Fatalf("login with a full queue: %v", err)
-	}
+	sqltest.Each(t, func(t *testing.T, d sqlstore.Dialect) {
+		db := sqltest.Open(t, d, nil)
+		s, err := New(Config{Store: db, TokenKey: []byte(strings.Repeat("k", 32)), HashConcurrency: 1, HashQueue: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.hashes.slots <- struct{}{} // every slot is taken
+		_, err = s.Register(context.Background(), "newbie", "long enough pw")
+		if services.ErrorCode(err) != services.EBusy || services.ErrorRetryAfter(err) < time.Second {
+			t.Fatalf("register with a full queue: %v (retry after %s)", err, services.ErrorRetryAfter(err))
+		}
+		if _, err := s.Login(context.Background(), "newbie", "long enough pw", "192.0.2.1"); services.ErrorCode(err) != services.EBusy {
+			t.Fatalf("login with a full queue: %v", err)
+		}
+	})
 }
 
 func TestPasswordHashingWaitsInItsQueueOnlyUntilTheDeadline(t *testing.T) {

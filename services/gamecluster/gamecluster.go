@@ -15,8 +15,6 @@ package gamecluster
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -122,12 +120,6 @@ type outMsg struct {
 
 const msgInfo = "_info" // an in-message asking for the game's summary
 
-func randomID() string {
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
 // New creates the buckets if needed, builds the Manager of this node's rooms from mcfg (its
 // Cluster is this cluster and its Journal cfg.Journal), and starts listening for frames
 // addressed to this node.
@@ -136,7 +128,7 @@ func New(ctx context.Context, cfg Config, mcfg games.ManagerConfig) (*Cluster, *
 		return nil, nil, errors.New("gamecluster: Conn and Journal are required")
 	}
 	if cfg.NodeID == "" {
-		cfg.NodeID = randomID()
+		cfg.NodeID = services.NewID()
 	}
 	if cfg.LeaseTTL <= 0 {
 		cfg.LeaseTTL = DefaultLeaseTTL
@@ -163,7 +155,7 @@ func New(ctx context.Context, cfg Config, mcfg games.ManagerConfig) (*Cluster, *
 		return nil, nil, fmt.Errorf("gamecluster: lease bucket: %w", err)
 	}
 	cctx, cancel := context.WithCancel(context.Background())
-	inc := randomID()
+	inc := services.NewID()
 	c := &Cluster{cfg: cfg, nc: cfg.Conn, leases: leases, log: cfg.Logger.With("node", cfg.NodeID),
 		inc: inc, lease: cfg.NodeID + "@" + inc,
 		ctx: cctx, cancel: cancel,

@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
+	"github.com/trivium-game/trivium/internal/testwait"
 	"github.com/trivium-game/trivium/services/games"
 )
 
@@ -107,7 +108,7 @@ func TestLogAppendsLoadsFencesAndCloses(t *testing.T) {
 			}
 			// A snapshot at p1: the load starts after it.
 			l.Snapshot("ABCDEF", p1, []byte("STATE"))
-			waitFor(t, "the snapshot", func() bool {
+			testwait.Until(t, "the snapshot", func() bool {
 				rec, err = l.Load(ctx, "ABCDEF")
 				return err == nil && string(rec.Snapshot) == "STATE"
 			})
@@ -187,20 +188,5 @@ func TestABatchLargerThanAMessageIsSplitAtEntries(t *testing.T) {
 				t.Fatalf("%d parts; joined equal: %v", len(rec.Batches)-1, string(all) == b.String())
 			}
 		})
-	}
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.NewTimer(10 * time.Second)
-	defer deadline.Stop()
-	poll := time.NewTicker(5 * time.Millisecond)
-	defer poll.Stop()
-	for !cond() {
-		select {
-		case <-deadline.C:
-			t.Fatalf("timed out waiting for %s", what)
-		case <-poll.C:
-		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trivium-game/trivium/internal/testwait"
 	"github.com/trivium-game/trivium/services"
 )
 
@@ -336,7 +337,7 @@ func TestRoomSendsNoAckBeforeTheAnswerIsInTheLog(t *testing.T) {
 	j.hold = true
 	j.mu.Unlock()
 	e.submit(t, p1, info("p1"), CmdAnswer, "a1", map[string]any{"index": 0, "answer": 1})
-	waitFor(t, "the answer's append to be held", func() bool {
+	testwait.Until(t, "the answer's append to be held", func() bool {
 		j.mu.Lock()
 		defer j.mu.Unlock()
 		return len(j.held) == 1
@@ -493,7 +494,7 @@ func TestAGameWhoseDeadlinePassedDuringTheOutageIsRevealedAtOnce(t *testing.T) {
 		t.Fatal("no timer armed for the passed deadline")
 	}
 	clk.Advance(0)
-	waitFor(t, "the reveal", func() bool { return r2.Info().Phase == PhaseReveal })
+	testwait.Until(t, "the reveal", func() bool { return r2.Info().Phase == PhaseReveal })
 }
 
 func TestAGameWithAnUnreadableLogIsMarkedFailedAndOthersGoOn(t *testing.T) {
@@ -550,22 +551,5 @@ func TestAFencedRoomClosesItsClientsSoTheyReconnect(t *testing.T) {
 	}
 	if _, ok := e.m.Local(e.room.Code()); ok {
 		t.Fatal("the fenced room is still registered")
-	}
-}
-
-// waitFor polls cond until it holds or waitLimit passes (real time: the room runs on its own
-// goroutine).
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.NewTimer(waitLimit)
-	defer deadline.Stop()
-	poll := time.NewTicker(time.Millisecond)
-	defer poll.Stop()
-	for !cond() {
-		select {
-		case <-deadline.C:
-			t.Fatalf("timed out waiting for %s", what)
-		case <-poll.C:
-		}
 	}
 }

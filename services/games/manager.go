@@ -3,7 +3,6 @@ package games
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -44,7 +43,7 @@ type ManagerConfig struct {
 	Logger    *slog.Logger // discards
 	InboxSize int          // DefaultInboxSize
 	Linger    time.Duration
-	NewID     func() string // random 128-bit hex
+	NewID     func() string // services.NewID
 	// RetryMin and RetryMax bound the backoff between attempts to record a result.
 	RetryMin, RetryMax time.Duration
 	// MaxGamesPerHost bounds the unfinished games one account hosts here (DefaultMaxGamesPerHost);
@@ -77,12 +76,6 @@ type discardResults struct{}
 
 func (discardResults) GameFinished(context.Context, services.GameFinished) error { return nil }
 
-func randomID() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
 // NewManager returns a manager with no rooms.
 func NewManager(cfg ManagerConfig) *Manager {
 	if cfg.Clock == nil {
@@ -107,7 +100,7 @@ func NewManager(cfg ManagerConfig) *Manager {
 		cfg.MaxGames = DefaultMaxGames
 	}
 	if cfg.NewID == nil {
-		cfg.NewID = randomID
+		cfg.NewID = services.NewID
 	}
 	if cfg.RetryMin <= 0 {
 		cfg.RetryMin = DefaultRetryMin

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trivium-game/trivium/internal/testwait"
 	"github.com/trivium-game/trivium/services"
 )
 
@@ -569,7 +570,7 @@ func TestRoomRecordsResultExactlyOnceRetryingWithBackoff(t *testing.T) {
 
 	// The writer closes the game log after the result is recorded; until then a lookup of a
 	// removed room would rightly read it back from the log.
-	waitFor(t, "game log closed", func() bool {
+	testwait.Until(t, "game log closed", func() bool {
 		j.mu.Lock()
 		defer j.mu.Unlock()
 		return j.closed[e.room.Code()]

@@ -10,20 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trivium-game/trivium/internal/testwait"
 	"github.com/trivium-game/trivium/services"
 	"github.com/trivium-game/trivium/services/natsbus"
 )
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		<-time.After(5 * time.Millisecond)
-	}
-}
 
 // buses runs the same checks on the embedded server and on the machine's NATS (TRIVIUM_TEST_NATS).
 func buses(t *testing.T) map[string]func(t *testing.T) *natsbus.Bus {
@@ -79,7 +69,7 @@ func TestPublishDeduplicatesByMessageID(t *testing.T) {
 				mu.Unlock()
 				return nil
 			})
-			waitFor(t, "two messages", func() bool { mu.Lock(); defer mu.Unlock(); return got["same-id"] == 1 && got["other-id"] == 1 })
+			testwait.Until(t, "two messages", func() bool { mu.Lock(); defer mu.Unlock(); return got["same-id"] == 1 && got["other-id"] == 1 })
 		})
 	}
 }
@@ -104,7 +94,7 @@ func TestFailingHandlerIsRetriedThenDeadLetteredAndRedriven(t *testing.T) {
 				t.Fatal(err)
 			}
 			var dls []services.DeadLetter
-			waitFor(t, "dead letter", func() bool {
+			testwait.Until(t, "dead letter", func() bool {
 				dls, _ = b.DeadLetters(ctx, 10)
 				return len(dls) == 1
 			})
@@ -115,7 +105,7 @@ func TestFailingHandlerIsRetriedThenDeadLetteredAndRedriven(t *testing.T) {
 			if err := b.Redrive(ctx, dls[0].Seq); err != nil {
 				t.Fatal(err)
 			}
-			waitFor(t, "redriven message handled", func() bool { return healed.Load() == 1 })
+			testwait.Until(t, "redriven message handled", func() bool { return healed.Load() == 1 })
 			if dls, _ := b.DeadLetters(ctx, 10); len(dls) != 0 {
 				t.Fatalf("dead letter still parked: %+v", dls)
 			}
@@ -131,7 +121,7 @@ func TestPermanentErrorsAreDeadLetteredAtOnce(t *testing.T) {
 		return services.Permanent(errors.New("bad payload"))
 	})
 	_ = b.Publish(context.Background(), services.SubjectGameFinished, "g", []byte(`x`))
-	waitFor(t, "dead letter", func() bool { d, _ := b.DeadLetters(context.Background(), 10); return len(d) == 1 })
+	testwait.Until(t, "dead letter", func() bool { d, _ := b.DeadLetters(context.Background(), 10); return len(d) == 1 })
 	if attempts.Load() != 1 {
 		t.Fatalf("permanent error retried %d times", attempts.Load())
 	}
@@ -160,7 +150,7 @@ func TestEmbeddedBusKeepsUnackedMessagesAcrossRestart(t *testing.T) {
 		}
 		return nil
 	})
-	waitFor(t, "message from before the restart", func() bool { return got.Load() == 1 })
+	testwait.Until(t, "message from before the restart", func() bool { return got.Load() == 1 })
 }
 
 // A consumer of several subjects works on every server: NATS 2.10+ takes several filters on

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trivium-game/trivium/internal/testwait"
 	"github.com/trivium-game/trivium/services"
 	"github.com/trivium-game/trivium/services/notify"
 	"github.com/trivium-game/trivium/services/sqlstore"
@@ -40,18 +41,6 @@ func (c *clock) Advance(d time.Duration) {
 func newStore(t *testing.T, d sqlstore.Dialect, now func() time.Time) *sqlstore.NotifyStore {
 	t.Helper()
 	return sqltest.Open(t, d, now).NotifyStore()
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		<-time.After(5 * time.Millisecond)
-	}
 }
 
 // rig is a notifier on SQLite with a test clock, pushing to a protocol-checking push service.
@@ -194,7 +183,7 @@ func (r *rig) state(nid, endpoint string) notify.DeliveryState {
 func (r *rig) waitState(nid, endpoint, what string, cond func(notify.DeliveryState) bool) notify.DeliveryState {
 	r.t.Helper()
 	var d notify.DeliveryState
-	waitFor(r.t, what, 10*time.Second, func() bool {
+	testwait.For(r.t, what, 10*time.Second, func() bool {
 		d = r.state(nid, endpoint)
 		return cond(d)
 	})

@@ -107,10 +107,10 @@ func (w *world) build(ctx context.Context, mode string) error {
 			}
 			// A starved machine times out a few handshakes: try again, as a client would, and
 			// count it.
-			b, err := dialBot(ctx, w.srv.url, toks[i], sourceFor(i, w.o.sources), onFrame)
+			b, err := dialBot(ctx, w.srv.url, toks[i], sourceFor(i, w.o.sourceBase, w.o.sources), onFrame)
 			for try := 1; err != nil && try < 3 && ctx.Err() == nil; try++ {
 				w.redials.Add(1)
-				b, err = dialBot(ctx, w.srv.url, toks[i], sourceFor(i, w.o.sources), onFrame)
+				b, err = dialBot(ctx, w.srv.url, toks[i], sourceFor(i, w.o.sourceBase, w.o.sources), onFrame)
 			}
 			if err != nil {
 				select {

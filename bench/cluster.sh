@@ -8,6 +8,9 @@
 #
 #   bench/cluster.sh [PLAYERS] [GAMES] [GATEWAYS]      # defaults 50000 500 4
 #
+# Each load generator dials from its own two loopback source addresses: bound to one shared
+# address, the four of a 50,000-player run ran out of its ~28,000 ephemeral ports ("bind: address
+# already in use").
 # Prints each load generator's report, then the totals: connect time, RSS per connection,
 # question fan-out p99, answers/s (all acks over first answer sent → last ack, any process).
 # On a bigger host: raise the descriptor limit (nofile ≥ 2 × PLAYERS / GATEWAYS + 1,000), keep
@@ -75,7 +78,7 @@ for i in $(seq 1 "$gws"); do
 	p=$((players / gws + (i <= players % gws ? 1 : 0))) g=$((games / gws + (i <= games % gws ? 1 : 0)))
 	bin/loadgen -url "${url[$i]}" -pid "${pid[$i]}" -pprof "${pprof[$i]}" -scenario answers \
 		-players "$p" -games "$g" -questions "$questions" -think "$think" -timeout 30m \
-		-barrier "$tmp/barrier:$gws" -json >"$tmp/lg$i.json" 2>"$tmp/lg$i.err" &
+		-sources 2 -source-base $((2 * i)) -barrier "$tmp/barrier:$gws" -json >"$tmp/lg$i.json" 2>"$tmp/lg$i.err" &
 	lg+=($!)
 done
 fail=0

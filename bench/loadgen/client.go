@@ -140,8 +140,8 @@ func (b *bot) sendRef(typ string, data any, before func(ref string)) (string, er
 
 func (b *bot) close() { b.ws.Close() }
 
-// sourceFor spreads connection i over 127.0.0.1…127.0.0.n.
-func sourceFor(i, n int) string { return fmt.Sprintf("127.0.0.%d", 1+i%n) }
+// sourceFor spreads connection i over 127.0.0.base…127.0.0.(base+n-1).
+func sourceFor(i, base, n int) string { return fmt.Sprintf("127.0.0.%d", base+i%n) }
 
 // guests creates n guest tokens concurrently.
 func guests(ctx context.Context, url string, n, concurrency int) ([]string, error) {

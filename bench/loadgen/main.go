@@ -36,6 +36,7 @@ type options struct {
 	questions  int
 	think      time.Duration
 	sources    int
+	sourceBase int
 	timeout    time.Duration
 	jsonOut    bool
 	dialConcur int
@@ -66,6 +67,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.IntVar(&o.questions, "questions", 5, "questions asked per game (fanout, answers)")
 	fs.DurationVar(&o.think, "think", 200*time.Millisecond, "mean think time before answering (answers)")
 	fs.IntVar(&o.sources, "sources", 0, "loopback source addresses to spread connections over (0: one per 25,000 players)")
+	fs.IntVar(&o.sourceBase, "source-base", 1, "first loopback source address, 127.0.0.N: load generators running side by side need their own (a bound source address has ~28,000 ephemeral ports, whatever the destination)")
 	fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "give up after this long")
 	fs.BoolVar(&o.jsonOut, "json", false, "print the report as JSON")
 	fs.IntVar(&o.dialConcur, "dial-concurrency", 64, "connections opened at once")

@@ -39,6 +39,8 @@ type world struct {
 	rooms   []*room
 	onFrame func(r *room, b **bot, f frame, at time.Time)
 	redials atomic.Int64 // handshakes that failed and were tried again
+	// Phases of build: the guest sign-ups, then the sockets dialled and joined.
+	signupTime, dialTime time.Duration
 }
 
 func (w *world) build(ctx context.Context, mode string) error {
@@ -66,10 +68,14 @@ func (w *world) build(ctx context.Context, mode string) error {
 			return err
 		}
 	}
+	t0 := time.Now()
 	toks, err := guests(ctx, w.srv.url, w.o.players, 16)
 	if err != nil {
 		return fmt.Errorf("guests: %w", err)
 	}
+	w.signupTime = time.Since(t0)
+	t0 = time.Now()
+	defer func() { w.dialTime = time.Since(t0) }()
 	for _, r := range w.rooms {
 		r.players = make([]*bot, 0, w.o.players/w.o.games+1)
 	}
@@ -101,10 +107,10 @@ func (w *world) build(ctx context.Context, mode string) error {
 			}
 			// A starved machine times out a few handshakes: try again, as a client would, and
 			// count it.
-			b, err := dialBot(ctx, w.srv.url, toks[i], sourceFor(i, w.o.sources), onFrame)
+			b, err := dialBot(ctx, w.srv.url, toks[i], sourceFor(i, w.o.sourceBase, w.o.sources), onFrame)
 			for try := 1; err != nil && try < 3 && ctx.Err() == nil; try++ {
 				w.redials.Add(1)
-				b, err = dialBot(ctx, w.srv.url, toks[i], sourceFor(i, w.o.sources), onFrame)
+				b, err = dialBot(ctx, w.srv.url, toks[i], sourceFor(i, w.o.sourceBase, w.o.sources), onFrame)
 			}
 			if err != nil {
 				select {
@@ -383,6 +389,8 @@ func answers(ctx context.Context, o options, srv *server) (*report, error) {
 	rep := newReport("answers", o)
 	rep.add("connect time (players joined)", connectTime.Seconds(), "s")
 	rep.add("handshakes tried again", float64(w.redials.Load()), "")
+	rep.add("guest sign-ups", w.signupTime.Seconds(), "s")
+	rep.add("sockets dialled and joined", w.dialTime.Seconds(), "s")
 	if before.rssKB > 0 {
 		rep.add("server RSS per connection", float64(conn.rssKB-before.rssKB)/float64(o.players+o.games), "KiB")
 	}

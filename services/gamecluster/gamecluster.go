@@ -375,22 +375,19 @@ func (c *Cluster) renew() {
 		}
 	}
 	c.mu.Unlock()
+	// Renewed concurrently: one at a time, a node with hundreds of games on a starved NATS server
+	// took longer than RenewEvery to reach the last of them, and those leases expired.
+	sem := make(chan struct{}, renewParallel)
+	var wg sync.WaitGroup
 	for code, rev := range revs {
-		nrev, err := c.leases.Update(ctx, code, []byte(c.lease), rev)
-		if err != nil {
-			if isWrongSequence(err) || errors.Is(err, jetstream.ErrKeyNotFound) {
-				c.lost(code, "lease renewal refused")
-			} else {
-				c.log.Warn("renew game lease", "code", code, "err", err)
-			}
-			continue
-		}
-		c.mu.Lock()
-		if o := c.owned[code]; o != nil {
-			o.leaseRev = nrev
-		}
-		c.mu.Unlock()
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			c.renewGame(ctx, code, rev)
+		}()
 	}
+	wg.Wait()
 	// Clients on a node that died will never say goodbye: disconnect them so the game does not
 	// wait for their answers.
 	for node := range nodes {
@@ -398,6 +395,35 @@ func (c *Cluster) renew() {
 			c.nodeGone(node)
 		}
 	}
+}
+
+// renewParallel bounds the lease updates one renewal round has in flight.
+const renewParallel = 32
+
+// renewGame renews one game's lease from revision rev.
+func (c *Cluster) renewGame(ctx context.Context, code string, rev uint64) {
+	nrev, err := c.leases.Update(ctx, code, []byte(c.lease), rev)
+	if isWrongSequence(err) {
+		// An update that timed out here may still have landed: the lease is then ours at a newer
+		// revision, not lost (only this process writes its lease value). Treating it as lost
+		// closed every socket of the game on a loaded machine.
+		if e, gerr := c.leases.Get(ctx, code); gerr == nil && string(e.Value()) == c.lease {
+			nrev, err = e.Revision(), nil
+		}
+	}
+	if err != nil {
+		if isWrongSequence(err) || errors.Is(err, jetstream.ErrKeyNotFound) {
+			c.lost(code, "lease renewal refused")
+		} else {
+			c.log.Warn("renew game lease", "code", code, "err", err)
+		}
+		return
+	}
+	c.mu.Lock()
+	if o := c.owned[code]; o != nil && o.leaseRev == rev {
+		o.leaseRev = nrev
+	}
+	c.mu.Unlock()
 }
 
 func (c *Cluster) nodeGone(node string) {

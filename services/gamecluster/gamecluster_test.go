@@ -335,3 +335,49 @@ func TestACommandSentToADeadOwnerIsRetriedAtTheNextOwner(t *testing.T) {
 		t.Fatalf("the answer sent to the dead owner: %v", ack)
 	}
 }
+
+// A renewal that timed out on a loaded NATS server may still have been written: the next renewal,
+// from the old revision, is then refused although the lease is still this node's. It must not
+// count as lost (it did: every socket of the game was closed and the game restored elsewhere).
+func TestALeaseRenewalThatLandedAfterItsTimeoutKeepsTheGame(t *testing.T) {
+	a := startNode(t, runID+"renew.")
+	room, err := a.gm.Create(testQuiz(), games.PlayerInfo{ID: "host"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := room.Code()
+	host := &client{id: "host"}
+	submit(t, a.gm, code, host, games.CmdJoin, map[string]string{"code": code})
+	host.wait(t, "state", 0)
+
+	// Stop the node's own renewals, then write the lease behind its back as a late update would.
+	a.cl.cancel()
+	a.cl.wg.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	a.cl.mu.Lock()
+	rev := a.cl.owned[code].leaseRev
+	a.cl.mu.Unlock()
+	landed, err := a.cl.leases.Update(ctx, code, []byte(a.cl.lease), rev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.cl.ctx = ctx // renew derives its deadline from the cluster's context
+	a.cl.renew()
+
+	a.cl.mu.Lock()
+	o := a.cl.owned[code]
+	a.cl.mu.Unlock()
+	if o == nil {
+		t.Fatal("the game was given up although its lease is still this node's")
+	}
+	if o.leaseRev != landed {
+		t.Fatalf("lease revision %d: want the landed update's %d (the next renewal starts from it)", o.leaseRev, landed)
+	}
+	if host.closed.Load() != 0 {
+		t.Fatalf("the host's socket was closed with %d", host.closed.Load())
+	}
+	if _, ok := a.gm.Lookup(code); !ok {
+		t.Fatal("the room is gone")
+	}
+}

@@ -25,6 +25,9 @@ func Open(ctx context.Context, dsn string, now func() time.Time) (*sqlstore.DB, 
 	return s, nil
 }
 
+// maxConns is the pool's size.
+const maxConns = 20
+
 // OpenPool connects to dsn and checks it answers, applying no migrations: Open does, and upgrade
 // tests start from what an older release left.
 func OpenPool(ctx context.Context, dsn string) (*sql.DB, error) {
@@ -32,7 +35,10 @@ func OpenPool(ctx context.Context, dsn string) (*sql.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
-	db.SetMaxOpenConns(20)
+	// Every open connection may stay idle: with database/sql's default of 2, each burst of
+	// WebSocket handshakes closed 18 connections and reopened them (a backend process each).
+	db.SetMaxOpenConns(maxConns)
+	db.SetMaxIdleConns(maxConns)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("connect postgres: %w", err)

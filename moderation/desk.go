@@ -64,11 +64,6 @@ type Chat interface {
 	DeleteChat(ctx context.Context, code, gameID, messageID string) error
 }
 
-// Muter stores chat mutes (services/sqlstore, the case store).
-type Muter interface {
-	MutePlayer(ctx context.Context, playerID string, until time.Time) error
-}
-
 // ReportContent files reporter's report of content: a quiz, a player's name or avatar, or a
 // chat message (targetId CODE/messageId, found through chat). It opens or joins the case about
 // that content as it is now (a later edit opens a new case), with a snapshot. One open report
@@ -367,13 +362,9 @@ func (w *Workflow) Act(ctx context.Context, caseID, moderatorID string, req Acti
 			detail = "game " + m.Code + " no longer keeps message " + m.ID
 		}
 	case ActMute:
-		muter, ok := w.cfg.Cases.(Muter)
-		if !ok {
-			return CaseView{}, services.Errorf(services.EUnavailable, "this server's case store cannot mute")
-		}
 		until := w.cfg.Now().Add(time.Duration(req.DurationHours) * time.Hour).UTC()
 		ev.Until, detail = until.Format(time.RFC3339), "muted in chat until "+until.Format(time.RFC3339)
-		err = muter.MutePlayer(ctx, c.PlayerID, until)
+		err = w.cfg.Cases.MutePlayer(ctx, c.PlayerID, until)
 	case ActSuspend:
 		until := w.cfg.Now().Add(time.Duration(req.DurationHours) * time.Hour).UTC()
 		ev.Until, detail = until.Format(time.RFC3339), "suspended until "+until.Format(time.RFC3339)

@@ -81,6 +81,7 @@ type CaseStore interface {
 	CaseAudit(ctx context.Context, caseID string) ([]services.AuditEntry, error)
 	Audit(ctx context.Context, before int64, limit int) ([]services.AuditEntry, error)
 	SuspendPlayer(ctx context.Context, playerID string, until time.Time) error
+	MutePlayer(ctx context.Context, playerID string, until time.Time) error
 	HideQuiz(ctx context.Context, quizID, reason string) error
 	QuizByID(ctx context.Context, id string) (*services.Quiz, error)
 	UpdateDisplayName(ctx context.Context, id, displayName string) error

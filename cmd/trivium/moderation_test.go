@@ -11,6 +11,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/trivium-game/trivium/internal/testwait"
 	"github.com/trivium-game/trivium/moderation/corpus"
 	"github.com/trivium-game/trivium/services/sqlstore"
 	"github.com/trivium-game/trivium/services/sqlstore/sqltest"
@@ -120,7 +121,7 @@ func inboxHas(t *testing.T, s *server, a *account, want string) {
 	var inbox struct {
 		Items []struct{ Topic, Title, Body string }
 	}
-	waitFor(t, "the moderation notice for "+a.Name, 15*time.Second, func() bool {
+	testwait.For(t, "the moderation notice for "+a.Name, 15*time.Second, func() bool {
 		expect(t, call(t, "GET", s.URL+"/api/v1/notifications", a.Token, nil), 200).decode(t, &inbox)
 		for _, n := range inbox.Items {
 			if n.Topic == "moderation" && strings.Contains(n.Body, want) {
@@ -292,7 +293,7 @@ func TestSuspendingAPlayerRefusesTheirTokenClosesTheirSocketAndLogin(t *testing.
 			t.Fatalf("audit %+v", a)
 		}
 
-		waitFor(t, "bob's socket to close", 10*time.Second, func() bool { return ws.closeErr() != nil })
+		testwait.For(t, "bob's socket to close", 10*time.Second, func() bool { return ws.closeErr() != nil })
 		expectProblem(t, call(t, "GET", s.URL+"/api/v1/me", bob.Token, nil), 401, "")
 		expectProblem(t, call(t, "POST", s.URL+"/api/v1/games", bob.Token, map[string]string{"quizId": quiz}), 401, "")
 		expectProblem(t, call(t, "POST", s.URL+"/api/v1/avatars/uploads", bob.Token, map[string]any{"contentType": "image/jpeg", "size": 1000}), 401, "")

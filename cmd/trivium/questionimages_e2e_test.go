@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trivium-game/trivium/internal/testwait"
 	"github.com/trivium-game/trivium/moderation/corpus"
 )
 
@@ -35,7 +36,7 @@ func presignQuestionImage(t *testing.T, s *server, a *account, n int) uploadInte
 func pollQuestionImage(t *testing.T, s *server, a *account, id, want string) questionImageStatus {
 	t.Helper()
 	var st questionImageStatus
-	waitFor(t, "question image "+id+" to be "+want, 20*time.Second, func() bool {
+	testwait.For(t, "question image "+id+" to be "+want, 20*time.Second, func() bool {
 		st = questionImageStatus{}
 		expect(t, call(t, "GET", s.URL+"/api/v1/question-images/uploads/"+id, a.Token, nil), 200).decode(t, &st)
 		return st.Status == want
@@ -139,7 +140,7 @@ func TestQuestionImagesEndToEnd(t *testing.T) {
 		Topic, Title, Body string
 		Data               struct{ UploadID, Status string }
 	}
-	waitFor(t, "the rejection in alice's inbox", 15*time.Second, func() bool {
+	testwait.For(t, "the rejection in alice's inbox", 15*time.Second, func() bool {
 		var page struct{ Items []item }
 		expect(t, call(t, "GET", api+"/notifications", alice.Token, nil), 200).decode(t, &page)
 		for _, it := range page.Items {

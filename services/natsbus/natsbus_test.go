@@ -186,7 +186,7 @@ func TestOneConsumerTakesSeveralSubjects(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			waitFor(t, "both subjects", func() bool { return count() == 2 })
+			testwait.Until(t, "both subjects", func() bool { return count() == 2 })
 			if err := stop(); err != nil {
 				t.Fatalf("consume: %v", err)
 			}
@@ -194,7 +194,7 @@ func TestOneConsumerTakesSeveralSubjects(t *testing.T) {
 				t.Fatal(err)
 			}
 			stop = run()
-			waitFor(t, "the message published while stopped", func() bool { return count() == 3 })
+			testwait.Until(t, "the message published while stopped", func() bool { return count() == 3 })
 			if err := stop(); err != nil {
 				t.Fatalf("consume again: %v", err)
 			}

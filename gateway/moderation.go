@@ -67,6 +67,8 @@ func (g gameChat) ask(ctx context.Context, code, cmd, playerID, messageID string
 	if !room.Submit(games.Command{Type: cmd, Ref: "moderation", Client: rc, Player: games.PlayerInfo{ID: playerID}, Data: data}) {
 		return replyFrame{}, services.Errorf(services.EBusy, "the game is busy; try again")
 	}
+	// The one-off client leaves afterwards, so a cluster node forgets the connection it named.
+	defer room.Submit(games.Command{Type: games.CmdDisconnect, Client: rc})
 	wait := time.NewTimer(chatAnswerWait)
 	defer wait.Stop()
 	var raw []byte

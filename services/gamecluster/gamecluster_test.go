@@ -381,3 +381,43 @@ func TestALeaseRenewalThatLandedAfterItsTimeoutKeepsTheGame(t *testing.T) {
 		t.Fatal("the room is gone")
 	}
 }
+
+// A moderator's chat lookup and deletion reach the game from a node that does not own it, and
+// their answers come back to the one-off client that asked (the gateway's moderation routes
+// work this way on whichever gateway the moderator's request lands).
+func TestChatModerationCommandsFromAnotherNodeAreAnswered(t *testing.T) {
+	prefix := runID + "chat."
+	a, b := startNode(t, prefix), startNode(t, prefix)
+	room, err := a.gm.Create(testQuiz(), games.PlayerInfo{ID: "host"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := room.Code()
+	host, p1 := &client{id: "host"}, &client{id: "p1"}
+	submit(t, a.gm, code, host, games.CmdJoin, map[string]string{"code": code})
+	submit(t, b.gm, code, p1, games.CmdJoin, map[string]string{"code": code})
+	p1.wait(t, "state", 0)
+	submit(t, b.gm, code, p1, games.CmdChat, map[string]string{"text": "hello"})
+	chat := mustWait(t, host, "chat")
+	id, _ := chat["data"].(map[string]any)["id"].(string)
+	if id == "" {
+		t.Fatalf("chat frame without an id: %v", chat)
+	}
+
+	lookup := &client{id: "p1"}
+	submit(t, b.gm, code, lookup, games.CmdChatMessage, map[string]string{"id": id})
+	got := mustWait(t, lookup, games.FrameChatMessage)["data"].(map[string]any)
+	if got["found"] != true || got["participant"] != true || got["message"].(map[string]any)["text"] != "hello" {
+		t.Fatalf("lookup from the other node: %v", got)
+	}
+	del := &client{id: "moderator"}
+	submit(t, b.gm, code, del, games.CmdDeleteChat, map[string]string{"id": id})
+	if ack := mustWait(t, del, "ack"); ack["ref"] != games.CmdDeleteChat {
+		t.Fatalf("deletion answer: %v", ack)
+	}
+	for _, c := range []*client{host, p1} {
+		if d := mustWait(t, c, "chat_deleted")["data"].(map[string]any); d["id"] != id {
+			t.Fatalf("%s: chat_deleted %v, want id %s", c.id, d, id)
+		}
+	}
+}

@@ -76,27 +76,35 @@ function problem(res, status, detail, headers) {
   reply(res, status, { status, detail }, headers);
 }
 
-// readBody collects at most max bytes; past that it stops reading and reports null.
+// readBody collects at most max bytes; past that it reports null. A body over the cap is still
+// read to its end (and dropped) when it is at most four times the cap, so that the client
+// finishes writing and reads the 413 instead of a reset; anything larger is cut off at once.
 function readBody(req, max) {
   return new Promise((resolve, reject) => {
+    const drainCap = 4 * max;
     const declared = Number(req.headers["content-length"]);
-    if (Number.isFinite(declared) && declared > max) {
+    if (Number.isFinite(declared) && declared > drainCap) {
       resolve(null);
       return;
     }
     const chunks = [];
     let size = 0;
+    let over = false;
     req.on("data", (c) => {
       size += c.length;
-      if (size > max) {
-        req.removeAllListeners("data");
-        req.resume();
+      if (size > drainCap) {
+        req.destroy();
         resolve(null);
+        return;
+      }
+      if (size > max) {
+        over = true;
+        chunks.length = 0;
         return;
       }
       chunks.push(c);
     });
-    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("end", () => resolve(over ? null : Buffer.concat(chunks)));
     req.on("error", reject);
   });
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/trivium-game/trivium/moderation"
 	"github.com/trivium-game/trivium/moderation/textscreen"
+	"github.com/trivium-game/trivium/services"
 	"github.com/trivium-game/trivium/services/accounts"
 )
 
@@ -16,36 +17,24 @@ type credentials struct {
 }
 
 func handleRegister(log *slog.Logger, acc *accounts.Service, cdn string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req, err := decode[credentials](w, r)
-		if err != nil {
-			fail(log, w, r, err)
-			return
-		}
+	return replyTo(log, http.StatusCreated, func(r *http.Request, req credentials) (*accounts.Auth, error) {
 		a, err := acc.Register(r.Context(), req.Username, req.Password)
 		if err != nil {
-			fail(log, w, r, err)
-			return
+			return nil, err
 		}
 		a.Player = present(a.Player, cdn)
-		encode(w, http.StatusCreated, a)
+		return a, nil
 	})
 }
 
 func handleLogin(log *slog.Logger, acc *accounts.Service, cdn string, proxies TrustedProxies) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req, err := decode[credentials](w, r)
-		if err != nil {
-			fail(log, w, r, err)
-			return
-		}
+	return replyTo(log, http.StatusOK, func(r *http.Request, req credentials) (*accounts.Auth, error) {
 		a, err := acc.Login(r.Context(), req.Username, req.Password, addressKey(clientIP(r, proxies)))
 		if err != nil {
-			fail(log, w, r, err)
-			return
+			return nil, err
 		}
 		a.Player = present(a.Player, cdn)
-		encode(w, http.StatusOK, a)
+		return a, nil
 	})
 }
 
@@ -53,32 +42,25 @@ func handleGuest(log *slog.Logger, acc *accounts.Service, cdn string, text *mode
 	type request struct {
 		Nickname string `json:"nickname"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req, err := decode[request](w, r)
-		if err != nil {
-			fail(log, w, r, err)
-			return
-		}
+	return replyTo(log, http.StatusCreated, func(r *http.Request, req request) (*accounts.Auth, error) {
 		var hits []textscreen.FieldHit
 		if text != nil {
+			var err error
 			if hits, err = text.ScreenName("nickname", strings.TrimSpace(req.Nickname)); err != nil {
-				fail(log, w, r, err)
-				return
+				return nil, err
 			}
 		}
 		a, err := acc.Guest(r.Context(), req.Nickname)
 		if err != nil {
-			fail(log, w, r, err)
-			return
+			return nil, err
 		}
 		if len(hits) > 0 {
 			if err := text.FlagName(r.Context(), a.Player.ID, a.Player.DisplayName, hits); err != nil {
-				fail(log, w, r, err)
-				return
+				return nil, err
 			}
 		}
 		a.Player = present(a.Player, cdn)
-		encode(w, http.StatusCreated, a)
+		return a, nil
 	})
 }
 
@@ -100,12 +82,7 @@ func handleLogout(log *slog.Logger, acc *accounts.Service, hooks ...LogoutHook) 
 }
 
 func handleTicket(log *slog.Logger, acc *accounts.Service) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		t, err := acc.IssueTicket(r.Context(), identity(r))
-		if err != nil {
-			fail(log, w, r, err)
-			return
-		}
-		encode(w, http.StatusCreated, t)
+	return reply(log, http.StatusCreated, func(r *http.Request) (*services.Ticket, error) {
+		return acc.IssueTicket(r.Context(), identity(r))
 	})
 }

@@ -15,36 +15,26 @@ func handleDeadLetters(log *slog.Logger, bus services.Bus) http.Handler {
 	type response struct {
 		Items []services.DeadLetter `json:"items"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return reply(log, http.StatusOK, func(r *http.Request) (response, error) {
 		limit, err := intParam(r, "limit", 100, 1, 1000)
 		if err != nil {
-			fail(log, w, r, err)
-			return
+			return response{}, err
 		}
 		items, err := bus.DeadLetters(r.Context(), limit)
-		if err != nil {
-			fail(log, w, r, err)
-			return
-		}
 		if items == nil {
 			items = []services.DeadLetter{}
 		}
-		encode(w, http.StatusOK, response{Items: items})
+		return response{Items: items}, err
 	})
 }
 
 // handleRedrive republishes one dead letter to its subject (role admin).
 func handleRedrive(log *slog.Logger, bus services.Bus) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return act(log, func(r *http.Request) error {
 		seq, err := strconv.ParseUint(chi.URLParam(r, "seq"), 10, 64)
 		if err != nil || seq == 0 {
-			fail(log, w, r, services.Invalid(map[string]string{"seq": "must be a dead letter's sequence number"}))
-			return
+			return services.Invalid(map[string]string{"seq": "must be a dead letter's sequence number"})
 		}
-		if err := bus.Redrive(r.Context(), seq); err != nil {
-			fail(log, w, r, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
+		return bus.Redrive(r.Context(), seq)
 	})
 }

@@ -12,35 +12,23 @@ import (
 )
 
 func handleProgress(log *slog.Logger, progress services.ProgressStore) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return reply(log, http.StatusOK, func(r *http.Request) (services.Progress, error) {
 		p := identity(r).Player
 		if p.Guest {
 			// Guests earn nothing; they still get a well-formed answer.
-			encode(w, http.StatusOK, services.LevelOf(0, 0))
-			return
+			return services.LevelOf(0, 0), nil
 		}
-		pr, err := progress.Progress(r.Context(), p.ID)
-		if err != nil {
-			fail(log, w, r, err)
-			return
-		}
-		encode(w, http.StatusOK, pr)
+		return progress.Progress(r.Context(), p.ID)
 	})
 }
 
 func handleWallet(log *slog.Logger, m *market.Service) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return reply(log, http.StatusOK, func(r *http.Request) (services.Wallet, error) {
 		limit, err := intParam(r, "limit", 20, 1, 100)
 		if err != nil {
-			fail(log, w, r, err)
-			return
+			return services.Wallet{}, err
 		}
-		wallet, err := m.Wallet(r.Context(), identity(r).Player, r.URL.Query().Get("cursor"), limit)
-		if err != nil {
-			fail(log, w, r, err)
-			return
-		}
-		encode(w, http.StatusOK, wallet)
+		return m.Wallet(r.Context(), identity(r).Player, r.URL.Query().Get("cursor"), limit)
 	})
 }
 
@@ -49,19 +37,10 @@ func handleGrant(log *slog.Logger, m *market.Service) http.Handler {
 		PlayerID string `json:"playerId"`
 		services.WalletEntry
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req, err := decode[market.GrantInput](w, r)
-		if err != nil {
-			fail(log, w, r, err)
-			return
-		}
+	return replyTo(log, http.StatusCreated, func(r *http.Request, req market.GrantInput) (response, error) {
 		playerID := chi.URLParam(r, "playerId")
 		e, err := m.Grant(r.Context(), identity(r).Player, playerID, req, r.Header.Get("Idempotency-Key"))
-		if err != nil {
-			fail(log, w, r, err)
-			return
-		}
-		encode(w, http.StatusCreated, response{PlayerID: playerID, WalletEntry: e})
+		return response{PlayerID: playerID, WalletEntry: e}, err
 	})
 }
 
@@ -69,13 +48,9 @@ func handleLicences(log *slog.Logger, store services.MarketStore) http.Handler {
 	type response struct {
 		Items []services.Licence `json:"items"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return reply(log, http.StatusOK, func(r *http.Request) (response, error) {
 		items, err := store.Licences(r.Context(), identity(r).Player.ID)
-		if err != nil {
-			fail(log, w, r, err)
-			return
-		}
-		encode(w, http.StatusOK, response{Items: items})
+		return response{Items: items}, err
 	})
 }
 
@@ -127,23 +102,14 @@ func handleListings(log *slog.Logger, m *market.Service) http.Handler {
 }
 
 func handleListingGet(log *slog.Logger, m *market.Service) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		l, err := m.Listing(r.Context(), chi.URLParam(r, "id"))
-		if err != nil {
-			fail(log, w, r, err)
-			return
-		}
-		encode(w, http.StatusOK, l)
+	return reply(log, http.StatusOK, func(r *http.Request) (*services.Listing, error) {
+		return m.Listing(r.Context(), chi.URLParam(r, "id"))
 	})
 }
 
 func handleListingDelete(log *slog.Logger, m *market.Service) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := m.DeleteListing(r.Context(), identity(r).Player, chi.URLParam(r, "id")); err != nil {
-			fail(log, w, r, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
+	return act(log, func(r *http.Request) error {
+		return m.DeleteListing(r.Context(), identity(r).Player, chi.URLParam(r, "id"))
 	})
 }
 
@@ -195,12 +161,11 @@ func handlePurchaseCreate(log *slog.Logger, m *market.Service) http.Handler {
 }
 
 func handlePurchaseGet(log *slog.Logger, m *market.Service) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return reply(log, http.StatusOK, func(r *http.Request) (purchaseView, error) {
 		p, err := m.PurchaseOf(r.Context(), identity(r).Player, chi.URLParam(r, "id"))
 		if err != nil {
-			fail(log, w, r, err)
-			return
+			return purchaseView{}, err
 		}
-		encode(w, http.StatusOK, viewPurchase(p))
+		return viewPurchase(p), nil
 	})
 }

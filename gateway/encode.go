@@ -156,6 +156,50 @@ var statusOf = map[string]int{
 	services.EInternal:          http.StatusInternalServerError,
 }
 
+// Most routes answer one value or fail. reply, replyTo and act hold that shape, so a handler
+// says only what it calls: the value goes out as JSON with status, an error as problem+json.
+
+// reply answers what answer returns.
+func reply[T any](log *slog.Logger, status int, answer func(r *http.Request) (T, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v, err := answer(r)
+		if err != nil {
+			fail(log, w, r, err)
+			return
+		}
+		encode(w, status, v)
+	})
+}
+
+// replyTo is reply for a route with a JSON body: answer sees the body only once it decoded and
+// validated.
+func replyTo[Req, T any](log *slog.Logger, status int, answer func(r *http.Request, req Req) (T, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, err := decode[Req](w, r)
+		if err != nil {
+			fail(log, w, r, err)
+			return
+		}
+		v, err := answer(r, req)
+		if err != nil {
+			fail(log, w, r, err)
+			return
+		}
+		encode(w, status, v)
+	})
+}
+
+// act answers 204 No Content once do succeeds.
+func act(log *slog.Logger, do func(r *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := do(r); err != nil {
+			fail(log, w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
 // fail writes err as problem+json; internal errors are logged once here and never shown.
 func fail(log *slog.Logger, w http.ResponseWriter, r *http.Request, err error) {
 	if r.Context().Err() != nil && errors.Is(err, r.Context().Err()) {

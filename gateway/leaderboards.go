@@ -85,17 +85,11 @@ func handleLeaderboard(log *slog.Logger, lb *leaderboard.Service, qs *quizzes.Se
 }
 
 func handleLeaderboardMe(log *slog.Logger, lb *leaderboard.Service) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return reply(log, http.StatusOK, func(r *http.Request) (leaderboard.MeResult, error) {
 		around, err := intParam(r, "around", 0, 0, leaderboard.MaxAround)
 		if err != nil {
-			fail(log, w, r, err)
-			return
+			return leaderboard.MeResult{}, err
 		}
-		res, err := lb.Me(r.Context(), chi.URLParam(r, "board"), identity(r).Player.ID, around)
-		if err != nil {
-			fail(log, w, r, err)
-			return
-		}
-		encode(w, http.StatusOK, res)
+		return lb.Me(r.Context(), chi.URLParam(r, "board"), identity(r).Player.ID, around)
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -115,33 +116,74 @@ func handleReportCreate(log *slog.Logger, wf *moderation.Workflow, chat moderati
 		TargetID string `json:"targetId"`
 		Reason   string `json:"reason"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req, err := decode[request](w, r)
+	return replyTo(log, http.StatusAccepted, func(r *http.Request, req request) (services.Report, error) {
+		return wf.ReportContent(r.Context(), identity(r).Player, req.Kind, req.TargetID, req.Reason, chat)
+	})
+}
+
+func handlePlayerReport(log *slog.Logger, wf *moderation.Workflow) http.Handler {
+	type request struct {
+		Reason string `json:"reason"`
+	}
+	return replyTo(log, http.StatusAccepted, func(r *http.Request, req request) (map[string]string, error) {
+		err := wf.Report(r.Context(), identity(r).Player.ID, chi.URLParam(r, "id"), req.Reason)
+		return map[string]string{"status": "reported"}, err
+	})
+}
+
+func handleModerationCases(log *slog.Logger, wf *moderation.Workflow) http.Handler {
+	return reply(log, http.StatusOK, func(r *http.Request) (moderation.CasePage, error) {
+		q := r.URL.Query()
+		limit, err := pageLimit(q.Get("limit"))
 		if err != nil {
-			fail(log, w, r, err)
-			return
+			return moderation.CasePage{}, err
 		}
-		rep, err := wf.ReportContent(r.Context(), identity(r).Player, req.Kind, req.TargetID, req.Reason, chat)
-		if err != nil {
-			fail(log, w, r, err)
-			return
-		}
-		encode(w, http.StatusAccepted, rep)
+		return wf.Cases(r.Context(), q.Get("status"), q.Get("kind"), q.Get("cursor"), limit)
+	})
+}
+
+func handleModerationCase(log *slog.Logger, wf *moderation.Workflow) http.Handler {
+	return reply(log, http.StatusOK, func(r *http.Request) (moderation.CaseView, error) {
+		return wf.Case(r.Context(), chi.URLParam(r, "id"))
+	})
+}
+
+func handleModerationDecision(log *slog.Logger, wf *moderation.Workflow) http.Handler {
+	type request struct {
+		Decision string `json:"decision"`
+		Note     string `json:"note"`
+	}
+	return replyTo(log, http.StatusOK, func(r *http.Request, req request) (moderation.CaseView, error) {
+		return wf.Decide(r.Context(), chi.URLParam(r, "id"), identity(r).Player.ID, req.Decision, req.Note)
 	})
 }
 
 func handleModerationAction(log *slog.Logger, wf *moderation.Workflow, chat moderation.Chat) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req, err := decode[moderation.ActionRequest](w, r)
-		if err != nil {
-			fail(log, w, r, err)
-			return
-		}
-		c, err := wf.Act(r.Context(), chi.URLParam(r, "id"), identity(r).Player.ID, req, chat)
-		if err != nil {
-			fail(log, w, r, err)
-			return
-		}
-		encode(w, http.StatusOK, c)
+	return replyTo(log, http.StatusOK, func(r *http.Request, req moderation.ActionRequest) (moderation.CaseView, error) {
+		return wf.Act(r.Context(), chi.URLParam(r, "id"), identity(r).Player.ID, req, chat)
 	})
+}
+
+func handleModerationAudit(log *slog.Logger, wf *moderation.Workflow) http.Handler {
+	return reply(log, http.StatusOK, func(r *http.Request) (moderation.AuditPage, error) {
+		q := r.URL.Query()
+		limit, err := pageLimit(q.Get("limit"))
+		if err != nil {
+			return moderation.AuditPage{}, err
+		}
+		return wf.Audit(r.Context(), q.Get("cursor"), limit)
+	})
+}
+
+// pageLimit reads an optional limit for the moderation lists; 0 (absent) lets the workflow pick
+// its default, and the workflow clamps the rest.
+func pageLimit(s string) (int, error) {
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, services.Invalid(map[string]string{"limit": "must be a number"})
+	}
+	return n, nil
 }

@@ -21,18 +21,10 @@ func handleVAPIDPublicKey(svc *notify.Service) http.Handler {
 
 // handlePushSubscribe stores the browser's PushSubscription.toJSON() for the caller's session.
 func handlePushSubscribe(log *slog.Logger, svc *notify.Service) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sub, err := decode[webpush.Subscription](w, r)
-		if err != nil {
-			fail(log, w, r, err)
-			return
-		}
+	return replyTo(log, http.StatusCreated, func(r *http.Request, sub webpush.Subscription) (map[string]string, error) {
 		id := identity(r)
-		if err := svc.Subscribe(r.Context(), id.Player.ID, id.SessionID, sub); err != nil {
-			fail(log, w, r, err)
-			return
-		}
-		encode(w, http.StatusCreated, map[string]string{"endpoint": sub.Endpoint})
+		err := svc.Subscribe(r.Context(), id.Player.ID, id.SessionID, sub)
+		return map[string]string{"endpoint": sub.Endpoint}, err
 	})
 }
 
@@ -42,11 +34,10 @@ func handlePushUnsubscribe(log *slog.Logger, svc *notify.Service) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req, err := decode[request](w, r)
-		if err != nil {
-			fail(log, w, r, err)
-			return
+		if err == nil {
+			err = svc.Unsubscribe(r.Context(), identity(r).Player.ID, req.Endpoint)
 		}
-		if err := svc.Unsubscribe(r.Context(), identity(r).Player.ID, req.Endpoint); err != nil {
+		if err != nil {
 			fail(log, w, r, err)
 			return
 		}
@@ -55,38 +46,25 @@ func handlePushUnsubscribe(log *slog.Logger, svc *notify.Service) http.Handler {
 }
 
 func handleNotifications(log *slog.Logger, svc *notify.Service) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return reply(log, http.StatusOK, func(r *http.Request) (notify.Page, error) {
 		limit, err := intParam(r, "limit", notify.DefaultPageSize, 1, notify.MaxPageSize)
 		if err != nil {
-			fail(log, w, r, err)
-			return
+			return notify.Page{}, err
 		}
-		page, err := svc.Inbox(r.Context(), identity(r).Player.ID, r.URL.Query().Get("cursor"), limit)
-		if err != nil {
-			fail(log, w, r, err)
-			return
-		}
-		encode(w, http.StatusOK, page)
+		return svc.Inbox(r.Context(), identity(r).Player.ID, r.URL.Query().Get("cursor"), limit)
 	})
 }
 
 func handleNotificationRead(log *slog.Logger, svc *notify.Service) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := svc.MarkRead(r.Context(), identity(r).Player.ID, chi.URLParam(r, "id")); err != nil {
-			fail(log, w, r, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
+	return act(log, func(r *http.Request) error {
+		return svc.MarkRead(r.Context(), identity(r).Player.ID, chi.URLParam(r, "id"))
 	})
 }
 
 func handleNotificationsReadAll(log *slog.Logger, svc *notify.Service) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, err := svc.MarkAllRead(r.Context(), identity(r).Player.ID); err != nil {
-			fail(log, w, r, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
+	return act(log, func(r *http.Request) error {
+		_, err := svc.MarkAllRead(r.Context(), identity(r).Player.ID)
+		return err
 	})
 }
 

@@ -31,40 +31,32 @@ func handleMeUpdate(log *slog.Logger, players services.PlayerStore, cdn string, 
 	type request struct {
 		DisplayName string `json:"displayName"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req, err := decode[request](w, r)
-		if err != nil {
-			fail(log, w, r, err)
-			return
-		}
+	return replyTo(log, http.StatusOK, func(r *http.Request, req request) (*services.Player, error) {
 		name := strings.TrimSpace(req.DisplayName)
 		if err := accounts.ValidateDisplayName(name, "displayName"); err != nil {
-			fail(log, w, r, err)
-			return
+			return nil, err
 		}
 		p := identity(r).Player
 		var hits []textscreen.FieldHit
 		if text != nil {
+			var err error
 			if hits, err = text.ScreenName("displayName", name); err != nil {
-				fail(log, w, r, err)
-				return
+				return nil, err
 			}
 		}
 		if err := players.UpdateDisplayName(r.Context(), p.ID, name); err != nil {
-			fail(log, w, r, err)
-			return
+			return nil, err
 		}
 		if len(hits) > 0 {
 			if err := text.FlagName(r.Context(), p.ID, name, hits); err != nil {
-				fail(log, w, r, err)
-				return
+				return nil, err
 			}
 		}
 		if changed != nil {
 			changed(p.ID)
 		}
 		p.DisplayName = name
-		encode(w, http.StatusOK, present(p, cdn))
+		return present(p, cdn), nil
 	})
 }
 

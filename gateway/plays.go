@@ -15,13 +15,12 @@ func handlePlayStart(log *slog.Logger, qs *quizzes.Service) http.Handler {
 		PlayID   string                  `json:"playId"`
 		Question services.PublicQuestion `json:"question"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return reply(log, http.StatusCreated, func(r *http.Request) (response, error) {
 		play, q, err := qs.StartPlay(r.Context(), identity(r).Player, chi.URLParam(r, "id"))
 		if err != nil {
-			fail(log, w, r, err)
-			return
+			return response{}, err
 		}
-		encode(w, http.StatusCreated, response{PlayID: play.ID, Question: q})
+		return response{PlayID: play.ID, Question: q}, nil
 	})
 }
 
@@ -42,17 +41,7 @@ func (a *answerInput) Valid() map[string]string {
 }
 
 func handlePlayAnswer(log *slog.Logger, qs *quizzes.Service) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req, err := decode[answerInput](w, r)
-		if err != nil {
-			fail(log, w, r, err)
-			return
-		}
-		res, err := qs.Answer(r.Context(), identity(r).Player, chi.URLParam(r, "playId"), *req.Index, req.Answer)
-		if err != nil {
-			fail(log, w, r, err)
-			return
-		}
-		encode(w, http.StatusOK, res)
+	return replyTo(log, http.StatusOK, func(r *http.Request, req answerInput) (*quizzes.AnswerResult, error) {
+		return qs.Answer(r.Context(), identity(r).Player, chi.URLParam(r, "playId"), *req.Index, req.Answer)
 	})
 }

@@ -65,39 +65,24 @@ func handleQuizCreate(log *slog.Logger, qs *quizzes.Service) http.Handler {
 }
 
 func handleQuizUpdate(log *slog.Logger, qs *quizzes.Service) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req, err := decode[quizInput](w, r)
-		if err != nil {
-			fail(log, w, r, err)
-			return
-		}
-		q, err := qs.Update(r.Context(), identity(r).Player, chi.URLParam(r, "id"), req.quiz())
-		if err != nil {
-			fail(log, w, r, err)
-			return
-		}
-		encode(w, http.StatusOK, q)
+	return replyTo(log, http.StatusOK, func(r *http.Request, req quizInput) (*services.Quiz, error) {
+		return qs.Update(r.Context(), identity(r).Player, chi.URLParam(r, "id"), req.quiz())
 	})
 }
 
 func handleQuizDelete(log *slog.Logger, qs *quizzes.Service) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := qs.Delete(r.Context(), identity(r).Player, chi.URLParam(r, "id")); err != nil {
-			fail(log, w, r, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
+	return act(log, func(r *http.Request) error {
+		return qs.Delete(r.Context(), identity(r).Player, chi.URLParam(r, "id"))
 	})
 }
 
 func handleQuizGet(log *slog.Logger, qs *quizzes.Service) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return reply(log, http.StatusOK, func(r *http.Request) (any, error) {
 		q, owner, err := qs.Get(r.Context(), viewer(r), chi.URLParam(r, "id"))
 		if err != nil {
-			fail(log, w, r, err)
-			return
+			return nil, err
 		}
-		encode(w, http.StatusOK, quizView(q, owner))
+		return quizView(q, owner), nil
 	})
 }
 

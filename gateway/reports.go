@@ -79,20 +79,15 @@ func handleMyGames(log *slog.Logger, reports services.ReportStore) http.Handler 
 		Items []services.HostedGame `json:"items"`
 		Next  string                `json:"next,omitempty"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return reply(log, http.StatusOK, func(r *http.Request) (page, error) {
 		limit, err := intParam(r, "limit", 20, 1, 100)
 		if err != nil {
-			fail(log, w, r, err)
-			return
+			return page{}, err
 		}
 		items, next, err := reports.HostedGames(r.Context(), identity(r).Player.ID, r.URL.Query().Get("cursor"), limit)
-		if err != nil {
-			fail(log, w, r, err)
-			return
-		}
 		if items == nil {
 			items = []services.HostedGame{}
 		}
-		encode(w, http.StatusOK, page{Items: items, Next: next})
+		return page{Items: items, Next: next}, err
 	})
 }

@@ -181,6 +181,19 @@ func (w *Workflow) view(ctx context.Context, c *services.ModerationCase, p *serv
 	return v, nil
 }
 
+// caseToJudge reads a case for moderatorID to decide or act on. Nobody judges their own
+// content: a moderator's goes to another moderator.
+func (w *Workflow) caseToJudge(ctx context.Context, caseID, moderatorID string) (*services.ModerationCase, error) {
+	c, err := w.cfg.Cases.CaseByID(ctx, caseID)
+	if err != nil {
+		return nil, err
+	}
+	if c.PlayerID == moderatorID {
+		return nil, services.Errorf(services.EForbidden, "this case is about your own content: another moderator must decide it")
+	}
+	return c, nil
+}
+
 // Decide records a moderator's decision on a pending case; deciding a decided case is a
 // conflict. On an upload case, approve resumes the workflow at the publish step and reject
 // deletes the original and announces the rejection. On a report case, approve keeps the avatar
@@ -196,13 +209,9 @@ func (w *Workflow) Decide(ctx context.Context, caseID, moderatorID, decision, no
 	if err := services.Invalid(problems); err != nil {
 		return CaseView{}, err
 	}
-	own, err := w.cfg.Cases.CaseByID(ctx, caseID)
+	own, err := w.caseToJudge(ctx, caseID, moderatorID)
 	if err != nil {
 		return CaseView{}, err
-	}
-	// Nobody judges their own content: a moderator's goes to another moderator.
-	if own.PlayerID == moderatorID {
-		return CaseView{}, services.Errorf(services.EForbidden, "this case is about your own avatar: another moderator must decide it")
 	}
 	dw := services.CaseDecisionWrite{CaseID: caseID, Decision: decision, Note: note, ModeratorID: moderatorID,
 		Audit: services.AuditEntry{Action: decision, Reason: note}}

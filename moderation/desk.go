@@ -321,15 +321,12 @@ func (w *Workflow) Act(ctx context.Context, caseID, moderatorID string, req Acti
 	if err := services.Invalid(problems); err != nil {
 		return CaseView{}, err
 	}
-	c, err := w.cfg.Cases.CaseByID(ctx, caseID)
+	c, err := w.caseToJudge(ctx, caseID, moderatorID)
 	if err != nil {
 		return CaseView{}, err
 	}
 	if c.Status != CasePending {
 		return CaseView{}, services.Errorf(services.EConflict, "this case was already decided (%s by %s)", c.Decision, c.ModeratorID)
-	}
-	if c.PlayerID == moderatorID {
-		return CaseView{}, services.Errorf(services.EForbidden, "this case is about your own content: another moderator must decide it")
 	}
 	if c.Kind == CaseUpload {
 		return CaseView{}, services.Invalid(map[string]string{"action": "an upload under review is approved or rejected: POST .../decision"})

@@ -141,6 +141,16 @@ func (w *world) build(ctx context.Context, mode string) error {
 	})
 }
 
+// revealed says whether every room has revealed at least n questions.
+func (w *world) revealed(n int) bool {
+	for _, r := range w.rooms {
+		if r.reveals.Load() < int64(n) {
+			return false
+		}
+	}
+	return true
+}
+
 func (w *world) close() {
 	for _, r := range w.rooms {
 		if r == nil {
@@ -244,14 +254,7 @@ func fanout(ctx context.Context, o options, srv *server) (*report, error) {
 		for _, r := range w.rooms {
 			_, _ = r.host.send("reveal", struct{}{})
 		}
-		if err := waitUntil(ctx, func() bool {
-			for _, r := range w.rooms {
-				if r.reveals.Load() < int64(q+1) {
-					return false
-				}
-			}
-			return true
-		}); err != nil {
+		if err := waitUntil(ctx, func() bool { return w.revealed(q + 1) }); err != nil {
 			return nil, err
 		}
 	}
@@ -360,14 +363,7 @@ func answers(ctx context.Context, o options, srv *server) (*report, error) {
 			}
 		}
 		// Everyone answering closes the question and reveals it on its own.
-		if err := waitUntil(ctx, func() bool {
-			for _, r := range w.rooms {
-				if r.reveals.Load() < int64(q+1) {
-					return false
-				}
-			}
-			return true
-		}); err != nil {
+		if err := waitUntil(ctx, func() bool { return w.revealed(q + 1) }); err != nil {
 			return nil, err
 		}
 	}

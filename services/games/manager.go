@@ -66,10 +66,21 @@ type Manager struct {
 	closing chan struct{} // closed when Close starts: writers stop backing off
 
 	mu      sync.Mutex
-	rooms   map[string]*Room // by code
-	proxies map[string]*Room // by code: games another node runs (cluster only)
-	lingers map[string]Timer // by code
+	rooms   map[string]*Room   // by code
+	proxies map[string]*Room   // by code: games another node runs (cluster only)
+	lingers map[string]Timer   // by code
+	lookups map[string]*lookup // by code: lookups waiting on the cluster or the log
 	closed  bool
+}
+
+// lookup is a lookup of a game with no Room here, in flight. It asks the cluster or reads the
+// log without m.mu, so a slow answer holds up only the lookups of that one code, which wait for
+// it instead of asking again.
+type lookup struct {
+	done    chan struct{} // closed once room and ok are set
+	room    *Room
+	ok      bool
+	waiters int // other lookups waiting for this one (m.mu)
 }
 
 type discardResults struct{}
@@ -110,7 +121,8 @@ func NewManager(cfg ManagerConfig) *Manager {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Manager{cfg: cfg, ctx: ctx, cancel: cancel, closing: make(chan struct{}),
-		rooms: map[string]*Room{}, proxies: map[string]*Room{}, lingers: map[string]Timer{}}
+		rooms: map[string]*Room{}, proxies: map[string]*Room{}, lingers: map[string]Timer{},
+		lookups: map[string]*lookup{}}
 }
 
 // NewCode returns a random join code of CodeLength characters from CodeAlphabet.
@@ -208,9 +220,10 @@ func (m *Manager) CreateWith(quiz services.Quiz, host PlayerInfo, opts *Options)
 // journalTimeout bounds the log reads and writes made on behalf of a request.
 const journalTimeout = 5 * time.Second
 
-// restoreLocked reads a game back from its log and starts its Room (m.mu held). A log that
-// cannot be read back leaves a broken Room that tells players why.
-func (m *Manager) restoreLocked(code string) (*Room, error) {
+// restore reads a game back from its log and starts its Room; call it without m.mu. A log that
+// cannot be read back leaves a broken Room that tells players why. A Room that appeared
+// meanwhile (restored by a takeover or at start) is kept and returned.
+func (m *Manager) restore(code string) (*Room, error) {
 	if m.cfg.Journal == nil {
 		return nil, errf(services.ENotFound, "no game with code %q", code)
 	}
@@ -221,6 +234,14 @@ func (m *Manager) restoreLocked(code string) (*Room, error) {
 		return nil, err
 	}
 	g, err := safeReplay(rec)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, errf(services.EUnavailable, "the game server is shutting down")
+	}
+	if r := m.rooms[code]; r != nil {
+		return r, nil
+	}
 	if err != nil {
 		m.cfg.Logger.Error("game log cannot be replayed: the game is marked failed", "code", code, "err", err)
 		r := brokenRoom(code, err)
@@ -228,8 +249,7 @@ func (m *Manager) restoreLocked(code string) (*Room, error) {
 		return r, nil
 	}
 	m.cfg.Logger.Info("game restored from its log", "code", code, "seq", g.Seq(), "batches", len(rec.Batches))
-	r := m.newRoomLocked(g, rec.Last(), true)
-	return r, nil
+	return m.newRoomLocked(g, rec.Last(), true), nil
 }
 
 // safeReplay is Replay that turns an engine panic on bad data into an error, so that one bad
@@ -257,18 +277,19 @@ func (m *Manager) Recover(ctx context.Context) (int, error) {
 	var errs []error
 	for _, code := range codes {
 		m.mu.Lock()
-		if m.closed {
-			m.mu.Unlock()
+		closed, here := m.closed, m.rooms[code] != nil
+		m.mu.Unlock()
+		if closed {
 			break
 		}
-		if m.rooms[code] == nil {
-			if _, err := m.restoreLocked(code); err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", code, err))
-			} else {
-				n++
-			}
+		if here {
+			continue
 		}
-		m.mu.Unlock()
+		if _, err := m.restore(code); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", code, err))
+		} else {
+			n++
+		}
 	}
 	return n, errors.Join(errs...)
 }
@@ -287,30 +308,50 @@ func (m *Manager) failed(r *Room) {
 	}
 }
 
-// Lookup finds a room by join code, case-insensitively.
+// Lookup finds a room by join code, case-insensitively. A game with no Room here is asked of the
+// cluster (a Room that forwards to its node, or a takeover) or read back from its log; that
+// wait holds up only the lookups of the same code.
 func (m *Manager) Lookup(code string) (*Room, bool) {
 	code = strings.ToUpper(strings.TrimSpace(code))
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	r, ok := m.rooms[code]
-	if ok || m.closed || code == "" {
+	if ok || m.closed || code == "" || (m.cfg.Cluster == nil && m.cfg.Journal == nil) {
+		m.mu.Unlock()
 		return r, ok
 	}
+	if l := m.lookups[code]; l != nil {
+		l.waiters++
+		m.mu.Unlock()
+		<-l.done
+		return l.room, l.ok
+	}
+	l := &lookup{done: make(chan struct{})}
+	m.lookups[code] = l
+	m.mu.Unlock()
+	defer func() {
+		m.mu.Lock()
+		delete(m.lookups, code)
+		m.mu.Unlock()
+		close(l.done)
+	}()
+	l.room, l.ok = m.find(code)
+	return l.room, l.ok
+}
+
+// find looks for a game that has no Room here (without m.mu): in the cluster, else in the log,
+// where it may be after it stopped here for a while (its log failed).
+func (m *Manager) find(code string) (*Room, bool) {
 	if m.cfg.Cluster != nil {
-		return m.locateLocked(code)
+		return m.locate(code)
 	}
-	if m.cfg.Journal != nil {
-		// The game may have stopped here (its log failed for a while): read it back.
-		ctx, cancel := context.WithTimeout(m.ctx, journalTimeout)
-		open, err := m.cfg.Journal.Exists(ctx, code)
-		cancel()
-		if err == nil && open {
-			if r, err := m.restoreLocked(code); err == nil {
-				return r, true
-			}
-		}
+	ctx, cancel := context.WithTimeout(m.ctx, journalTimeout)
+	open, err := m.cfg.Journal.Exists(ctx, code)
+	cancel()
+	if err != nil || !open {
+		return nil, false
 	}
-	return nil, false
+	r, err := m.restore(code)
+	return r, err == nil
 }
 
 // Info returns the public summary of a game; safe from any goroutine.

@@ -48,14 +48,15 @@ func (g *Game) commitKey() commitKey {
 // is gone, and starts its Room.
 func (m *Manager) TakeOver(code string) (*Room, error) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.closed {
+	closed, r := m.closed, m.rooms[code]
+	m.mu.Unlock()
+	if closed {
 		return nil, errf(services.EUnavailable, "the game server is shutting down")
 	}
-	if r := m.rooms[code]; r != nil {
+	if r != nil {
 		return r, nil
 	}
-	return m.restoreLocked(code)
+	return m.restore(code)
 }
 
 // Drop stops a game's Room here without recording anything, because another node now holds its
@@ -76,7 +77,7 @@ func (m *Manager) Drop(code string, closeCode int, reason string) {
 	}
 }
 
-// proxy is the Room handed to the gateway for a game another node runs: Submit forwards.
+// proxy is the Room handed to the gateway for a game another node runs: Submit forwards (m.mu held).
 func (m *Manager) proxy(code string, l Link) *Room {
 	if p := m.proxies[code]; p != nil && p.link == l {
 		return p
@@ -89,8 +90,8 @@ func (m *Manager) proxy(code string, l Link) *Room {
 	return p
 }
 
-// locateLocked asks the cluster for a game that has no Room here (m.mu held).
-func (m *Manager) locateLocked(code string) (*Room, bool) {
+// locate asks the cluster for a game that has no Room here (without m.mu).
+func (m *Manager) locate(code string) (*Room, bool) {
 	link, takeover, ok, err := m.cfg.Cluster.Locate(code)
 	if err != nil {
 		m.cfg.Logger.Warn("locate game", "code", code, "err", err)
@@ -100,12 +101,17 @@ func (m *Manager) locateLocked(code string) (*Room, bool) {
 		return nil, false
 	}
 	if takeover {
-		r, err := m.restoreLocked(code)
+		r, err := m.restore(code)
 		if err != nil {
 			m.cfg.Logger.Error("take over game", "code", code, "err", err)
 			return nil, false
 		}
 		return r, true
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if r := m.rooms[code]; r != nil {
+		return r, true // taken over here meanwhile
 	}
 	return m.proxy(code, link), true
 }

@@ -118,9 +118,9 @@ func avatarProcessed(m services.Message, cdn string) (*Draft, error) {
 	reason := services.Truncate(e.Reason, maxReason)
 	if e.Purpose == services.PurposeQuestionImage {
 		d.Topic, d.PushTopic = TopicQuestionImage, TopicQuestionImage
-		questionImageText(d, e.Status, reason)
+		uploadText(d, questionImageWords, e.Status, reason)
 	} else {
-		avatarText(d, e.Status, reason)
+		uploadText(d, avatarWords, e.Status, reason)
 	}
 	thumb := services.PublicURL(cdn, e.ThumbKey)
 	if len(thumb) > maxURL {
@@ -130,44 +130,42 @@ func avatarProcessed(m services.Message, cdn string) (*Draft, error) {
 	return d, nil
 }
 
-func avatarText(d *Draft, status services.UploadStatus, reason string) {
+// uploadWords are what an upload's outcome says, per purpose.
+type uploadWords struct {
+	noun, acceptedTitle, acceptedBody, reviewBody, chooseAnother string
+}
+
+var (
+	avatarWords = uploadWords{noun: "avatar", acceptedTitle: "Your new avatar is live",
+		acceptedBody:  "It passed moderation and now shows on your profile.",
+		reviewBody:    "A moderator will look at it soon. Keep playing: we will tell you the outcome.",
+		chooseAnother: "Please choose another image."}
+	questionImageWords = uploadWords{noun: "question image", acceptedTitle: "Your question image is ready",
+		acceptedBody:  "It passed moderation: quizzes that use it can be hosted.",
+		reviewBody:    "A moderator will look at it soon; the quiz can be hosted once it is accepted.",
+		chooseAnother: "Please choose another image for the question."}
+)
+
+func uploadText(d *Draft, w uploadWords, status services.UploadStatus, reason string) {
 	switch status {
 	case services.UploadAccepted:
-		d.Title, d.Body = "Your new avatar is live", "It passed moderation and now shows on your profile."
+		d.Title, d.Body = w.acceptedTitle, w.acceptedBody
 	case services.UploadInReview:
-		d.Title, d.Body = "Your avatar is being reviewed", "A moderator will look at it soon. Keep playing: we will tell you the outcome."
+		d.Title, d.Body = "Your "+w.noun+" is being reviewed", w.reviewBody
 	case services.UploadRejected:
-		d.Title, d.Body = "Your avatar was not accepted", "Please choose another image."
+		d.Title, d.Body = "Your "+w.noun+" was not accepted", w.chooseAnother
 		if reason != "" {
-			d.Body = "Reason: " + reason + ". Please choose another image."
+			d.Body = "Reason: " + reason + ". " + w.chooseAnother
 		}
 	case services.UploadFailed:
-		d.Title, d.Body = "We could not process your avatar", "Please try again, or upload a different image."
+		d.Title, d.Body = "We could not process your "+w.noun, "Please try again, or upload a different image."
 	default:
-		d.Title, d.Body = "Your avatar was updated", "Its status is now "+services.Truncate(string(status), 40)+"."
+		d.Title, d.Body = "Your "+w.noun+" was updated", "Its status is now "+services.Truncate(string(status), 40)+"."
 	}
 }
 
 // TopicQuestionImage is the topic of a question image's outcome.
 const TopicQuestionImage = "question_image"
-
-func questionImageText(d *Draft, status services.UploadStatus, reason string) {
-	switch status {
-	case services.UploadAccepted:
-		d.Title, d.Body = "Your question image is ready", "It passed moderation: quizzes that use it can be hosted."
-	case services.UploadInReview:
-		d.Title, d.Body = "Your question image is being reviewed", "A moderator will look at it soon; the quiz can be hosted once it is accepted."
-	case services.UploadRejected:
-		d.Title, d.Body = "Your question image was not accepted", "Please choose another image for the question."
-		if reason != "" {
-			d.Body = "Reason: " + reason + ". Please choose another image for the question."
-		}
-	case services.UploadFailed:
-		d.Title, d.Body = "We could not process your question image", "Please try again, or upload a different image."
-	default:
-		d.Title, d.Body = "Your question image was updated", "Its status is now "+services.Truncate(string(status), 40)+"."
-	}
-}
 
 // TopicModeration is the topic of moderator actions on a player's content or account.
 const TopicModeration = "moderation"

@@ -1,0 +1,87 @@
+package games
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/trivium-game/trivium/internal/testwait"
+	"github.com/trivium-game/trivium/services"
+)
+
+// gatedCluster answers Locate only once its gate opens, as a NATS server that is slow to answer.
+type gatedCluster struct {
+	gate    chan struct{}
+	locates atomic.Int32
+}
+
+type nopLink struct{}
+
+func (nopLink) Forward(Command) bool { return true }
+
+func (c *gatedCluster) Claim(string) (bool, error) { return true, nil }
+func (c *gatedCluster) Locate(string) (Link, bool, bool, error) {
+	c.locates.Add(1)
+	<-c.gate
+	return nopLink{}, false, true, nil
+}
+func (c *gatedCluster) Release(string)               {}
+func (c *gatedCluster) Info(string) (GameInfo, bool) { return GameInfo{}, false }
+
+func TestASlowClusterLookupHoldsUpOnlyTheLookupsOfItsCode(t *testing.T) {
+	cl := &gatedCluster{gate: make(chan struct{})}
+	m := NewManager(ManagerConfig{Clock: NewFakeClock(t0), Results: newResults(0), Cluster: cl})
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+		defer cancel()
+		_ = m.Close(ctx)
+	})
+	local, err := m.Create(quiz(services.ModeCasual, choice(0, 30, 0)), info("host"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Two joins of a game another node runs wait on the cluster's answer.
+	var wg sync.WaitGroup
+	rooms := make([]*Room, 2)
+	for i := range rooms {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rooms[i], _ = m.Lookup("REMOTE")
+		}()
+	}
+	testwait.Until(t, "one join to ask the cluster and the other to wait for it", func() bool {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		l := m.lookups["REMOTE"]
+		return l != nil && l.waiters == 1
+	})
+
+	// Meanwhile this node's own games are found, and new ones created.
+	found := make(chan bool, 1)
+	go func() {
+		_, ok := m.Lookup(local.Code())
+		_, err := m.Create(quiz(services.ModeCasual, choice(0, 30, 0)), info("host2"))
+		found <- ok && err == nil
+	}()
+	select {
+	case ok := <-found:
+		if !ok {
+			t.Fatal("the local game was not found, or a new one not created")
+		}
+	case <-time.After(waitLimit):
+		t.Fatal("a lookup of a local game waited for the cluster's answer about another game")
+	}
+
+	close(cl.gate)
+	wg.Wait()
+	if rooms[0] == nil || rooms[0] != rooms[1] || rooms[0].link == nil {
+		t.Fatalf("the waiting joins got %p and %p, want the same forwarding room", rooms[0], rooms[1])
+	}
+	if n := cl.locates.Load(); n != 1 {
+		t.Fatalf("the cluster was asked %d times for one code, want once", n)
+	}
+}

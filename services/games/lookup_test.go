@@ -85,3 +85,62 @@ func TestASlowClusterLookupHoldsUpOnlyTheLookupsOfItsCode(t *testing.T) {
 		t.Fatalf("the cluster was asked %d times for one code, want once", n)
 	}
 }
+
+// slowClaims holds the first Claim until its gate opens, as a NATS KV write on a starved server.
+type slowClaims struct {
+	gatedCluster
+	claims atomic.Int32
+}
+
+func (c *slowClaims) Claim(string) (bool, error) {
+	if c.claims.Add(1) == 1 {
+		<-c.gate
+	}
+	return true, nil
+}
+
+func TestCreatingAGameHoldsUpNeitherLookupsNorOtherCreations(t *testing.T) {
+	cl := &slowClaims{gatedCluster: gatedCluster{gate: make(chan struct{})}}
+	m := NewManager(ManagerConfig{Clock: NewFakeClock(t0), Results: newResults(0), Cluster: cl, MaxGamesPerHost: 2})
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+		defer cancel()
+		_ = m.Close(ctx)
+	})
+	q := quiz(services.ModeCasual, choice(0, 30, 0))
+	slow := make(chan *Room, 1)
+	go func() {
+		r, _ := m.Create(q, info("host"))
+		slow <- r
+	}()
+	testwait.Until(t, "the first creation to wait on its claim", func() bool { return cl.claims.Load() == 1 })
+
+	done := make(chan error, 1)
+	go func() {
+		r, err := m.Create(q, info("host"))
+		if err == nil {
+			if _, ok := m.Lookup(r.Code()); !ok {
+				err = errf(services.ENotFound, "the new game is not found")
+			}
+		}
+		if err == nil {
+			// The game still being created counts against the host's cap of 2.
+			if _, err3 := m.Create(q, info("host")); services.ErrorCode(err3) != services.ERateLimited {
+				err = errf(services.EInternal, "a third game for a host with 2 (one being created): %v", err3)
+			}
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(waitLimit):
+		t.Fatal("a creation or a lookup waited for another game's code claim")
+	}
+	close(cl.gate)
+	if r := <-slow; r == nil {
+		t.Fatal("the slow creation failed")
+	}
+}

@@ -70,7 +70,12 @@ type Manager struct {
 	proxies map[string]*Room   // by code: games another node runs (cluster only)
 	lingers map[string]Timer   // by code
 	lookups map[string]*lookup // by code: lookups waiting on the cluster or the log
-	closed  bool
+	claimed map[string]bool    // codes of games being created
+	// creating counts games being created, by host, and creatingAll all of them: they count
+	// against the caps like running games.
+	creating    map[string]int
+	creatingAll int
+	closed      bool
 }
 
 // lookup is a lookup of a game with no Room here, in flight. It asks the cluster or reads the
@@ -122,7 +127,7 @@ func NewManager(cfg ManagerConfig) *Manager {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Manager{cfg: cfg, ctx: ctx, cancel: cancel, closing: make(chan struct{}),
 		rooms: map[string]*Room{}, proxies: map[string]*Room{}, lingers: map[string]Timer{},
-		lookups: map[string]*lookup{}}
+		lookups: map[string]*lookup{}, claimed: map[string]bool{}, creating: map[string]int{}}
 }
 
 // NewCode returns a random join code of CodeLength characters from CodeAlphabet.
@@ -162,59 +167,103 @@ func (m *Manager) CreateWith(quiz services.Quiz, host PlayerInfo, opts *Options)
 	if host.ID == "" {
 		return nil, services.Errorf(services.EInvalid, "a host is required")
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.closed {
-		return nil, services.Errorf(services.EUnavailable, "the game server is shutting down")
+	if err := m.reserveGame(host.ID); err != nil {
+		return nil, err
 	}
-	open, mine := 0, 0
-	for _, r := range m.rooms {
-		if !r.Finished() {
-			open++
-			if r.host == host.ID {
-				mine++
-			}
-		}
-	}
-	if mine >= m.cfg.MaxGamesPerHost {
-		return nil, services.Errorf(services.ERateLimited, "you already host %d games that are not finished: end one first", mine)
-	}
-	if open >= m.cfg.MaxGames {
-		return nil, services.Errorf(services.EUnavailable, "the server runs as many games as it can (%d); try again later", open)
-	}
+	defer m.unreserveGame(host.ID)
+	// The code's claim and the log's first entry are network round trips in a cluster: they are
+	// made without m.mu, so lookups and other creations go on meanwhile.
 	for range maxCodeAttempts {
-		code, err := m.claimCodeLocked()
+		code, err := m.claimCode()
 		if err != nil {
 			return nil, err
 		}
 		now := m.cfg.Clock.Now()
 		g := NewGame(GameConfig{ID: m.cfg.NewID(), Code: code, HostID: host.ID, Quiz: quiz, Now: now, Options: opts})
-		if m.cfg.Journal == nil {
-			return m.newRoomLocked(g, 0, false), nil
-		}
-		first, err := createEntry(g, now)
-		if err != nil {
-			return nil, err
-		}
-		ctx, cancel := context.WithTimeout(m.ctx, journalTimeout)
-		pos, err := m.cfg.Journal.Create(ctx, code, first)
-		cancel()
-		if errors.Is(err, ErrLogExists) {
-			// The code's log from an earlier game is still kept: its code is not reused yet.
-			if m.cfg.Cluster != nil {
-				m.cfg.Cluster.Release(code)
+		var pos uint64
+		if m.cfg.Journal != nil {
+			first, err := createEntry(g, now)
+			if err != nil {
+				m.unclaimCode(code)
+				return nil, err
 			}
-			continue
-		}
-		if err != nil {
-			if m.cfg.Cluster != nil {
-				m.cfg.Cluster.Release(code)
+			ctx, cancel := context.WithTimeout(m.ctx, journalTimeout)
+			pos, err = m.cfg.Journal.Create(ctx, code, first)
+			cancel()
+			if errors.Is(err, ErrLogExists) {
+				// The code's log from an earlier game is still kept: its code is not reused yet.
+				m.unclaimCode(code)
+				continue
 			}
-			return nil, services.Errorf(services.EUnavailable, "the game log is unavailable: %v", err)
+			if err != nil {
+				m.unclaimCode(code)
+				return nil, services.Errorf(services.EUnavailable, "the game log is unavailable: %v", err)
+			}
 		}
-		return m.newRoomLocked(g, pos, false), nil
+		m.mu.Lock()
+		delete(m.claimed, code)
+		if m.closed {
+			m.mu.Unlock()
+			m.abandon(code)
+			return nil, services.Errorf(services.EUnavailable, "the game server is shutting down")
+		}
+		r := m.newRoomLocked(g, pos, false)
+		m.mu.Unlock()
+		return r, nil
 	}
 	return nil, fmt.Errorf("create game: no join code without a kept log after %d attempts", maxCodeAttempts)
+}
+
+// reserveGame counts a game being created for hostID against the caps, or says which cap it
+// would pass. Games being created count like running ones, so concurrent creations cannot
+// overshoot.
+func (m *Manager) reserveGame(hostID string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return services.Errorf(services.EUnavailable, "the game server is shutting down")
+	}
+	open, mine := m.creatingAll, m.creating[hostID]
+	for _, r := range m.rooms {
+		if !r.Finished() {
+			open++
+			if r.host == hostID {
+				mine++
+			}
+		}
+	}
+	if mine >= m.cfg.MaxGamesPerHost {
+		return services.Errorf(services.ERateLimited, "you already host %d games that are not finished: end one first", mine)
+	}
+	if open >= m.cfg.MaxGames {
+		return services.Errorf(services.EUnavailable, "the server runs as many games as it can (%d); try again later", open)
+	}
+	m.creating[hostID]++
+	m.creatingAll++
+	return nil
+}
+
+func (m *Manager) unreserveGame(hostID string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.creating[hostID]--; m.creating[hostID] <= 0 {
+		delete(m.creating, hostID)
+	}
+	m.creatingAll--
+}
+
+// abandon gives up a game created while the manager closed: nobody was told its code.
+func (m *Manager) abandon(code string) {
+	if m.cfg.Journal != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), journalTimeout)
+		if err := m.cfg.Journal.CloseGame(ctx, code); err != nil {
+			m.cfg.Logger.Warn("close the log of a game created at shutdown", "code", code, "err", err)
+		}
+		cancel()
+	}
+	if m.cfg.Cluster != nil {
+		m.cfg.Cluster.Release(code)
+	}
 }
 
 // journalTimeout bounds the log reads and writes made on behalf of a request.
@@ -315,7 +364,8 @@ func (m *Manager) Lookup(code string) (*Room, bool) {
 	code = strings.ToUpper(strings.TrimSpace(code))
 	m.mu.Lock()
 	r, ok := m.rooms[code]
-	if ok || m.closed || code == "" || (m.cfg.Cluster == nil && m.cfg.Journal == nil) {
+	if ok || m.closed || code == "" || m.claimed[code] || (m.cfg.Cluster == nil && m.cfg.Journal == nil) {
+		// A claimed code's game is being created here: it is not there yet.
 		m.mu.Unlock()
 		return r, ok
 	}

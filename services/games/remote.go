@@ -116,17 +116,29 @@ func (m *Manager) locate(code string) (*Room, bool) {
 	return m.proxy(code, link), true
 }
 
-// claimCodeLocked picks a join code free on this node and, in a cluster, on every node (m.mu held).
-func (m *Manager) claimCodeLocked() (string, error) {
+// claimCode picks a join code free on this node and, in a cluster, on every node; call it
+// without m.mu. The code stays claimed here until the game's Room is registered or unclaimCode.
+func (m *Manager) claimCode() (string, error) {
 	for range maxCodeAttempts {
 		c := NewCode()
-		if m.rooms[c] != nil {
+		m.mu.Lock()
+		taken := m.rooms[c] != nil || m.claimed[c] || m.lookups[c] != nil
+		if !taken {
+			m.claimed[c] = true
+		}
+		m.mu.Unlock()
+		if taken {
 			continue
 		}
 		if m.cfg.Cluster == nil {
 			return c, nil
 		}
 		ok, err := m.cfg.Cluster.Claim(c)
+		if err != nil || !ok {
+			m.mu.Lock()
+			delete(m.claimed, c)
+			m.mu.Unlock()
+		}
 		if err != nil {
 			return "", fmt.Errorf("create game: claim code: %w", err)
 		}
@@ -135,6 +147,16 @@ func (m *Manager) claimCodeLocked() (string, error) {
 		}
 	}
 	return "", fmt.Errorf("create game: no free join code after %d attempts", maxCodeAttempts)
+}
+
+// unclaimCode gives back a code claimed for a game that was not created.
+func (m *Manager) unclaimCode(code string) {
+	m.mu.Lock()
+	delete(m.claimed, code)
+	m.mu.Unlock()
+	if m.cfg.Cluster != nil {
+		m.cfg.Cluster.Release(code)
+	}
 }
 
 // newRoomLocked registers and starts a Room for g (m.mu held). logPos is the position of its

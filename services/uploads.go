@@ -17,11 +17,17 @@ const (
 	UploadFailed     UploadStatus = "failed" // processing failed, or the URL expired without bytes
 )
 
+// UploadStatuses lists every status, in the order an upload passes through them.
+func UploadStatuses() []UploadStatus {
+	return []UploadStatus{UploadAwaiting, UploadProcessing, UploadInReview, UploadAccepted, UploadRejected, UploadFailed}
+}
+
 // Valid reports a known status.
 func (s UploadStatus) Valid() bool {
-	switch s {
-	case UploadAwaiting, UploadProcessing, UploadInReview, UploadAccepted, UploadRejected, UploadFailed:
-		return true
+	for _, k := range UploadStatuses() {
+		if s == k {
+			return true
+		}
 	}
 	return false
 }
@@ -33,7 +39,8 @@ func (s UploadStatus) Final() bool {
 
 // UploadLimits are what an upload may declare. They are defined once (DefaultUploadLimits),
 // enforced when presigning, by the blob stores' signatures and by the workflow's validation,
-// and served to the web client (GET /api/v1/uploads/limits) so it never retypes them.
+// and served to the web client (GET /api/v1/uploads/limits, and the js/contract.js module it
+// imports) so it never retypes them.
 type UploadLimits struct {
 	MaxBytes     int64    `json:"maxBytes"`
 	ContentTypes []string `json:"contentTypes"`

@@ -4,11 +4,15 @@ package web
 
 import (
 	"embed"
+	"encoding/json"
+	"fmt"
 	"io/fs"
 	"mime"
 	"net/http"
 	"path"
 	"strings"
+
+	"github.com/trivium-game/trivium/services"
 )
 
 //go:embed static
@@ -19,18 +23,46 @@ var static embed.FS
 const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob: https: http:; " +
 	"connect-src 'self' ws: wss: http: https:; worker-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 
-// Handler serves the client: files from static/, and index.html for any other path without a
-// file extension so that client-side routes (/play, /host, /join/ABC234) survive a reload.
-func Handler() http.Handler {
+// ContractPath is the module the server writes for the client from its own definitions (the
+// upload limits and statuses), so the client imports them instead of retyping them.
+const ContractPath = "js/contract.js"
+
+// Handler serves the client: files from static/, the contract module built from limits, and
+// index.html for any other path without a file extension so that client-side routes (/play,
+// /host, /join/ABC234) survive a reload.
+func Handler(limits services.UploadLimits) http.Handler {
 	root, err := fs.Sub(static, "static")
 	if err != nil {
 		// The embed pattern guarantees the directory; failing here means a broken build.
 		panic("web: embedded static directory missing: " + err.Error())
 	}
-	return handler{root: root}
+	return handler{root: root, contract: Contract(limits)}
 }
 
-type handler struct{ root fs.FS }
+// Contract is the ES module served at ContractPath: the upload limits, the upload statuses and
+// which of them are final.
+func Contract(limits services.UploadLimits) []byte {
+	l, err := json.Marshal(limits)
+	if err != nil {
+		panic("web: upload limits do not marshal: " + err.Error()) // a struct of ints and strings
+	}
+	var final []services.UploadStatus
+	for _, s := range services.UploadStatuses() {
+		if s.Final() {
+			final = append(final, s)
+		}
+	}
+	st, _ := json.Marshal(services.UploadStatuses())
+	fi, _ := json.Marshal(final)
+	return fmt.Appendf(nil, "// Written by the server from its own definitions (services.UploadLimits, services.UploadStatus).\n"+
+		"export const uploadLimits = Object.freeze(%s);\nexport const uploadStatuses = Object.freeze(%s);\n"+
+		"export const uploadFinalStatuses = Object.freeze(%s);\n", l, st, fi)
+}
+
+type handler struct {
+	root     fs.FS
+	contract []byte
+}
 
 func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd := w.Header()
@@ -45,6 +77,12 @@ func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	name := strings.TrimPrefix(path.Clean("/"+r.URL.Path), "/")
 	if name == "" || name == "index.html" {
 		h.serveIndex(w, r)
+		return
+	}
+	if name == ContractPath {
+		hd.Set("Cache-Control", "no-cache") // it changes with the server's settings, not its files
+		hd.Set("Content-Type", typeOf(name))
+		serveBytes(w, r, h.contract)
 		return
 	}
 	b, err := fs.ReadFile(h.root, name)

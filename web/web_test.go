@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/trivium-game/trivium/services"
 )
 
 func get(t *testing.T, h http.Handler, path string) *http.Response {
@@ -27,7 +29,7 @@ func body(t *testing.T, r *http.Response) string {
 }
 
 func TestEveryResponseCarriesTheSecurityHeaders(t *testing.T) {
-	h := Handler()
+	h := Handler(services.DefaultUploadLimits())
 	for _, p := range []string{"/", "/index.html", "/js/app.js", "/app.css", "/sw.js", "/play", "/missing.js"} {
 		r := get(t, h, p)
 		if got := r.Header.Get("Content-Security-Policy"); got != CSP {
@@ -51,7 +53,7 @@ func TestEveryResponseCarriesTheSecurityHeaders(t *testing.T) {
 }
 
 func TestStaticFilesHaveTheirContentTypes(t *testing.T) {
-	h := Handler()
+	h := Handler(services.DefaultUploadLimits())
 	for path, want := range map[string]string{
 		"/js/app.js":            "text/javascript; charset=utf-8",
 		"/js/qr.js":             "text/javascript; charset=utf-8",
@@ -72,7 +74,7 @@ func TestStaticFilesHaveTheirContentTypes(t *testing.T) {
 }
 
 func TestClientRoutesGetTheAppAndMissingFilesA404(t *testing.T) {
-	h := Handler()
+	h := Handler(services.DefaultUploadLimits())
 	index := body(t, get(t, h, "/"))
 	if !strings.Contains(index, `<script type="module" src="/js/app.js">`) {
 		t.Fatalf("/ is not the app shell:\n%s", index)
@@ -94,7 +96,7 @@ func TestClientRoutesGetTheAppAndMissingFilesA404(t *testing.T) {
 }
 
 func TestIndexAndServiceWorkerAreNeverCachedStale(t *testing.T) {
-	h := Handler()
+	h := Handler(services.DefaultUploadLimits())
 	for _, p := range []string{"/", "/index.html", "/sw.js"} {
 		if got := get(t, h, p).Header.Get("Cache-Control"); got != "no-cache" {
 			t.Errorf("%s: Cache-Control = %q, want no-cache", p, got)
@@ -104,12 +106,12 @@ func TestIndexAndServiceWorkerAreNeverCachedStale(t *testing.T) {
 
 func TestOnlyGetAndHeadAreServed(t *testing.T) {
 	rec := httptest.NewRecorder()
-	Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/", strings.NewReader("x")))
+	Handler(services.DefaultUploadLimits()).ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/", strings.NewReader("x")))
 	if rec.Code != http.StatusMethodNotAllowed {
 		t.Fatalf("POST /: status %d", rec.Code)
 	}
 	rec = httptest.NewRecorder()
-	Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodHead, "/js/app.js", nil))
+	Handler(services.DefaultUploadLimits()).ServeHTTP(rec, httptest.NewRequest(http.MethodHead, "/js/app.js", nil))
 	if rec.Code != http.StatusOK || rec.Body.Len() != 0 {
 		t.Fatalf("HEAD: status %d, %d bytes", rec.Code, rec.Body.Len())
 	}
@@ -182,5 +184,53 @@ func TestScriptsNeverAssignMarkupStrings(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The client's upload checks come from the server's definitions: the contract module carries the
+// limits the handler was given and every upload status, and no script retypes a limit.
+func TestTheContractModuleCarriesTheServersUploadLimits(t *testing.T) {
+	limits := services.UploadLimits{MaxBytes: 1234, ContentTypes: []string{"image/png"}}
+	r := get(t, Handler(limits), "/"+ContractPath)
+	if r.StatusCode != http.StatusOK || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/javascript") {
+		t.Fatalf("status %d, type %q", r.StatusCode, r.Header.Get("Content-Type"))
+	}
+	js := body(t, r)
+	for _, want := range []string{`export const uploadLimits = Object.freeze({"maxBytes":1234,"contentTypes":["image/png"]});`,
+		`"awaiting_upload"`, `"in_review"`, `"accepted"`, `"rejected"`, `"failed"`, `"processing"`} {
+		if !strings.Contains(js, want) {
+			t.Errorf("contract lacks %s:\n%s", want, js)
+		}
+	}
+	root, err := fs.Sub(static, "static")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fs.Stat(root, ContractPath); err == nil {
+		t.Errorf("%s is a file in static/: the served module must be the only one", ContractPath)
+	}
+	retyped := regexp.MustCompile(`'image/(jpeg|png|webp)'|"image/(jpeg|png|webp)"|5 \* 1024 \* 1024|5 << 20|5242880`)
+	imports := 0
+	err = fs.WalkDir(root, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".js") {
+			return err
+		}
+		b, err := fs.ReadFile(root, p)
+		if err != nil {
+			return err
+		}
+		if m := retyped.FindString(string(b)); m != "" {
+			t.Errorf("%s retypes an upload limit (%s): import it from %s", p, m, ContractPath)
+		}
+		if strings.Contains(string(b), "/contract.js'") {
+			imports++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if imports == 0 {
+		t.Error("no script imports the contract module")
 	}
 }

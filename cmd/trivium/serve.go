@@ -200,7 +200,7 @@ func build(ctx context.Context, cfg *Config, a *app, fds *gateway.FDGuard) (*gra
 		Leaderboards: g.boards, ProfileChanged: leaderboard.AnnounceProfileChange(g.pubsub, log),
 		Progress: a.db, Reports: a.db, Market: g.market, MarketStore: a.db,
 		Avatars: g.avatars.uploads, Moderation: g.avatars.workflow, Text: text, Blob: g.avatars.blob, PublicImages: g.avatars.public,
-		Web: web.Handler(), Notify: g.push.service,
+		Web: web.Handler(services.DefaultUploadLimits()), Notify: g.push.service,
 		OnLogout: []gateway.LogoutHook{gateway.PushLogoutHook(log, g.push.service), gateway.AnnounceLogout(g.pubsub, log)},
 		Ready: func(ctx context.Context) error {
 			if err := a.db.Ping(ctx); err != nil {

@@ -2,6 +2,7 @@
 // matching field (keys like `title`, `questions[0].text`, `questions[1].choices[2]`).
 import { h, add, mount, field, setError, toast } from '../dom.js';
 import { api, listAll } from '../api.js';
+import { acceptTypes, uploadProblem, isFinal } from '../uploads.js';
 
 const MODES = [['casual', 'Casual: host asks, reveals, scoreboard after every question'], ['competitive', 'Competitive: rounds (groups) of questions'],
   ['live', 'Live: first right answer wins the question'], ['single', 'Single player: play alone at your own pace']];
@@ -13,15 +14,12 @@ const CHOICE_LIMITS = { choice: [2, 4], multi: [2, 10], poll: [2, 10], order: [2
 
 // Question pictures go through the avatars' presigned upload and moderation
 // (POST /question-images/uploads); a quiz with a picture that is not accepted yet saves but
-// cannot be hosted. The limits are the server's (GET /uploads/limits says the same).
-const IMAGE_TYPES = ['image/jpeg', 'image/png', 'image/webp'];
-const IMAGE_MAX_BYTES = 5 << 20;
+// cannot be hosted. The limits and final statuses are the server's (uploads.js).
 const IMAGE_STATUS_TEXT = {
   uploading: 'Uploading the picture…', awaiting_upload: 'Waiting for the picture to be uploaded.',
   processing: 'Checking the picture…', in_review: 'A moderator is reviewing the picture; the quiz can be hosted once it is accepted.',
   accepted: 'Picture accepted.', rejected: 'The picture was not accepted', failed: 'The picture could not be processed',
 };
-const IMAGE_FINAL = ['accepted', 'rejected', 'failed'];
 // What the editor knows of each picture: {status, reason, url}, by upload id; the ids polled.
 const imageStatus = new Map();
 const imagesFollowed = new Set();
@@ -52,7 +50,7 @@ async function followImage(id, delay = 1000) {
   try {
     const u = await api('GET', `question-images/uploads/${encodeURIComponent(id)}`);
     setImage(id, { status: u.status, reason: u.reason, url: u.image ? u.image.thumbnailUrl : '' });
-    if (IMAGE_FINAL.includes(u.status)) { imagesFollowed.delete(id); return; }
+    if (isFinal(u.status)) { imagesFollowed.delete(id); return; }
   } catch (e) {
     if (e.status === 404) { setImage(id, { status: 'failed', reason: 'this picture is not one of your uploads' }); imagesFollowed.delete(id); return; }
   }
@@ -188,14 +186,14 @@ function editor(holder, quiz, ctx) {
   // thumbnail once accepted, or remove it.
   function pictureEditor(qq, i, p) {
     const err = h('p', { class: 'field-error', role: 'alert', hidden: true, dataset: { errorFor: `${p}.imageId` } });
-    const input = h('input', { type: 'file', name: `${p}.image`, accept: IMAGE_TYPES.join(','), id: `${p}.image`,
+    const input = h('input', { type: 'file', name: `${p}.image`, accept: acceptTypes, id: `${p}.image`,
       'aria-label': `Picture for question ${i + 1}` });
     input.addEventListener('change', async () => {
       setError(err, '');
       const f = input.files && input.files[0];
       if (!f) return;
-      if (!IMAGE_TYPES.includes(f.type)) { setError(err, 'Choose a JPEG, PNG or WebP image.'); return; }
-      if (f.size > IMAGE_MAX_BYTES) { setError(err, `The image is ${(f.size / 1048576).toFixed(1)} MiB; the limit is 5 MiB.`); return; }
+      const problem = uploadProblem(f);
+      if (problem) { setError(err, problem); return; }
       try {
         const up = await api('POST', 'question-images/uploads', { contentType: f.type, contentLength: f.size });
         imageStatus.set(up.uploadId, { status: 'uploading' });
@@ -220,7 +218,7 @@ function editor(holder, quiz, ctx) {
     const remove = h('button', { type: 'button', class: 'link', 'aria-label': `Remove the picture of question ${i + 1}`, text: 'Remove picture',
       onclick: () => { delete qq.imageId; drawQuestions(); } });
     const st = imageStatus.get(id);
-    if (!st || !['uploading', ...IMAGE_FINAL].includes(st.status)) followImage(id);
+    if (!st || !(st.status === 'uploading' || isFinal(st.status))) followImage(id);
     const box = h('div', { class: 'field q-picture' }, h('label', { for: input.id, text: 'Replace the picture (optional)' }),
       input, h('div', { class: 'row' }, thumb, statusEl, remove), err);
     paintImage(id, box);

@@ -3,9 +3,8 @@ import { h, add, mount, field, setError, toast, avatar } from '../dom.js';
 import { api, session, refreshMe, events } from '../api.js';
 import { enablePush, unsubscribePush, pushState } from '../push.js';
 import { levelCard } from './level.js';
+import { acceptTypes, uploadRule, uploadProblem, isFinal } from '../uploads.js';
 
-const TYPES = ['image/jpeg', 'image/png', 'image/webp'];
-const MAX_BYTES = 5 * 1024 * 1024;
 const UPLOAD_KEY = 'trivium.avatarUpload';
 const STATUS_TEXT = {
   awaiting_upload: 'Waiting for the upload…', uploading: 'Uploading…', processing: 'Processing your image…',
@@ -40,7 +39,7 @@ export function render(root) {
   } }, h('h2', { id: 'name-h', text: 'Name' }), name.wrap, nameBtn);
 
   // Avatar.
-  const file = h('input', { type: 'file', name: 'avatar', accept: TYPES.join(','), id: 'avatar-file' });
+  const file = h('input', { type: 'file', name: 'avatar', accept: acceptTypes, id: 'avatar-file' });
   const fileErr = h('p', { class: 'field-error', role: 'alert', hidden: true, id: 'avatar-file-err' });
   file.setAttribute('aria-describedby', fileErr.id);
   const preview = h('div', { class: 'preview' });
@@ -54,10 +53,9 @@ export function render(root) {
   // Status news comes from three sources (the complete call, polling, notifications) in any
   // order: once the outcome is known, a late "processing" must not overwrite it.
   let outcome = '';
-  const FINAL = ['accepted', 'rejected', 'failed'];
   function showStatus(st, reason) {
-    if (outcome && !FINAL.includes(st)) return;
-    if (FINAL.includes(st)) outcome = st;
+    if (outcome && !isFinal(st)) return;
+    if (isFinal(st)) outcome = st;
     statusEl.dataset.status = st;
     // The reason matters to the player only when the image was turned down.
     statusEl.textContent = (STATUS_TEXT[st] || st) + (reason && (st === 'rejected' || st === 'failed') ? `: ${reason}` : '');
@@ -69,7 +67,7 @@ export function render(root) {
     try {
       const u = await api('GET', `avatars/uploads/${encodeURIComponent(watching)}`);
       showStatus(u.status, u.reason);
-      if (FINAL.includes(u.status)) return settle(u.status);
+      if (isFinal(u.status)) return settle(u.status);
     } catch (e) {
       if (e.status === 404) { watching = ''; sessionStorage.removeItem(UPLOAD_KEY); return; }
     }
@@ -98,8 +96,8 @@ export function render(root) {
     upBtn.disabled = true;
     const f = file.files && file.files[0];
     if (!f) return;
-    if (!TYPES.includes(f.type)) { setError(fileErr, 'Choose a JPEG, PNG or WebP image.'); return; }
-    if (f.size > MAX_BYTES) { setError(fileErr, `The image is ${(f.size / 1048576).toFixed(1)} MiB; the limit is 5 MiB.`); return; }
+    const problem = uploadProblem(f);
+    if (problem) { setError(fileErr, problem); return; }
     chosen = f;
     upBtn.disabled = false;
     const url = URL.createObjectURL(f);
@@ -154,7 +152,7 @@ export function render(root) {
       upBtn.disabled = false;
     }
   } }, h('h2', { id: 'av-h', text: 'Avatar' }), current,
-  h('div', { class: 'field' }, h('label', { for: 'avatar-file', text: 'Choose an image (JPEG, PNG or WebP, up to 5 MiB)' }), file, fileErr),
+  h('div', { class: 'field' }, h('label', { for: 'avatar-file', text: `Choose an image (${uploadRule})` }), file, fileErr),
   preview, bar, statusEl, upBtn);
 
   // Push.
@@ -188,7 +186,7 @@ export function render(root) {
     if (n.topic !== 'avatar' || !n.data) return;
     if (watching && n.data.uploadId && n.data.uploadId !== watching) return;
     showStatus(n.data.status, n.data.reason);
-    if (FINAL.includes(n.data.status)) settle(n.data.status);
+    if (isFinal(n.data.status)) settle(n.data.status);
   };
   events.addEventListener('notification', onNote);
   const onAuth = (ev) => { if (ev.detail) drawCurrent(ev.detail); };

@@ -181,9 +181,13 @@ func (w *Workflow) view(ctx context.Context, c *services.ModerationCase, p *serv
 	return v, nil
 }
 
-// caseToJudge reads a case for moderatorID to decide or act on. Nobody judges their own
-// content: a moderator's goes to another moderator.
-func (w *Workflow) caseToJudge(ctx context.Context, caseID, moderatorID string) (*services.ModerationCase, error) {
+// caseToJudge refuses the request's problems (a 422 names each field), then reads the case for
+// moderatorID to decide or act on. Nobody judges their own content: a moderator's goes to
+// another moderator.
+func (w *Workflow) caseToJudge(ctx context.Context, caseID, moderatorID string, problems map[string]string) (*services.ModerationCase, error) {
+	if err := services.Invalid(problems); err != nil {
+		return nil, err
+	}
 	c, err := w.cfg.Cases.CaseByID(ctx, caseID)
 	if err != nil {
 		return nil, err
@@ -206,10 +210,7 @@ func (w *Workflow) Decide(ctx context.Context, caseID, moderatorID, decision, no
 	if utf8.RuneCountInString(note) > MaxNote {
 		problems["note"] = fmt.Sprintf("must be at most %d characters", MaxNote)
 	}
-	if err := services.Invalid(problems); err != nil {
-		return CaseView{}, err
-	}
-	own, err := w.caseToJudge(ctx, caseID, moderatorID)
+	own, err := w.caseToJudge(ctx, caseID, moderatorID, problems)
 	if err != nil {
 		return CaseView{}, err
 	}

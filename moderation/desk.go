@@ -318,10 +318,7 @@ func (w *Workflow) Act(ctx context.Context, caseID, moderatorID string, req Acti
 	if timed && (req.DurationHours < 1 || req.DurationHours > maxHours) {
 		problems["durationHours"] = fmt.Sprintf("must be 1 to %d", maxHours)
 	}
-	if err := services.Invalid(problems); err != nil {
-		return CaseView{}, err
-	}
-	c, err := w.caseToJudge(ctx, caseID, moderatorID)
+	c, err := w.caseToJudge(ctx, caseID, moderatorID, problems)
 	if err != nil {
 		return CaseView{}, err
 	}

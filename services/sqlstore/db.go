@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/trivium-game/trivium/services"
@@ -28,6 +29,9 @@ type DB struct {
 	db      *sql.DB
 	dialect Dialect
 	now     func() time.Time
+
+	mu    sync.Mutex
+	stmts map[string]*sql.Stmt // the hot reads, prepared once (see queryRow)
 }
 
 // New wraps an open database. Call Migrate before use.
@@ -35,7 +39,27 @@ func New(db *sql.DB, d Dialect, now func() time.Time) *DB {
 	if now == nil {
 		now = time.Now
 	}
-	return &DB{db: db, dialect: d, now: now}
+	return &DB{db: db, dialect: d, now: now, stmts: map[string]*sql.Stmt{}}
+}
+
+// queryRow runs q, one of the reads every authenticated request makes, as a statement prepared
+// once: database/sql keeps it prepared on each pooled connection, so SQLite does not parse the
+// SQL again per request (a fifth of the server's CPU under presign load). A statement that
+// cannot be prepared (before the migration made its table) runs unprepared and is tried again.
+func (d *DB) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	d.mu.Lock()
+	st, ok := d.stmts[q]
+	if !ok {
+		var err error
+		if st, err = d.db.PrepareContext(ctx, q); err == nil {
+			d.stmts[q] = st
+		}
+	}
+	d.mu.Unlock()
+	if st == nil {
+		return d.db.QueryRowContext(ctx, q, args...)
+	}
+	return st.QueryRowContext(ctx, args...)
 }
 
 // SQL returns the underlying pool, for packages that keep their own tables.
@@ -45,7 +69,15 @@ func (d *DB) SQL() *sql.DB { return d.db }
 func (d *DB) Dialect() Dialect { return d.dialect }
 
 // Close closes the pool.
-func (d *DB) Close() error { return d.db.Close() }
+func (d *DB) Close() error {
+	d.mu.Lock()
+	for q, st := range d.stmts {
+		_ = st.Close()
+		delete(d.stmts, q)
+	}
+	d.mu.Unlock()
+	return d.db.Close()
+}
 
 // Ping checks the database answers.
 func (d *DB) Ping(ctx context.Context) error { return d.db.PingContext(ctx) }

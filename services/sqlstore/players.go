@@ -58,7 +58,7 @@ func (d *DB) CreatePlayer(ctx context.Context, p *services.Player) error {
 
 // PlayerByID loads a player.
 func (d *DB) PlayerByID(ctx context.Context, id string) (*services.Player, error) {
-	p, err := scanPlayer(d.db.QueryRowContext(ctx, `SELECT `+playerCols+` FROM players WHERE id = $1`, id))
+	p, err := scanPlayer(d.queryRow(ctx, `SELECT `+playerCols+` FROM players WHERE id = $1`, id))
 	return p, notFound(err, "player")
 }
 
@@ -141,7 +141,7 @@ func (d *DB) SessionByID(ctx context.Context, id string) (*services.Session, err
 	var s services.Session
 	var exp int64
 	var revoked int
-	err := d.db.QueryRowContext(ctx, `SELECT id, player_id, expires_at, revoked FROM sessions WHERE id = $1`, id).
+	err := d.queryRow(ctx, `SELECT id, player_id, expires_at, revoked FROM sessions WHERE id = $1`, id).
 		Scan(&s.ID, &s.PlayerID, &exp, &revoked)
 	if err != nil {
 		return nil, notFound(err, "session")

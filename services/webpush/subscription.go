@@ -21,7 +21,6 @@ import (
 const MaxEndpointLength = 2048
 
 // Subscription is a browser's PushSubscription as serialised by PushSubscription.toJSON().
-// pushtest.Subscription has the same underlying type, so webpush.Subscription(s) converts it.
 type Subscription struct {
 	Endpoint       string `json:"endpoint"`
 	ExpirationTime *int64 `json:"expirationTime"`

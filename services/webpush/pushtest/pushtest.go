@@ -29,21 +29,15 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/trivium-game/trivium/services/webpush"
 )
 
 // maxBody is the payload size push services must accept (RFC 8030 §7.2); larger is 413.
 const maxBody = 4096
 
-// Subscription is what a browser's PushSubscription.toJSON() returns. It has the same
-// underlying type as webpush.Subscription, so webpush.Subscription(sub) converts it.
-type Subscription struct {
-	Endpoint       string `json:"endpoint"`
-	ExpirationTime *int64 `json:"expirationTime"`
-	Keys           struct {
-		P256dh string `json:"p256dh"`
-		Auth   string `json:"auth"`
-	} `json:"keys"`
-}
+// Subscription is what a browser's PushSubscription.toJSON() returns.
+type Subscription = webpush.Subscription
 
 // Response scripts the answer to one push. The zero value is 201 Created.
 type Response struct {

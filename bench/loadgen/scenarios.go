@@ -141,6 +141,24 @@ func (w *world) build(ctx context.Context, mode string) error {
 	})
 }
 
+// disconnected counts players whose sockets have closed.
+func (w *world) disconnected() int {
+	n := 0
+	for _, r := range w.rooms {
+		for _, p := range r.players {
+			if p == nil {
+				continue
+			}
+			select {
+			case <-p.closed:
+				n++
+			default:
+			}
+		}
+	}
+	return n
+}
+
 // revealed says whether every room has revealed at least n questions.
 func (w *world) revealed(n int) bool {
 	for _, r := range w.rooms {
@@ -279,6 +297,11 @@ func perThousand(cpu float64, n int64) float64 {
 func answers(ctx context.Context, o options, srv *server) (*report, error) {
 	var ackLat, fanLat latencies
 	var acked, errorsN atomic.Int64
+	// inFlight counts answers scheduled (think time running) or sent and not yet acked or
+	// refused. A host seeing the reveal does not mean every player has read its ack: the
+	// acks of a busy load generator sit in its sockets behind the reveal (run B of the
+	// 50,000 run stopped counting at 47,506 that way), so the run drains them before reading.
+	var inFlight atomic.Int64
 	// Each question's answering window runs from its first answer sent to its last ack; the
 	// accepted rate is answers over the sum of those windows (the server idles in between,
 	// waiting for the host bots, which is not what is measured).
@@ -306,9 +329,11 @@ func answers(ctx context.Context, o options, srv *server) (*report, error) {
 			}
 			fanLat.add(at.Sub(asked))
 			think := time.Duration(rand.ExpFloat64() * float64(o.think))
+			inFlight.Add(1)
 			time.AfterFunc(think, func() {
 				b := *bp
 				if b == nil {
+					inFlight.Add(-1)
 					return
 				}
 				t := time.Now()
@@ -323,11 +348,15 @@ func answers(ctx context.Context, o options, srv *server) (*report, error) {
 					sent.Store(key{b, ref}, pending{t, idx})
 				})
 				if err != nil {
-					sent.Delete(key{b, ref})
+					if _, ok := sent.LoadAndDelete(key{b, ref}); ok {
+						inFlight.Add(-1)
+						errorsN.Add(1)
+					}
 				}
 			})
 		case "ack", "error":
 			if v, ok := sent.LoadAndDelete(key{*bp, f.Ref}); ok {
+				inFlight.Add(-1)
 				p := v.(pending)
 				if f.Type == "ack" {
 					ackLat.add(at.Sub(p.at))
@@ -367,6 +396,13 @@ func answers(ctx context.Context, o options, srv *server) (*report, error) {
 			return nil, err
 		}
 	}
+	// Every answer acked or refused, or its player's socket gone; whatever is left after the
+	// drain is reported, not silently dropped.
+	drain := time.Now()
+	dctx, dcancel := context.WithTimeout(ctx, 2*time.Minute)
+	_ = waitUntil(dctx, func() bool { return inFlight.Load() <= int64(w.disconnected()) })
+	dcancel()
+	drained := time.Since(drain)
 	elapsed := time.Since(start)
 	s1, l1 := sample(srv.pid), sample(0)
 	var windows time.Duration
@@ -392,6 +428,9 @@ func answers(ctx context.Context, o options, srv *server) (*report, error) {
 	}
 	rep.add("answers acked", float64(acked.Load()), "")
 	rep.add("answer errors", float64(errorsN.Load()), "")
+	rep.add("answers unacknowledged after the drain", float64(inFlight.Load()), "")
+	rep.add("players disconnected", float64(w.disconnected()), "")
+	rep.add("acks drained after the last reveal", drained.Seconds(), "s")
 	rep.add("answers per second while answering", float64(acked.Load())/windows.Seconds(), "/s")
 	rep.add("answers per second overall", float64(acked.Load())/elapsed.Seconds(), "/s")
 	rep.latencies("answer ack", ackLat.d)

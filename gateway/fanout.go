@@ -56,6 +56,12 @@ func AnnounceSuspension(ps services.PubSub, log *slog.Logger) func(playerID stri
 	}
 }
 
+// OnSuspension calls fn with every suspended player's id announced by any process (for a cache
+// of players to drop theirs at once). stop ends the subscription.
+func OnSuspension(ps services.PubSub, fn func(playerID string)) (stop func(), err error) {
+	return ps.Subscribe(playerSuspendedSubject, func(_ string, id []byte) { fn(string(id)) })
+}
+
 // ListenFanout delivers the gateways' fan-out to this process's sockets: in-band copies to the
 // player's WebSockets, revoked sessions and suspended players closed. stop ends all subscriptions.
 func (s *Server) ListenFanout(ps services.PubSub) (stop func(), err error) {

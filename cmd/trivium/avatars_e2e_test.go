@@ -162,6 +162,7 @@ func TestAvatarUploadIsModeratedThumbnailedAndServedFromTheCDN(t *testing.T) {
 	if err := run(context.Background(), []string{"users", "role", "mod", "moderator"}, func(k string) string { return env[k] }, &out, &out); err != nil {
 		t.Fatalf("users role: %v\n%s", err, out.String())
 	}
+	awaitRole(t, s.URL+"/api/v1/moderation/cases", mod.Token)
 	var cases struct {
 		Items []struct {
 			ID, UploadID, ImageURL, Reason string
@@ -287,6 +288,7 @@ func TestOperatorsSeeAndRedriveDeadLettersWhileTheServerRuns(t *testing.T) {
 	if err := run(context.Background(), []string{"users", "role", "operator", "admin"}, func(k string) string { return env[k] }, &out, &errOut); err != nil {
 		t.Fatal(err)
 	}
+	awaitRole(t, s.URL+"/api/v1/admin/dead-letters", op.Token)
 	// The CLI must not open the embedded bus under a running server: it says to use the API.
 	err := run(context.Background(), []string{"dlq", "list"}, func(k string) string { return env[k] }, &out, &errOut)
 	if err == nil || !strings.Contains(err.Error(), "/api/v1/admin/dead-letters") {

@@ -470,12 +470,13 @@ func TestClusterFromComposePlaysThroughNginxAndSurvivesTheOwnerDying(t *testing.
 		t.Fatalf("presigned URL %s does not go through the CDN origin %s", in.URL, top.url)
 	}
 	// Nobody announces the completion: the S3 API's object-created event (versitygw → NATS →
-	// the moderation process) must start processing. /me does not check uploads itself.
-	testwait.For(t, "the S3 event to get the avatar accepted", 30*time.Second, func() bool {
+	// the moderation process) must start processing. /me does not check uploads itself, and the
+	// API process sees the moderation process's write once its cached player expires (2 s).
+	testwait.For(t, "the S3 event to get the avatar accepted", 30*time.Second, every(20*time.Millisecond, func() bool {
 		var me struct{ Avatar struct{ Status string } }
 		expect(t, call(t, "GET", top.url+"/api/v1/me", host.Token, nil), 200).decode(t, &me)
 		return me.Avatar.Status == "accepted"
-	})
+	}))
 	var st struct {
 		Status string
 		Avatar *struct{ URL, ThumbnailURL string }

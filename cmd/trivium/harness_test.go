@@ -16,6 +16,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/trivium-game/trivium/internal/testwait"
+	"github.com/trivium-game/trivium/services/accounts"
 )
 
 // syncBuffer is a goroutine-safe writer whose content tests can poll.
@@ -149,6 +150,29 @@ func call(t testing.TB, method, url, token string, body any, hdr ...string) apiR
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return apiResp{Status: resp.StatusCode, Body: b, Header: resp.Header}
+}
+
+// awaitRole waits until the running server lets token GET url (refused with 403 until then): a
+// role granted by the CLI, another process, shows once the server's cached player expires
+// (accounts.DefaultCacheTTL).
+func awaitRole(t testing.TB, url, token string) {
+	t.Helper()
+	testwait.For(t, "the granted role", 4*accounts.DefaultCacheTTL, every(100*time.Millisecond, func() bool {
+		return call(t, "GET", url, token, nil).Status != 403
+	}))
+}
+
+// every paces a condition that calls the API: it asks at most once per d (false in between), so
+// a wait of seconds stays under the per-address rate limit.
+func every(d time.Duration, cond func() bool) func() bool {
+	var last time.Time
+	return func() bool {
+		if time.Since(last) < d {
+			return false
+		}
+		last = time.Now()
+		return cond()
+	}
 }
 
 func expect(t testing.TB, r apiResp, status int) apiResp {

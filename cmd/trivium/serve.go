@@ -61,6 +61,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		g.admin(cfg.PprofAddr),
 		worker(log, "outbox", func(ctx context.Context) error { g.relay.Run(ctx); return nil }),
 		subscription("board-profiles", func() (func(), error) { return g.boards.ForgetChangedProfiles(g.pubsub) }),
+		// A player suspended on any process is refused here at once, not after the cache's TTL.
+		subscription("player-cache", func() (func(), error) { return gateway.OnSuspension(g.pubsub, a.db.ForgetPlayer) }),
 	}
 	if cfg.Roles.on("api") {
 		// The API role owns the economy: it starts purchases and serves wallets, so it runs the
@@ -158,6 +160,9 @@ func build(ctx context.Context, cfg *Config, a *app, fds *gateway.FDGuard) (*gra
 	}
 	gateway.RegisterGamesActive(g.reg, g.games.Active)
 
+	// Authenticating a request reads its player (a suspension must bite); cached for as long as
+	// the session itself, so a request costs no query. This process's writes clear it at once.
+	a.db.CachePlayers(accounts.DefaultCacheTTL)
 	acc, err := accounts.New(accounts.Config{Store: a.db, TokenKey: tokenKey,
 		HashConcurrency: cfg.HashConcurrency, HashQueue: cfg.HashQueue, HashWait: cfg.HashWait})
 	if err != nil {

@@ -41,7 +41,8 @@ type Config struct {
 	HashWait        time.Duration
 	// CacheTTL is how long a checked session is trusted without reading it again: the bound on
 	// how late another process sees a logout (this process sees its own at once). The player is
-	// always read fresh. DefaultCacheTTL; negative disables the cache.
+	// read from the Store each time (whose own cache, if any, must drop a suspended player at
+	// once). DefaultCacheTTL; negative disables the cache.
 	CacheTTL time.Duration
 }
 
@@ -228,7 +229,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Identity, er
 			return nil, err
 		}
 		if p.Suspended(now) {
-			return nil, unauth // the player is read fresh, so a suspension bites at once on every process
+			return nil, unauth // the store's player cache is cleared by a suspension at once, on every process
 		}
 		return &Identity{Player: p, SessionID: id}, nil
 	}

@@ -32,6 +32,8 @@ type DB struct {
 
 	mu    sync.Mutex
 	stmts map[string]*sql.Stmt // the hot reads, prepared once (see queryRow)
+
+	players *playerCache // nil unless CachePlayers
 }
 
 // New wraps an open database. Call Migrate before use.

@@ -247,6 +247,7 @@ func (d *DB) CaseAudit(ctx context.Context, caseID string) ([]services.AuditEntr
 // SuspendPlayer sets until when a player may not sign in (zero lifts it) and revokes every
 // session of theirs in the same transaction.
 func (d *DB) SuspendPlayer(ctx context.Context, playerID string, until time.Time) error {
+	defer d.players.forget(playerID)
 	return d.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE players SET suspended_until = $1 WHERE id = $2`, ms(until), playerID)
 		if err != nil {
@@ -267,6 +268,7 @@ func (d *DB) SuspendPlayer(ctx context.Context, playerID string, until time.Time
 
 // MutePlayer sets until when a player's chat is refused (zero lifts it).
 func (d *DB) MutePlayer(ctx context.Context, playerID string, until time.Time) error {
+	defer d.players.forget(playerID)
 	return d.updateOne(ctx, "player", `UPDATE players SET muted_until = $1 WHERE id = $2`, ms(until), playerID)
 }
 

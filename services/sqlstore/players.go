@@ -58,8 +58,16 @@ func (d *DB) CreatePlayer(ctx context.Context, p *services.Player) error {
 
 // PlayerByID loads a player.
 func (d *DB) PlayerByID(ctx context.Context, id string) (*services.Player, error) {
+	p, gen, ok := d.players.get(id)
+	if ok {
+		return p, nil
+	}
 	p, err := scanPlayer(d.queryRow(ctx, `SELECT `+playerCols+` FROM players WHERE id = $1`, id))
-	return p, notFound(err, "player")
+	if err != nil {
+		return nil, notFound(err, "player")
+	}
+	d.players.put(p, gen)
+	return p, nil
 }
 
 // PlayersByID loads several players at once; missing ids are left out.
@@ -97,16 +105,19 @@ func (d *DB) updateOne(ctx context.Context, what, q string, args ...any) error {
 
 // UpdateDisplayName sets a player's display name.
 func (d *DB) UpdateDisplayName(ctx context.Context, id, name string) error {
+	defer d.players.forget(id)
 	return d.updateOne(ctx, "player", `UPDATE players SET display_name = $1 WHERE id = $2`, name, id)
 }
 
 // SetRole grants a role to an account.
 func (d *DB) SetRole(ctx context.Context, username, role string) error {
+	defer d.players.forget("") // by username: rare enough to clear them all
 	return d.updateOne(ctx, "player", `UPDATE players SET role = $1 WHERE username = $2 AND guest = 0`, role, username)
 }
 
 // SetAvatar sets the accepted avatar keys of a player.
 func (d *DB) SetAvatar(ctx context.Context, playerID string, a services.Avatar) error {
+	defer d.players.forget(playerID)
 	return d.updateOne(ctx, "player", `UPDATE players SET avatar_key = $1, avatar_thumb_key = $2 WHERE id = $3`,
 		a.Key, a.ThumbKey, playerID)
 }

@@ -120,12 +120,22 @@ export async function screenshot(page, name) {
   await page.screenshot({ path: path.join(SHOT_DIR, `${name}.png`), fullPage: false });
 }
 
-/** Grants a role with the server's own CLI (`trivium users role NAME ROLE`) on its data directory. */
-export async function grantRole(username, role) {
+/**
+ * Grants a role with the server's own CLI (`trivium users role NAME ROLE`) on its data directory,
+ * then waits until the running server sees it: the CLI is another process, and the server keeps
+ * a player it has read for up to 2 s.
+ */
+export async function grantRole(acc, role) {
   const bin = process.env.TRIVIUM_E2E_BIN;
   const data = process.env.TRIVIUM_E2E_DATA;
   if (!bin || !data) throw new Error('granting a role needs TRIVIUM_E2E_BIN and TRIVIUM_E2E_DATA (run.sh sets them when it starts the server)');
-  await promisify(execFile)(bin, ['users', 'role', username, role], { env: { ...process.env, TRIVIUM_DATA: data } });
+  await promisify(execFile)(bin, ['users', 'role', acc.username, role], { env: { ...process.env, TRIVIUM_DATA: data } });
+  for (const deadline = Date.now() + 10000; ;) {
+    const me = await call('GET', 'me', undefined, acc.token);
+    if (me.role === role) return;
+    if (Date.now() > deadline) throw new Error(`the server did not see ${acc.username}'s role ${role} within 10 s`);
+    await new Promise((r) => setTimeout(r, 100)); // polled ten times a second, under the API's rate limit
+  }
 }
 
 function crc32(buf) {

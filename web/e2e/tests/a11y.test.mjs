@@ -45,7 +45,7 @@ test('every page passes axe-core, signed out, as an account and as a moderator',
   await screenshots(page, 'author-errors');
 
   const mod = await account('a11ymod');
-  await grantRole(mod.username, 'moderator');
+  await grantRole(mod, 'moderator');
   await signIn(page, mod);
   await page.goto(`${BASE}/moderation`);
   await page.waitForSelector('main h1:has-text("Moderation")');

@@ -45,7 +45,7 @@ test('an avatar in review, then rejected, as the player sees it; the inbox; the 
   await p.page.waitForSelector('#upload-status[data-status="in_review"]:has-text("A moderator is reviewing your image.")', { timeout: 30000 });
 
   const modAcc = await account('rejmod');
-  await grantRole(modAcc.username, 'moderator');
+  await grantRole(modAcc, 'moderator');
   const m = await person(t, 'moderator', { viewport: { width: 1280, height: 900 } });
   await signIn(m.page, modAcc);
   // The moderator's own flagged avatar is in the queue too, but not theirs to decide.
@@ -116,7 +116,7 @@ test('players report an avatar from the game; avatars are sharp and a broken one
   await r.page.waitForSelector('.toast:has-text("Avatar reported")');
 
   const modAcc = await account('repmod');
-  await grantRole(modAcc.username, 'moderator');
+  await grantRole(modAcc, 'moderator');
   const cases = await call('GET', 'moderation/cases?status=pending&limit=100', undefined, (await call('POST', 'auth/login', { username: modAcc.username, password: modAcc.password })).token);
   assert.ok(cases.items.some((c) => c.kind === 'report' && c.player.id === ava.player.id && /reported from game/.test(c.reason)), 'a report case on the avatar');
 

@@ -9,7 +9,7 @@ test('a player buys a quiz with granted coins and hosts it', { timeout: 90000 },
   const seller = await account('seller');
   const buyer = await account('buyer');
   const admin = await account('admin');
-  await grantRole(admin.username, 'admin');
+  await grantRole(admin, 'admin');
   const title = unique('Bought');
   const quiz = await createQuiz(seller, { title, mode: 'casual', questions: [choice('2+2?', ['3', '4'], 1)] });
   const other = await createQuiz(seller, { title: unique('Pricey'), mode: 'casual', questions: [choice('1+1?', ['2', '3'], 0)] });

@@ -21,7 +21,7 @@ test('a reported quiz is hidden from the console and its owner is told why', { t
   await r.page.waitForSelector('.toast:has-text("Quiz reported")');
 
   const modAcc = await account('qmod');
-  await grantRole(modAcc.username, 'moderator');
+  await grantRole(modAcc, 'moderator');
   const m = await person(t, 'moderator', { viewport: { width: 1280, height: 900 } });
   await signIn(m.page, modAcc);
   await m.page.goto(`${BASE}/moderation`);
@@ -74,7 +74,7 @@ test('a deleted chat message disappears from every player\'s chat', { timeout: 9
   await b.page.waitForSelector('.toast:has-text("Message reported")');
 
   const modAcc = await account('cmod');
-  await grantRole(modAcc.username, 'moderator');
+  await grantRole(modAcc, 'moderator');
   const page = await eventually(async () => {
     const p = await call('GET', 'moderation/cases?kind=chat', undefined, modAcc.token);
     return p.items.find((c) => c.snapshot && c.snapshot.text === 'a rude remark');

@@ -42,7 +42,7 @@ test('a flagged avatar waits for a moderator, who approves it; players never see
   await other.close();
 
   const modAcc = await account('mod');
-  await grantRole(modAcc.username, 'moderator');
+  await grantRole(modAcc, 'moderator');
   const m = await person(t, 'moderator', { viewport: { width: 1280, height: 900 } });
   await signIn(m.page, modAcc);
   await m.page.goto(`${BASE}/moderation`);

@@ -400,7 +400,10 @@ func answers(ctx context.Context, o options, srv *server) (*report, error) {
 	// drain is reported, not silently dropped.
 	drain := time.Now()
 	dctx, dcancel := context.WithTimeout(ctx, 2*time.Minute)
-	_ = waitUntil(dctx, func() bool { return inFlight.Load() <= int64(w.disconnected()) })
+	_ = waitUntil(dctx, func() bool {
+		n := inFlight.Load() // the players are scanned only while something is outstanding
+		return n == 0 || n <= int64(w.disconnected())
+	})
 	dcancel()
 	drained := time.Since(drain)
 	elapsed := time.Since(start)

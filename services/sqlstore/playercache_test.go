@@ -2,7 +2,6 @@ package sqlstore_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -11,25 +10,12 @@ import (
 	"github.com/trivium-game/trivium/services/sqlstore/sqltest"
 )
 
-// fakeNow is a clock the test moves.
-type fakeNow struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeNow) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeNow) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // The player cache that spares every authenticated request its query: this process's writes
 // show at once, another writer's after the TTL at most, and ForgetPlayer (a suspension
 // announced by another process) at once.
 func TestThePlayerCacheShowsOwnWritesAtOnceAndOthersWithinItsTTL(t *testing.T) {
-	clock := &fakeNow{t: time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)}
-	sqltest.Run(t, clock.now, func(t *testing.T, db *sqlstore.DB) {
+	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC) // the store's clock, moved by the test
+	sqltest.Run(t, func() time.Time { return now }, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
 		db.CachePlayers(2 * time.Second)
 		p := &services.Player{Username: "cara", DisplayName: "Cara", PasswordHash: "h"}
@@ -55,17 +41,17 @@ func TestThePlayerCacheShowsOwnWritesAtOnceAndOthersWithinItsTTL(t *testing.T) {
 		if got := name(); got != "Cara B" {
 			t.Fatalf("own rename not read back: %q", got)
 		}
-		until := clock.now().Add(time.Hour)
+		until := now.Add(time.Hour)
 		if err := db.SuspendPlayer(ctx, p.ID, until); err != nil {
 			t.Fatal(err)
 		}
-		if got, _ := db.PlayerByID(ctx, p.ID); !got.Suspended(clock.now()) {
+		if got, _ := db.PlayerByID(ctx, p.ID); !got.Suspended(now) {
 			t.Fatal("own suspension not read back at once")
 		}
 		if err := db.MutePlayer(ctx, p.ID, until); err != nil {
 			t.Fatal(err)
 		}
-		if got, _ := db.PlayerByID(ctx, p.ID); !got.Muted(clock.now()) {
+		if got, _ := db.PlayerByID(ctx, p.ID); !got.Muted(now) {
 			t.Fatal("own mute not read back at once")
 		}
 		if err := db.SetAvatar(ctx, p.ID, services.Avatar{Key: "a/k.jpg", ThumbKey: "a/k.thumb.jpg"}); err != nil {
@@ -95,7 +81,7 @@ func TestThePlayerCacheShowsOwnWritesAtOnceAndOthersWithinItsTTL(t *testing.T) {
 		if n := name(); n != "Cara B" {
 			t.Fatalf("read the database inside the TTL: %q (the cache is not being used)", n)
 		}
-		clock.add(2 * time.Second)
+		now = now.Add(2 * time.Second)
 		if n := name(); n != "Elsewhere" {
 			t.Fatalf("another process's write not seen after the TTL: %q", n)
 		}

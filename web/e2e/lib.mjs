@@ -130,12 +130,8 @@ export async function grantRole(acc, role) {
   const data = process.env.TRIVIUM_E2E_DATA;
   if (!bin || !data) throw new Error('granting a role needs TRIVIUM_E2E_BIN and TRIVIUM_E2E_DATA (run.sh sets them when it starts the server)');
   await promisify(execFile)(bin, ['users', 'role', acc.username, role], { env: { ...process.env, TRIVIUM_DATA: data } });
-  for (const deadline = Date.now() + 10000; ;) {
-    const me = await call('GET', 'me', undefined, acc.token);
-    if (me.role === role) return;
-    if (Date.now() > deadline) throw new Error(`the server did not see ${acc.username}'s role ${role} within 10 s`);
-    await new Promise((r) => setTimeout(r, 100)); // polled ten times a second, under the API's rate limit
-  }
+  await eventually(async () => (await call('GET', 'me', undefined, acc.token)).role === role,
+    { interval: 100, what: `the server to see ${acc.username}'s role ${role}` }); // ten a second: under the API's rate limit
 }
 
 function crc32(buf) {
